@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* dump.c: a register dump a reader can use. */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "dump.h"
+#include "report.h"
+#include "x86.h"
+
+static void segment_dump(FILE *out, const char *name,
+			 const struct kvm_segment *s)
+{
+	fprintf(out, "  %s selector=0x%04x base=0x%llx limit=0x%x type=0x%x "
+		"present=%d dpl=%d s=%d l=%d d=%d g=%d\n", name, s->selector,
+		(unsigned long long)s->base, s->limit, s->type, s->present,
+		s->dpl, s->s, s->l, s->db, s->g);
+}
+
+void vcpu_dump(FILE *out, const struct vm *vm)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	char bits[256];
+
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0) {
+		report_errno("KVM_GET_REGS", errno);
+		return;
+	}
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0) {
+		report_errno("KVM_GET_SREGS", errno);
+		return;
+	}
+	fprintf(out, "vCPU registers:\n"
+		"  RIP=0x%016llx RSP=0x%016llx RBP=0x%016llx\n"
+		"  RAX=0x%016llx RBX=0x%016llx RCX=0x%016llx\n"
+		"  RDX=0x%016llx RSI=0x%016llx RDI=0x%016llx\n"
+		"  R8 =0x%016llx R9 =0x%016llx R10=0x%016llx\n"
+		"  R11=0x%016llx R12=0x%016llx R13=0x%016llx\n"
+		"  R14=0x%016llx R15=0x%016llx\n",
+		r.rip, r.rsp, r.rbp, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,
+		r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15);
+	fprintf(out, "  RFLAGS=0x%llx %s\n", r.rflags,
+		bits_describe(bits, sizeof(bits), r.rflags, rflags_bits));
+	fprintf(out, "  CR0=0x%llx %s\n", s.cr0,
+		bits_describe(bits, sizeof(bits), s.cr0, cr0_bits));
+	fprintf(out, "  CR2=0x%llx CR3=0x%llx\n", s.cr2, s.cr3);
+	fprintf(out, "  CR4=0x%llx %s\n", s.cr4,
+		bits_describe(bits, sizeof(bits), s.cr4, cr4_bits));
+	fprintf(out, "  EFER=0x%llx %s\n", s.efer,
+		bits_describe(bits, sizeof(bits), s.efer, efer_bits));
+	segment_dump(out, "CS", &s.cs);
+	segment_dump(out, "SS", &s.ss);
+
+	/* Guest memory is identity-mapped, so RIP is a guest physical address. */
+	if (vm->mem && r.rip < vm->mem_size) {
+		size_t n = vm->mem_size - r.rip < 16 ? vm->mem_size - r.rip : 16;
+
+		fprintf(out, "  bytes at RIP:");
+		for (size_t i = 0; i < n; i++)
+			fprintf(out, " %02x", vm->mem[r.rip + i]);
+		fputc('\n', out);
+	} else {
+		fprintf(out, "  RIP is outside guest memory (0x0-0x%zx)\n",
+			vm->mem_size);
+	}
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* dump.h: the vCPU's state, printed for a reader to debug a failed guest. */
+#ifndef DUMP_H
+#define DUMP_H
+
+#include <stdio.h>
+
+#include "vm.h"
+
+/*
+ * Print RIP, RSP, RAX..R15, RFLAGS, CR0/CR3/CR4/EFER with their set bits
+ * named, CS and SS with their attributes, and the bytes at RIP when they
+ * lie in guest memory.  Reads the registers with KVM_GET_REGS/SREGS.
+ */
+void vcpu_dump(FILE *out, const struct vm *vm);
+
+#endif

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* kvm_names.h: the names of KVM's numbers, for messages and traces. */
+#ifndef KVM_NAMES_H
+#define KVM_NAMES_H
+
+#include <stdint.h>
+
+/* "KVM_EXIT_HLT" for 5; "KVM_EXIT_? (4242)"-style text for unknown ones. */
+const char *kvm_exit_name(uint32_t reason);
+
+/* "KVM_INTERNAL_ERROR_EMULATION" for 1, and so on. */
+const char *kvm_internal_error_name(uint32_t suberror);
+
+/* "KVM_CREATE_VM" for KVM_CREATE_VM; NULL if not a KVM ioctl we know. */
+const char *kvm_ioctl_name(unsigned long request);
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* options.c: the command line of steps 01 to 09. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "trace.h"
+#include "vm.h"
+
+static void usage(FILE *to, const char *what)
+{
+	fprintf(to, "usage: %s [--trace]\n%s\n\n"
+		"  --trace   print every KVM ioctl to stderr (also KVM_TRACE=1)\n"
+		"  KVM_DEVICE=PATH   open PATH instead of /dev/kvm\n",
+		program_invocation_short_name, what);
+}
+
+void step_options(int argc, char **argv, const char *what)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--trace")) {
+			trace_enable(1);
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout, what);
+			exit(EXIT_SUCCESS);
+		} else {
+			fprintf(stderr, "%s: unknown argument '%s'\n",
+				program_invocation_short_name, argv[i]);
+			usage(stderr, what);
+			exit(EXIT_USAGE);
+		}
+	}
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c: stage lines, error lines and the hints for beginners' errors. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+#include "vm.h"
+
+int stage_quiet;
+
+void stage_say(int stage, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (stage_quiet)
+		return;
+	printf("[%02d] ", stage);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+const char *errno_name(int err)
+{
+	static char unknown[32];
+	const char *name = strerrorname_np(err);
+
+	if (name)
+		return name;
+	snprintf(unknown, sizeof(unknown), "errno %d", err);
+	return unknown;
+}
+
+/*
+ * The causes beginners actually hit, by call and errno.  call "*" matches
+ * any call.  The first match wins, so specific rows come first.
+ */
+static const struct {
+	const char *call;
+	int err;
+	const char *hint;
+} hints[] = {
+	{ "open", ENOENT, "there is no KVM device: the kvm module is not loaded "
+	  "(lsmod | grep kvm), virtualization is off in the firmware (VT-x/AMD-V "
+	  "in the BIOS/UEFI setup), or this is a VM without nested virtualization; "
+	  "run the tutorial in the QEMU sandbox instead: make run / make test" },
+	{ "open", EACCES, "you may not open the KVM device: join the kvm group "
+	  "(sudo usermod -aG kvm $USER), then log out and in again; "
+	  "do not run the tutorial as root for this" },
+	{ "open", EPERM, "the KVM device is refused to this process (a container "
+	  "or security policy); see the README's troubleshooting section" },
+	{ "open", ENXIO, "the KVM device node exists but no driver is behind it: "
+	  "load kvm_intel or kvm_amd (modprobe kvm_amd)" },
+	{ "open", ENODEV, "the KVM device node exists but no driver is behind it: "
+	  "load kvm_intel or kvm_amd (modprobe kvm_amd)" },
+	{ "open", EISDIR, "KVM_DEVICE names a directory, not the KVM device" },
+	{ "KVM_GET_API_VERSION", ENOTTY, "this file is not a KVM device "
+	  "(is KVM_DEVICE set to another file?)" },
+	{ "KVM_GET_API_VERSION", EINVAL, "this file is not a KVM device "
+	  "(is KVM_DEVICE set to another file?)" },
+	{ "KVM_CREATE_VM", EINVAL, "the machine type is not one this host "
+	  "supports: on x86 it must be 0" },
+	{ "KVM_CREATE_VM", ENOMEM, "the host could not allocate a VM: free some "
+	  "memory or close other VMs" },
+	{ "KVM_SET_TSS_ADDR", EINVAL, "the TSS address must lie below 4 GiB with "
+	  "room for its three pages" },
+	{ "KVM_SET_TSS_ADDR", EEXIST, "the TSS pages overlap a memory slot: move "
+	  "the TSS or the slot" },
+	{ "mmap", ENOMEM, "the host could not map that much memory: ask for less, "
+	  "or check ulimit -v" },
+	{ "mmap", ENODEV, "this file cannot be mapped: is it a vCPU fd?" },
+	{ "KVM_SET_USER_MEMORY_REGION", EEXIST, "this slot's guest physical range "
+	  "overlaps another slot's: give each slot its own range" },
+	{ "KVM_SET_USER_MEMORY_REGION", EINVAL, "guest physical address, host "
+	  "address and size must all be multiples of the page size (4096), and "
+	  "the slot number below KVM_CAP_NR_MEMSLOTS" },
+	{ "KVM_SET_USER_MEMORY_REGION", EFAULT, "the host address range is not "
+	  "mapped in this process" },
+	{ "KVM_CREATE_VCPU", EEXIST, "a vCPU with this id exists already: each "
+	  "vCPU needs its own id" },
+	{ "KVM_CREATE_VCPU", EINVAL, "the vCPU id is above KVM_CAP_MAX_VCPU_ID, "
+	  "or the VM cannot take more vCPUs" },
+	{ "KVM_GET_VCPU_MMAP_SIZE", ENOTTY, "ask /dev/kvm, not a VM or vCPU fd" },
+	{ "KVM_SET_SREGS", EINVAL, "KVM refused this long-mode state: EFER.LME "
+	  "and CR0.PG need EFER.LMA too, CR0.PG needs CR0.PE, and long mode "
+	  "needs CR4.PAE (step08's README); CS.L with CS.D set passes here but "
+	  "fails at KVM_RUN" },
+	{ "KVM_RUN", EFAULT, "the vCPU touched host memory that is gone: "
+	  "was guest memory unmapped while a slot still pointed at it?" },
+	{ "KVM_RUN", EINVAL, "KVM could not enter the guest: its register state "
+	  "is inconsistent (check the values set in steps 08 and 09)" },
+	{ "KVM_REGISTER_COALESCED_MMIO", EINVAL, "this kernel cannot coalesce "
+	  "port I/O (KVM_CAP_COALESCED_PIO)" },
+	{ "*", ENOTTY, "this ioctl was sent to the wrong kind of fd "
+	  "(/dev/kvm, VM and vCPU fds each take their own)" },
+	{ "*", EMFILE, "this process has too many open files: check ulimit -n" },
+	{ "*", ENFILE, "the system has too many open files" },
+	{ "*", EBADF, "the fd is not open: did an earlier stage fail?" },
+};
+
+/* "open" matches "open" and "open /dev/kvm"; "*" matches every call. */
+static int call_matches(const char *pattern, const char *call)
+{
+	size_t n = strlen(pattern);
+
+	if (!strcmp(pattern, "*"))
+		return 1;
+	return !strncmp(pattern, call, n) && (call[n] == '\0' || call[n] == ' ');
+}
+
+const char *errno_hint(const char *call, int err)
+{
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		if (hints[i].err != err)
+			continue;
+		if (call_matches(hints[i].call, call))
+			return hints[i].hint;
+	}
+	return NULL;
+}
+
+int report_errno(const char *call, int err)
+{
+	const char *hint = errno_hint(call, err);
+
+	fflush(stdout);
+	fprintf(stderr, "%s: %s failed: %s (%s)\n", program_invocation_short_name,
+		call, errno_name(err), strerror(err));
+	if (hint)
+		report_hint("%s", hint);
+	return -1;
+}
+
+int report(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+void report_hint(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("  hint: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.h: what a step prints.  One line per stage on stdout as it
+ * succeeds; on failure one line on stderr naming the program, the call,
+ * the errno's name and text, then a hint about the likely cause.
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdio.h>
+
+/* Set to 1 to silence stage_say() (benchmarks, some tests). */
+extern int stage_quiet;
+
+/* "[05] text": the line a stage prints when it has done its work. */
+void stage_say(int stage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * "step05: KVM_SET_USER_MEMORY_REGION failed: EEXIST (File exists)",
+ * then "  hint: ..." when a likely cause is known.  err is an errno
+ * value.  Returns -1, so a stage can end with "return report_errno(...)".
+ */
+int report_errno(const char *call, int err);
+
+/* "step02: text" on stderr, for failures that have no errno.  Returns -1. */
+int report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "  hint: text" on stderr. */
+void report_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "EEXIST" for EEXIST; "errno 4095" for a number it does not know. */
+const char *errno_name(int err);
+
+/* The hint report_errno() prints for call failing with err, or NULL. */
+const char *errno_hint(const char *call, int err);
+
+#endif

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace.h: every ioctl() a step makes passes through __wrap_ioctl()
+ * (the linker's --wrap=ioctl, set in common/rules.mk), which can print it
+ * decoded.  The steps' code calls plain ioctl() and does not change.
+ */
+#ifndef TRACE_H
+#define TRACE_H
+
+/* Turn tracing on or off; it starts on when KVM_TRACE is set and not "0". */
+void trace_enable(int on);
+int trace_enabled(void);
+
+/*
+ * For tests: when set, called before each ioctl.  Return nonzero to skip
+ * the real call; *result (and errno) is then what ioctl() returns.
+ */
+extern int (*ioctl_hook)(int fd, unsigned long request, void *arg,
+			 int *result);
+
+#endif

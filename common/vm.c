@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* vm.c: what is not a stage: where the device is, and tearing down. */
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+const char *kvm_device_path(void)
+{
+	const char *path = getenv("KVM_DEVICE");
+
+	return path && *path ? path : "/dev/kvm";
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->run)
+		munmap(vm->run, vm->run_size);
+	if (vm->vcpu_fd >= 0)
+		close(vm->vcpu_fd);
+	if (vm->fd >= 0)
+		close(vm->fd);		/* the kernel drops the memory slot */
+	if (vm->mem)
+		munmap(vm->mem, vm->mem_size);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	*vm = (struct vm)VM_EMPTY;
+}

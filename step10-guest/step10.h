@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* step10.h: step10's stage, for its tests and the benchmarks. */
+#ifndef STEP10_H
+#define STEP10_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vm.h"
+
+/* The port the guest writes its output to (the Bochs/QEMU debug port). */
+#define CONSOLE_PORT		0xe9
+/* What an `in` from a port nobody handles reads: all ones, a floating bus. */
+#define UNHANDLED_PORT_BYTE	0xff
+/* How long a guest may run before it is stopped, by default. */
+#define DEFAULT_TIMEOUT_SECONDS	10.0
+
+/* The built-in guest, step10-guest/guest.asm (embedded by guest_blob.asm). */
+extern const uint8_t guest_image[];
+extern const uint8_t guest_image_end[];
+
+struct run_options {
+	FILE *out;		/* where CONSOLE_PORT output goes */
+	double timeout;		/* seconds; 0 waits for ever */
+	int coalesce;		/* queue CONSOLE_PORT writes in the ring */
+};
+
+struct run_stats {
+	uint64_t exits;		/* KVM_RUN returns with an exit to handle */
+	uint64_t io_exits;	/* ... of which KVM_EXIT_IO */
+	uint64_t out_bytes;	/* bytes written to CONSOLE_PORT */
+	uint64_t ring_bytes;	/* ... of which came through the ring */
+	uint32_t last_exit;	/* exit_reason of the last exit */
+};
+
+/* What exit_handle() tells the run loop. */
+enum exit_action {
+	EXIT_ACTION_CONTINUE,	/* handled: enter the guest again */
+	EXIT_ACTION_HALT,	/* the guest is done (hlt) */
+	EXIT_ACTION_FAIL,	/* explained on stderr: stop */
+};
+
+/*
+ * Read a guest image file.  Refuses a missing, unreadable, non-regular
+ * or empty file and one over GUEST_CODE_MAX bytes, naming the file and
+ * the limit.  On success *image is malloc'd.
+ */
+int guest_image_read(const char *path, uint8_t **image, size_t *size);
+
+/* Stage 10, part 1: copy the guest to GUEST_LOAD_ADDR. */
+int guest_load(struct vm *vm, const uint8_t *image, size_t size);
+
+/*
+ * Stage 10, part 2: run the vCPU until the guest halts, fails or times
+ * out.  Returns EXIT_SUCCESS on hlt, else EXIT_GUEST, EXIT_TIMEOUT or
+ * EXIT_SETUP, having explained why on stderr.
+ */
+int vcpu_run(struct vm *vm, const struct run_options *opt,
+	     struct run_stats *stats);
+
+/*
+ * Handle the exit that run describes: a pure function of the kvm_run
+ * region (run_size bytes), so tests can hand it made-up exits.
+ */
+enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
+			     FILE *out, struct run_stats *stats);
+
+#endif
