@@ -6,6 +6,10 @@
 #   make test    every step's tests and the sandbox's own, against real KVM
 #   make run     run step10's guest (natively, or in the QEMU sandbox)
 #   make check   the tests again under AddressSanitizer and UBSan
+#   make bench   where the time goes, from open() to the guest's hlt
+#   make diffs   what each step adds over the one before (diffs/)
+#   make workshop [STEP=05]  a copy with stages to write (workshop/)
+#   make check-docs  README excerpts and common/ match the step sources
 #   SANDBOX=1 forces the QEMU sandbox, SANDBOX=0 this machine's /dev/kvm.
 
 STEPS := $(sort $(wildcard step[0-9][0-9]-*))
@@ -13,7 +17,7 @@ BUILD := $(if $(filter 1,$(SANITIZE)),.build-san,.build)
 # step05-memory -> step05-memory/.build/test_step05
 TEST_PROGS := $(foreach s,$(STEPS),$(s)/$(BUILD)/test_$(firstword $(subst -, ,$(s))))
 
-.PHONY: all deps test test-build sandbox-test run check clean $(STEPS)
+.PHONY: all deps test test-build sandbox-test run check bench diffs workshop check-docs clean $(STEPS)
 
 all: $(STEPS)
 
@@ -31,7 +35,7 @@ sandbox-test:
 	@if [ "$(SANDBOX)" = 0 ]; then echo "sandbox tests: skipped (SANDBOX=0)"; \
 	else tests/sandbox/test_sandbox.sh; fi
 
-test: test-build sandbox-test
+test: test-build check-docs sandbox-test
 	@tests/with-kvm tests/run-tests $(TEST_PROGS)
 
 run:
@@ -40,6 +44,18 @@ run:
 
 check:
 	@$(MAKE) --no-print-directory test SANITIZE=1
+
+bench: all
+	@bench/run
+
+diffs:
+	@tools/diffs --all
+
+workshop:
+	@tools/workshop $(STEP)
+
+check-docs:
+	@tools/regions --check
 
 clean:
 	@for s in $(STEPS); do $(MAKE) --no-print-directory -C $$s clean; done

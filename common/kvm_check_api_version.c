@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Stage 02, promoted from step02-version/step02.c for the steps after it.
- * The region below stays identical to the one there (make check-regions).
+ * The region below stays identical to the one there (make check-docs).
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,14 +1,27 @@
 /* SPDX-License-Identifier: MIT */
-/* trace.c: the ioctl wrapper behind KVM_TRACE=1 and --trace. */
+/*
+ * trace.c: the ioctl wrapper behind KVM_TRACE=1 and --trace.
+ *
+ * Each ioctl is printed on stderr after it returns, like strace but
+ * decoded: "ioctl(FD, NAME, ARGUMENT) = RESULT".  Structures are printed
+ * by their meaningful fields; KVM_SET_SREGS and KVM_GET_SREGS take two
+ * more lines.  After KVM_RUN comes the exit reason and its details.
+ */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <linux/kvm.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "kvm_names.h"
 #include "report.h"
 #include "trace.h"
+#include "x86.h"
 
 int (*ioctl_hook)(int fd, unsigned long request, void *arg, int *result);
 
@@ -29,20 +42,258 @@ int trace_enabled(void)
 	return trace_state;
 }
 
+/* The capabilities the steps ask about, by name; NULL for the others. */
+static const char *cap_name(unsigned long cap)
+{
+#define CAP(x) case x: return #x
+	switch (cap) {
+	CAP(KVM_CAP_IRQCHIP); CAP(KVM_CAP_HLT); CAP(KVM_CAP_USER_MEMORY);
+	CAP(KVM_CAP_SET_TSS_ADDR); CAP(KVM_CAP_NR_VCPUS);
+	CAP(KVM_CAP_NR_MEMSLOTS); CAP(KVM_CAP_COALESCED_MMIO);
+	CAP(KVM_CAP_SYNC_MMU); CAP(KVM_CAP_MAX_VCPUS);
+	CAP(KVM_CAP_IMMEDIATE_EXIT); CAP(KVM_CAP_COALESCED_PIO);
+	CAP(KVM_CAP_CHECK_EXTENSION_VM); CAP(KVM_CAP_EXT_CPUID);
+	}
+#undef CAP
+	return NULL;
+}
+
+/* "0x80000011 <PE|ET|PG>" */
+static void reg_print(FILE *out, const char *name, uint64_t value,
+		      const struct bit_name *bits)
+{
+	char buf[256];
+
+	fprintf(out, "%s=0x%llx", name, (unsigned long long)value);
+	if (bits && value)		/* no "<0x0>" for a clear register */
+		fprintf(out, " <%s>", bits_describe(buf, sizeof(buf), value, bits));
+}
+
+/* The fields of a segment register, as the register dump names them. */
+static void segment_print(FILE *out, const char *name,
+			  const struct kvm_segment *s)
+{
+	fprintf(out, "  %s selector=0x%04x base=0x%llx limit=0x%x type=0x%x "
+		"present=%d dpl=%d s=%d l=%d d=%d g=%d\n", name, s->selector,
+		(unsigned long long)s->base, s->limit, s->type, s->present,
+		s->dpl, s->s, s->l, s->db, s->g);
+}
+
+/* bytes as hex, then as text when they all are: 48 69 0a "Hi\n"; 16 at most. */
+static void bytes_print(FILE *out, const uint8_t *data, size_t n)
+{
+	size_t shown = n < 16 ? n : 16;
+	int text = 1;
+
+	for (size_t i = 0; i < shown; i++) {
+		fprintf(out, "%s%02x", i ? " " : "", data[i]);
+		if ((data[i] < 0x20 || data[i] >= 0x7f) && data[i] != '\n' &&
+		    data[i] != '\t')
+			text = 0;
+	}
+	if (shown < n)
+		fprintf(out, " ... (%zu bytes)", n);
+	if (!text)
+		return;
+	fputs(" \"", out);
+	for (size_t i = 0; i < shown; i++) {
+		if (data[i] == '\n')
+			fputs("\\n", out);
+		else if (data[i] == '\t')
+			fputs("\\t", out);
+		else if (data[i] == '"' || data[i] == '\\')
+			fprintf(out, "\\%c", data[i]);
+		else
+			fputc(data[i], out);
+	}
+	fputc('"', out);
+}
+
+/*
+ * ", " and the argument, as it was passed in (SET) or came back (GET),
+ * or nothing for the ioctls that take none.  Returns
+ * nonzero when continuation lines are due after the result.
+ */
+static int arg_print(FILE *out, unsigned long request, void *arg, int ok)
+{
+	unsigned long n = (unsigned long)arg;
+
+	switch (request) {
+	case KVM_GET_API_VERSION:	/* no argument: none is shown */
+	case KVM_GET_VCPU_MMAP_SIZE:
+	case KVM_RUN:
+		return 0;
+	}
+	fputs(", ", out);
+	switch (request) {
+	case KVM_CREATE_VM:
+		fprintf(out, "type %lu", n);
+		return 0;
+	case KVM_CREATE_VCPU:
+		fprintf(out, "id %lu", n);
+		return 0;
+	case KVM_SET_TSS_ADDR:
+		fprintf(out, "0x%lx", n);
+		return 0;
+	case KVM_CHECK_EXTENSION: {
+		const char *name = cap_name(n);
+
+		if (name)
+			fprintf(out, "%s", name);
+		else
+			fprintf(out, "cap %lu", n);
+		return 0;
+	}
+	case KVM_SET_USER_MEMORY_REGION: {
+		const struct kvm_userspace_memory_region *r = arg;
+
+		fprintf(out, "{slot %u, flags 0x%x, GPA 0x%llx, size 0x%llx "
+			"(%llu KiB), host 0x%llx}", r->slot, r->flags,
+			(unsigned long long)r->guest_phys_addr,
+			(unsigned long long)r->memory_size,
+			(unsigned long long)r->memory_size >> 10,
+			(unsigned long long)r->userspace_addr);
+		return 0;
+	}
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO: {
+		const struct kvm_coalesced_mmio_zone *z = arg;
+
+		fprintf(out, "{%s 0x%llx, size %u}", z->pio ? "port" : "GPA",
+			(unsigned long long)z->addr, z->size);
+		return 0;
+	}
+	case KVM_GET_REGS:
+	case KVM_SET_REGS: {
+		const struct kvm_regs *r = arg;
+
+		if (!ok && request == KVM_GET_REGS) {
+			fputs("{...}", out);
+			return 0;
+		}
+		fputc('{', out);
+		reg_print(out, "RIP", r->rip, NULL);
+		reg_print(out, ", RSP", r->rsp, NULL);
+		reg_print(out, ", RFLAGS", r->rflags, rflags_bits);
+		fputc('}', out);
+		return 0;
+	}
+	case KVM_GET_SREGS:
+	case KVM_SET_SREGS:
+		fputs("{...}", out);
+		return ok || request == KVM_SET_SREGS;
+	default:
+		fprintf(out, "0x%lx", n);
+		return 0;
+	}
+}
+
+/* Control registers and CS/SS, on the lines after KVM_[GS]ET_SREGS. */
+static void sregs_print(FILE *out, const struct kvm_sregs *s)
+{
+	fputs("  ", out);
+	reg_print(out, "CR0", s->cr0, cr0_bits);
+	reg_print(out, " CR3", s->cr3, NULL);
+	reg_print(out, " CR4", s->cr4, cr4_bits);
+	reg_print(out, " EFER", s->efer, efer_bits);
+	fputc('\n', out);
+	segment_print(out, "CS", &s->cs);
+	segment_print(out, "SS", &s->ss);
+}
+
+/*
+ * The exit KVM_RUN just reported.  We read it through a second, private
+ * view of the vCPU's shared region: the kernel offers the same pages to
+ * every mmap of the vCPU fd, so no step has to tell us where its own
+ * mapping is.  The view lives only while we print.
+ */
+static void exit_print(FILE *out, int vcpu_fd)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t size = (KVM_PIO_PAGE_OFFSET + 1) * page;	/* kvm_run, PIO data */
+	struct kvm_run *run;
+	uint32_t reason;
+
+	run = mmap(NULL, size, PROT_READ, MAP_SHARED, vcpu_fd, 0);
+	if (run == MAP_FAILED) {
+		fprintf(out, ", exit unknown (mmap of the vCPU: %s)",
+			errno_name(errno));
+		return;
+	}
+	reason = run->exit_reason;
+	fprintf(out, ", %s", kvm_exit_name(reason));
+	switch (reason) {
+	case KVM_EXIT_IO: {
+		typeof(run->io) io = run->io;
+		size_t bytes = (size_t)io.size * io.count;
+
+		fprintf(out, ": %s port 0x%x, size %u, count %u",
+			io.direction == KVM_EXIT_IO_OUT ? "out" : "in",
+			io.port, io.size, io.count);
+		if (io.direction != KVM_EXIT_IO_OUT)
+			break;
+		if (io.data_offset > size || bytes > size - io.data_offset) {
+			fprintf(out, ", data at offset %llu",
+				(unsigned long long)io.data_offset);
+			break;
+		}
+		fputs(", data ", out);
+		bytes_print(out, (uint8_t *)run + io.data_offset, bytes);
+		break;
+	}
+	case KVM_EXIT_MMIO: {
+		typeof(run->mmio) mmio = run->mmio;
+
+		fprintf(out, ": %s %u bytes at GPA 0x%llx",
+			mmio.is_write ? "write" : "read", mmio.len,
+			(unsigned long long)mmio.phys_addr);
+		if (mmio.is_write) {
+			fputs(", data ", out);
+			bytes_print(out, mmio.data, mmio.len <= 8 ? mmio.len : 8);
+		}
+		break;
+	}
+	case KVM_EXIT_FAIL_ENTRY:
+		fprintf(out, ": hardware_entry_failure_reason 0x%llx, cpu %u",
+			(unsigned long long)
+			run->fail_entry.hardware_entry_failure_reason,
+			run->fail_entry.cpu);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR: {
+		typeof(run->internal) in = run->internal;
+		uint32_t n = in.ndata < 16 ? in.ndata : 16;
+
+		fprintf(out, ": %s, ndata %u", kvm_internal_error_name(in.suberror),
+			in.ndata);
+		for (uint32_t i = 0; i < n; i++)
+			fprintf(out, " 0x%llx", (unsigned long long)in.data[i]);
+		break;
+	}
+	}
+	munmap(run, size);
+}
+
 static void trace_ioctl(int fd, unsigned long request, void *arg, int ret,
 			int err)
 {
 	const char *name = kvm_ioctl_name(request);
+	int more;
 
-	(void)arg;
 	if (name)
-		fprintf(stderr, "ioctl(%d, %s)", fd, name);
+		fprintf(stderr, "ioctl(%d, %s", fd, name);
 	else
-		fprintf(stderr, "ioctl(%d, 0x%lx)", fd, request);
+		fprintf(stderr, "ioctl(%d, 0x%lx", fd, request);
+	more = arg_print(stderr, request, arg, ret >= 0);
 	if (ret < 0)
-		fprintf(stderr, " = -1 %s (%s)\n", errno_name(err), strerror(err));
+		fprintf(stderr, ") = -1 %s (%s)", errno_name(err), strerror(err));
 	else
-		fprintf(stderr, " = %d\n", ret);
+		fprintf(stderr, ") = %d", ret);
+	/* After EINTR or any failure, exit_reason is stale: say nothing. */
+	if (request == KVM_RUN && ret == 0)
+		exit_print(stderr, fd);
+	fputc('\n', stderr);
+	if (more)
+		sregs_print(stderr, arg);
 }
 
 int __real_ioctl(int fd, unsigned long request, ...);

@@ -3,6 +3,9 @@
  * trace.h: every ioctl() a step makes passes through __wrap_ioctl()
  * (the linker's --wrap=ioctl, set in common/rules.mk), which can print it
  * decoded.  The steps' code calls plain ioctl() and does not change.
+ * The trace goes to stderr, one line per call ("ioctl(FD, NAME, ARG) =
+ * RESULT"; after KVM_RUN the exit and its details), so stdout stays the
+ * program's own.
  */
 #ifndef TRACE_H
 #define TRACE_H

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Stage 03, promoted from step03-vm/step03.c for the steps after it.
- * The region below stays identical to the one there (make check-regions).
+ * The region below stays identical to the one there (make check-docs).
  */
 #define _GNU_SOURCE
 #include <errno.h>
