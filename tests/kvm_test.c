@@ -7,16 +7,19 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kvm_test.h"
 #include "report.h"
+#include "trace.h"
 
 extern char **environ;
 
@@ -54,13 +57,48 @@ static void buffer_append(char **buf, size_t *len, const char *data, size_t n)
 	(*buf)[*len] = '\0';
 }
 
-void program_run(const char *const argv[], const char *const env[],
-		 double timeout_s, struct program_result *r)
+/* environ, less the variables env sets, plus env; malloc'd array. */
+static char **environment_with(const char *const env[])
+{
+	size_t n_env = 0, n_extra = 0, n = 0;
+	char **envp;
+
+	while (environ[n_env])
+		n_env++;
+	while (env && env[n_extra])
+		n_extra++;
+	envp = calloc(n_env + n_extra + 1, sizeof(*envp));
+	cr_assert(envp);
+	for (size_t i = 0; i < n_env; i++) {
+		int replaced = 0;
+
+		for (size_t j = 0; j < n_extra; j++) {
+			size_t k = strcspn(env[j], "=");
+
+			if (!strncmp(environ[i], env[j], k + 1))
+				replaced = 1;
+		}
+		if (!replaced)
+			envp[n++] = environ[i];
+	}
+	for (size_t j = 0; j < n_extra; j++)
+		envp[n++] = (char *)env[j];
+	return envp;
+}
+
+/* In the child: say why exec failed, on the captured stderr. */
+static void __attribute__((noreturn)) child_fail(const char *what)
+{
+	dprintf(2, "program_run: %s: %s\n", what, strerror(errno));
+	_exit(127);
+}
+
+void program_run_as(const char *const argv[], const char *const env[],
+		    const char *cwd, uid_t uid, gid_t gid, double timeout_s,
+		    struct program_result *r)
 {
 	int out[2], err[2], wstatus;
-	posix_spawn_file_actions_t fa;
-	char **envp;
-	size_t n_env = 0, n_extra = 0;
+	char **envp = environment_with(env);
 	pid_t pid;
 	double deadline = now() + timeout_s;
 	int killed = 0;
@@ -68,24 +106,25 @@ void program_run(const char *const argv[], const char *const env[],
 	memset(r, 0, sizeof(*r));
 	buffer_append(&r->out, &r->out_len, "", 0);
 	buffer_append(&r->err, &r->err_len, "", 0);
-	while (environ[n_env])
-		n_env++;
-	while (env && env[n_extra])
-		n_extra++;
-	envp = calloc(n_env + n_extra + 1, sizeof(*envp));
-	cr_assert(envp);
-	memcpy(envp, environ, n_env * sizeof(*envp));
-	for (size_t i = 0; i < n_extra; i++)
-		envp[n_env + i] = (char *)env[i];
-
 	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	errno = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, envp);
-	cr_assert(errno == 0, "posix_spawn %s: %s", argv[0], strerror(errno));
-	posix_spawn_file_actions_destroy(&fa);
+	fflush(NULL);
+	pid = fork();
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 ||
+		    dup2(err[1], 2) < 0)
+			_exit(127);
+		closefrom(3);	/* as from a shell: only fds 0, 1 and 2 */
+		if (cwd && chdir(cwd) < 0)
+			child_fail(cwd);
+		if (uid != (uid_t)-1 && (setgroups(0, NULL) < 0 ||
+					 setgid(gid) < 0 || setuid(uid) < 0))
+			child_fail("setuid");
+		execve(argv[0], (char *const *)argv, envp);
+		child_fail(argv[0]);
+	}
 	free(envp);
 	close(out[1]);
 	close(err[1]);
@@ -126,6 +165,12 @@ void program_run(const char *const argv[], const char *const env[],
 				       : 128 + WTERMSIG(wstatus);
 }
 
+void program_run(const char *const argv[], const char *const env[],
+		 double timeout_s, struct program_result *r)
+{
+	program_run_as(argv, env, NULL, (uid_t)-1, (gid_t)-1, timeout_s, r);
+}
+
 void program_result_free(struct program_result *r)
 {
 	free(r->out);
@@ -163,4 +208,372 @@ int fd_count(void)
 			n++;
 	closedir(d);
 	return n - 1;	/* not counting the directory's own fd */
+}
+
+const char *fd_target(int fd)
+{
+	static char target[256];
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	cr_assert(n >= 0, "readlink %s: %s", link, strerror(errno));
+	target[n] = '\0';
+	return target;
+}
+
+void capture_begin(struct capture *c, int fd)
+{
+	fflush(stdout);
+	fflush(stderr);
+	c->fd = fd;
+	c->tmp = tmpfile();
+	cr_assert(c->tmp, "tmpfile: %s", strerror(errno));
+	c->saved = dup(fd);
+	cr_assert(c->saved >= 0 && dup2(fileno(c->tmp), fd) == fd);
+}
+
+char *capture_end(struct capture *c)
+{
+	char *buf = NULL;
+	size_t len = 0, got;
+	char chunk[4096];
+
+	fflush(stdout);
+	fflush(stderr);
+	cr_assert(dup2(c->saved, c->fd) == c->fd);
+	close(c->saved);
+	rewind(c->tmp);
+	buffer_append(&buf, &len, "", 0);
+	while ((got = fread(chunk, 1, sizeof(chunk), c->tmp)) > 0)
+		buffer_append(&buf, &len, chunk, got);
+	fclose(c->tmp);
+	return buf;
+}
+
+const char *step_name(void)
+{
+	const char *slash = strrchr(STEP_PROGRAM, '/');
+
+	return slash ? slash + 1 : STEP_PROGRAM;
+}
+
+char *output_normalize(const char *text)
+{
+	char *copy = malloc(strlen(text) + 1), *to = copy;
+
+	cr_assert(copy);
+	while (*text) {
+		size_t n = 0;
+
+		if (text[0] == '0' && text[1] == 'x')
+			while (strchr("0123456789abcdef", text[2 + n]) && text[2 + n])
+				n++;
+		if (n >= 9) {
+			/* "0x<varies>" is no longer than what it replaces. */
+			to = stpcpy(to, "0x<varies>");
+			text += 2 + n;
+		} else {
+			*to++ = *text++;
+		}
+	}
+	*to = '\0';
+	return copy;
+}
+
+/* The next line of *p (without its newline) into a malloc'd string. */
+static char *line_next(const char **p)
+{
+	size_t n = strcspn(*p, "\n");
+	char *line = strndup(*p, n);
+
+	cr_assert(line);
+	*p += n + ((*p)[n] == '\n');
+	while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+		line[--n] = '\0';	/* trailing blanks are invisible in Markdown */
+	return line;
+}
+
+/*
+ * The stdout lines of the README transcript whose command is `command`,
+ * malloc'd, each ending in a newline; NULL if there is none.
+ */
+static char *readme_transcript_find(const char *readme, const char *command)
+{
+	const char *p = readme;
+
+	while (*p) {
+		char *line = line_next(&p), *fence, *cmd, *out = NULL;
+		size_t len = 0;
+
+		if (strcmp(line, "<!-- transcript -->")) {
+			free(line);
+			continue;
+		}
+		free(line);
+		fence = line_next(&p);
+		cmd = line_next(&p);
+		if (strcmp(fence, "```console") || strcmp(cmd, command)) {
+			free(fence);
+			free(cmd);
+			continue;
+		}
+		free(fence);
+		free(cmd);
+		buffer_append(&out, &len, "", 0);
+		while (*p) {
+			line = line_next(&p);
+			if (!strcmp(line, "```")) {
+				free(line);
+				return out;
+			}
+			buffer_append(&out, &len, line, strlen(line));
+			buffer_append(&out, &len, "\n", 1);
+			free(line);
+		}
+		cr_assert_fail("README transcript `%s` has no closing ```", command);
+	}
+	return NULL;
+}
+
+void readme_transcript_check(const char *step_dir, const char *output)
+{
+	char path[512], command[64];
+	char *readme, *shown, *want, *got;
+	const char *w, *g;
+	struct stat st;
+	int line = 1;
+
+	snprintf(path, sizeof(path), "%s/README.md", step_dir);
+	snprintf(command, sizeof(command), "$ ./%s", step_name());
+	cr_assert(stat(path, &st) == 0,
+		  "no transcript in README: %s does not exist", path);
+	readme = file_read(path, NULL);
+	shown = readme_transcript_find(readme, command);
+	cr_assert(shown, "no transcript in README: %s has no `<!-- transcript -->` "
+		  "line followed by a ```console block starting `%s`",
+		  path, command);
+	want = output_normalize(shown);
+	got = output_normalize(output);
+	for (w = want, g = got; *w || *g; line++) {
+		int w_end = !*w, g_end = !*g;
+		char *wl = line_next(&w), *gl = line_next(&g);
+
+		cr_assert(!w_end && !g_end && !strcmp(gl, wl),
+			  "%s transcript `%s`, output line %d:\n"
+			  "  README shows:    %s%s%s\n  program printed: %s%s%s",
+			  path, command, line, w_end ? "" : "'", w_end ?
+			  "(nothing: the transcript ends)" : wl, w_end ? "" : "'",
+			  g_end ? "" : "'", g_end ? "(nothing: the output ends)" : gl,
+			  g_end ? "" : "'");
+		free(wl);
+		free(gl);
+	}
+	free(readme);
+	free(shown);
+	free(want);
+	free(got);
+}
+
+void stage_lines_check(const char *out, int last)
+{
+	int first_line[100] = { 0 };	/* 1-based line of each stage's first */
+	int line = 0, prev = 0;
+
+	for (const char *p = out; *p; ) {
+		char *text = line_next(&p);
+		int stage;
+
+		line++;
+		if (text[0] == '[' && sscanf(text, "[%2d] ", &stage) == 1 &&
+		    text[3] == ']' && text[4] == ' ') {
+			cr_assert(stage >= 1 && stage <= last,
+				  "line %d '%s': stage above %02d", line, text, last);
+			cr_assert_geq(stage, prev, "line %d '%s' comes after "
+				      "stage %02d's line", line, text, prev);
+			if (!first_line[stage])
+				first_line[stage] = line;
+			prev = stage;
+		}
+		free(text);
+	}
+	for (int s = 1; s <= last; s++)
+		cr_assert(first_line[s], "no line starting [%02d] in:\n%s", s, out);
+}
+
+static void program_run_plain(const char *arg, const char *env0,
+			      struct program_result *r)
+{
+	const char *argv[] = { STEP_PROGRAM, arg, NULL };
+	const char *env[] = { env0, NULL };
+
+	program_run(argv, env0 ? env : NULL, 30, r);
+}
+
+void program_check_readme(void)
+{
+	struct program_result r;
+
+	program_run_plain(NULL, NULL, &r);
+	cr_assert_eq(r.status, 0, "./%s exited %d:\n%s", step_name(), r.status,
+		     r.err);
+	readme_transcript_check(STEP_DIR, r.out);
+	program_result_free(&r);
+}
+
+void program_check_stages(int last)
+{
+	struct program_result r;
+
+	program_run_plain(NULL, NULL, &r);
+	cr_assert_eq(r.status, 0, "./%s exited %d:\n%s", step_name(), r.status,
+		     r.err);
+	stage_lines_check(r.out, last);
+	cr_assert_str_eq(r.err, "", "./%s wrote to stderr:\n%s", step_name(),
+			 r.err);
+	program_result_free(&r);
+}
+
+void program_check_missing_device(void)
+{
+	struct program_result r;
+
+	program_run_plain(NULL, "KVM_DEVICE=/nonexistent", &r);
+	cr_assert_eq(r.status, EXIT_SETUP, "exit %d, stderr:\n%s", r.status, r.err);
+	cr_assert_str_eq(r.out, "", "a failed open printed a stage line");
+	cr_assert(strstr(r.err, "open /nonexistent failed: ENOENT"), "%s", r.err);
+	cr_assert(strstr(r.err, "  hint: there is no KVM device"), "%s", r.err);
+	program_result_free(&r);
+}
+
+void program_check_not_kvm_device(int last)
+{
+	struct program_result r;
+
+	program_run_plain(NULL, "KVM_DEVICE=/dev/null", &r);
+	/* Opening /dev/null works: stage 01 cannot tell it is not KVM ... */
+	cr_assert_str_eq(r.out, "[01] open /dev/null: fd 3\n");
+	if (last == 1) {
+		cr_assert_eq(r.status, 0, "stderr:\n%s", r.err);
+		cr_assert_str_eq(r.err, "");
+	} else {
+		/* ... stage 02's ioctl is the first to find out. */
+		cr_assert_eq(r.status, EXIT_SETUP, "exit %d, stderr:\n%s",
+			     r.status, r.err);
+		cr_assert(strstr(r.err, "KVM_GET_API_VERSION failed: ENOTTY"),
+			  "%s", r.err);
+		cr_assert(strstr(r.err, "  hint: this file is not a KVM device"),
+			  "%s", r.err);
+	}
+	program_result_free(&r);
+}
+
+void program_check_permission_denied(void)
+{
+	const char *argv[] = { STEP_PROGRAM, NULL };
+	char path[] = "/tmp/kvm-test-device-XXXXXX", env_dev[64], want[128];
+	const char *env[] = { env_dev, NULL };
+	const char *device = "/dev/kvm";
+	struct program_result r;
+	struct stat st;
+	int fd = -1;
+
+	cr_assert(stat(device, &st) == 0, "stat /dev/kvm: %s", strerror(errno));
+	if (geteuid() != 0 || (st.st_mode & (S_IROTH | S_IWOTH))) {
+		/*
+		 * Not root (cannot become another user), or /dev/kvm is open
+		 * to everyone: a stand-in device file nobody may open.
+		 */
+		fd = mkstemp(path);
+		cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
+		cr_assert(fchmod(fd, geteuid() ? 0000 : 0600) == 0);
+		device = path;
+	}
+	snprintf(env_dev, sizeof(env_dev), "KVM_DEVICE=%s", device);
+	if (geteuid() == 0)	/* as nobody, like a user outside the kvm group */
+		program_run_as(argv, env, NULL, 65534, 65534, 30, &r);
+	else
+		program_run(argv, env, 30, &r);
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+	snprintf(want, sizeof(want), "open %s failed: EACCES", device);
+	cr_assert_eq(r.status, EXIT_SETUP, "exit %d, stderr:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, want), "no '%s' in:\n%s", want, r.err);
+	cr_assert(strstr(r.err, "  hint: you may not open the KVM device: join "
+			 "the kvm group"), "%s", r.err);
+	cr_assert_str_eq(r.out, "");
+	program_result_free(&r);
+}
+
+void program_check_unknown_argument(void)
+{
+	struct program_result r;
+
+	program_run_plain("--no-such-option", NULL, &r);
+	cr_assert_eq(r.status, EXIT_USAGE, "exit %d, stderr:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "'--no-such-option'"), "%s", r.err);
+	cr_assert(strstr(r.err, "usage: "), "%s", r.err);
+	cr_assert_str_eq(r.out, "", "a usage error printed a stage line");
+	program_result_free(&r);
+}
+
+void program_check_help(void)
+{
+	struct program_result r;
+	char want[64];
+
+	program_run_plain("--help", NULL, &r);
+	snprintf(want, sizeof(want), "usage: %s ", step_name());
+	cr_assert_eq(r.status, 0, "exit %d, stderr:\n%s", r.status, r.err);
+	cr_assert(!strncmp(r.out, want, strlen(want)), "%s", r.out);
+	cr_assert_str_eq(r.err, "");
+	program_result_free(&r);
+}
+
+struct ioctl_call ioctl_spy_calls[IOCTL_SPY_MAX];
+int ioctl_spy_count;
+
+static int ioctl_spy(int fd, unsigned long request, void *arg, int *result)
+{
+	struct ioctl_call *c;
+	size_t size = _IOC_SIZE(request);
+
+	(void)result;
+	if (ioctl_spy_count >= IOCTL_SPY_MAX)
+		return 0;
+	c = &ioctl_spy_calls[ioctl_spy_count++];
+	*c = (struct ioctl_call){ .fd = fd, .request = request,
+				  .arg = (unsigned long)arg };
+	if ((_IOC_DIR(request) & _IOC_WRITE) && size && arg)
+		memcpy(c->data, arg, size < IOCTL_SPY_ARG ? size : IOCTL_SPY_ARG);
+	return 0;	/* make the real call */
+}
+
+void ioctl_spy_start(void)
+{
+	ioctl_spy_count = 0;
+	ioctl_hook = ioctl_spy;
+}
+
+void ioctl_spy_stop(void)
+{
+	ioctl_hook = NULL;
+}
+
+const struct ioctl_call *ioctl_spy_find(unsigned long request)
+{
+	for (int i = 0; i < ioctl_spy_count; i++)
+		if (ioctl_spy_calls[i].request == request)
+			return &ioctl_spy_calls[i];
+	return NULL;
+}
+
+unsigned int vcpu_run_once(struct vm *vm)
+{
+	cr_assert(ioctl(vm->vcpu_fd, KVM_RUN, 0UL) == 0, "KVM_RUN: %s",
+		  strerror(errno));
+	return vm->run->exit_reason;
 }

@@ -8,8 +8,13 @@
 #define KVM_TEST_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "vm.h"
+
+/* The step's own main(), compiled in as step_main (common/rules.mk). */
+int step_main(int argc, char **argv);
 
 /* Perform stages 1..last quietly, asserting each succeeds. */
 void vm_setup_through(struct vm *vm, int last);
@@ -23,11 +28,17 @@ struct program_result {
 
 /*
  * Run argv[0] with the environment plus env (NULL-terminated "K=V"
- * strings, or NULL), stdin from /dev/null, capturing stdout and stderr;
- * kill it after timeout_s seconds (status 128 + SIGKILL then).
+ * strings, or NULL; they replace variables of the same name), stdin from
+ * /dev/null, no other fds inherited, capturing stdout and stderr; kill it
+ * after timeout_s seconds (status 128 + SIGKILL then).
  */
 void program_run(const char *const argv[], const char *const env[],
 		 double timeout_s, struct program_result *r);
+/* The same, in directory cwd (or here if NULL) as user uid (or as we are
+ * if uid is (uid_t)-1; then also gid, with no supplementary groups). */
+void program_run_as(const char *const argv[], const char *const env[],
+		    const char *cwd, uid_t uid, gid_t gid, double timeout_s,
+		    struct program_result *r);
 void program_result_free(struct program_result *r);
 
 /* Read a whole file into a NUL-terminated malloc'd buffer; asserts. */
@@ -35,5 +46,99 @@ char *file_read(const char *path, size_t *size);
 
 /* The number of open fds in this process (entries in /proc/self/fd). */
 int fd_count(void);
+
+/* What /proc/self/fd/FD links to, e.g. "anon_inode:kvm-vm"; static buffer. */
+const char *fd_target(int fd);
+
+/*
+ * Capture what this process writes to fd (1 or 2) between capture_begin
+ * and capture_end; capture_end returns it, malloc'd and NUL-terminated.
+ */
+struct capture {
+	int fd, saved;
+	FILE *tmp;
+};
+void capture_begin(struct capture *c, int fd);
+char *capture_end(struct capture *c);
+
+/* "step05", from STEP_PROGRAM. */
+const char *step_name(void);
+
+/*
+ * Replace every 0x followed by 9 or more hex digits (host addresses,
+ * which vary per run) with "0x<varies>"; returns a malloc'd copy.
+ */
+char *output_normalize(const char *text);
+
+/*
+ * Assert that output, the stdout of `./stepNN` with no arguments, equals
+ * the transcript in step_dir/README.md: a `<!-- transcript -->` line, then
+ * a ```console block whose first line is `$ ./stepNN` (after normalizing
+ * addresses).  Fails with "no transcript in README" when there is none.
+ */
+void readme_transcript_check(const char *step_dir, const char *output);
+
+/*
+ * Assert that out has a line starting "[01] " ... "[last] ", their first
+ * occurrences in that order, and no stage line above last.
+ */
+void stage_lines_check(const char *out, int last);
+
+/*
+ * Tests every step program must pass, run as a user would run it:
+ * the checks of the steps below it included (cumulative).  last is the
+ * step's number.  Defined in kvm_test.c; STEP_PROGRAM_TESTS() makes them
+ * Criterion tests of the step's suite.
+ */
+void program_check_readme(void);
+void program_check_stages(int last);
+void program_check_missing_device(void);
+void program_check_not_kvm_device(int last);
+void program_check_permission_denied(void);
+void program_check_unknown_argument(void);
+void program_check_help(void);
+
+#define STEP_PROGRAM_TESTS(suite, last)					\
+	Test(suite, program_output_matches_readme_transcript, .timeout = 30) \
+	{ program_check_readme(); }					\
+	Test(suite, program_prints_every_stage_so_far, .timeout = 30)	\
+	{ program_check_stages(last); }					\
+	Test(suite, program_reports_missing_device, .timeout = 30)	\
+	{ program_check_missing_device(); }				\
+	Test(suite, program_reports_device_that_is_not_kvm, .timeout = 30) \
+	{ program_check_not_kvm_device(last); }				\
+	Test(suite, program_reports_permission_denied, .timeout = 30)	\
+	{ program_check_permission_denied(); }				\
+	Test(suite, program_refuses_unknown_argument, .timeout = 30)	\
+	{ program_check_unknown_argument(); }				\
+	Test(suite, program_help_exits_0, .timeout = 30)		\
+	{ program_check_help(); }
+
+/*
+ * Record the ioctls the code under test makes, without changing them
+ * (through ioctl_hook, common/trace.h): up to IOCTL_SPY_MAX calls, with
+ * the first IOCTL_SPY_ARG bytes the argument points to (when it is a
+ * pointer to a struct the request reads).
+ */
+#define IOCTL_SPY_MAX	64
+#define IOCTL_SPY_ARG	64
+struct ioctl_call {
+	int fd;
+	unsigned long request;
+	unsigned long arg;		/* the argument as passed */
+	unsigned char data[IOCTL_SPY_ARG]; /* *arg, for _IOW requests */
+};
+extern struct ioctl_call ioctl_spy_calls[IOCTL_SPY_MAX];
+extern int ioctl_spy_count;
+void ioctl_spy_start(void);
+void ioctl_spy_stop(void);
+/* The first recorded call of request, or NULL. */
+const struct ioctl_call *ioctl_spy_find(unsigned long request);
+
+/*
+ * Enter the vCPU once (KVM_RUN) and return the exit reason; asserts that
+ * KVM_RUN itself succeeded.  For tests that run a few bytes of code.
+ */
+unsigned int vcpu_run_once(struct vm *vm);
 
 #endif

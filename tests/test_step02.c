@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_step02: stage 02 asks the KVM device for its API version, accepts
+ * 12 and nothing else, and refuses a device that is not KVM.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kvm_test.h"
+#include "report.h"
+#include "trace.h"
+
+Test(step02, version_is_12_as_kvm_answers_it)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 2);
+	cr_assert_eq(vm.api_version, KVM_STABLE_API_VERSION);
+	/* Asked again, directly: the stage stored what KVM said. */
+	cr_assert_eq(ioctl(vm.kvm_fd, KVM_GET_API_VERSION, 0UL), vm.api_version);
+	vm_destroy(&vm);
+}
+
+Test(step02, asks_the_kvm_fd_once)
+{
+	struct vm vm;
+	const struct ioctl_call *call;
+
+	vm_setup_through(&vm, 1);
+	stage_quiet = 1;
+	ioctl_spy_start();
+	cr_assert_eq(kvm_check_api_version(&vm), 0);
+	ioctl_spy_stop();
+	cr_assert_eq(ioctl_spy_count, 1);
+	call = ioctl_spy_find(KVM_GET_API_VERSION);
+	cr_assert(call, "no KVM_GET_API_VERSION");
+	cr_assert_eq(call->fd, vm.kvm_fd);
+	vm_destroy(&vm);
+}
+
+Test(step02, prints_its_stage_line)
+{
+	struct vm vm;
+	struct capture c;
+	char *out;
+
+	vm_setup_through(&vm, 1);
+	capture_begin(&c, 1);
+	cr_assert_eq(kvm_check_api_version(&vm), 0);
+	out = capture_end(&c);
+	cr_assert_str_eq(out, "[02] KVM_GET_API_VERSION: 12\n");
+	free(out);
+	vm_destroy(&vm);
+}
+
+Test(step02, refuses_a_device_that_is_not_kvm)
+{
+	struct vm vm;
+	struct capture c;
+	char *err;
+
+	setenv("KVM_DEVICE", "/dev/null", 1);
+	vm_setup_through(&vm, 1);	/* opening /dev/null works */
+	capture_begin(&c, 2);
+	cr_assert_eq(kvm_check_api_version(&vm), -1);
+	err = capture_end(&c);
+	cr_assert(strstr(err, ": KVM_GET_API_VERSION failed: ENOTTY (Inappropriate "
+			 "ioctl for device)\n  hint: this file is not a KVM device"),
+		  "%s", err);
+	free(err);
+	vm_destroy(&vm);
+}
+
+/* KVM_GET_API_VERSION answers 11: a kernel speaking an API we do not know. */
+static int version_11(int fd, unsigned long request, void *arg, int *result)
+{
+	(void)fd;
+	(void)arg;
+	if (request != KVM_GET_API_VERSION)
+		return 0;
+	*result = 11;
+	return 1;
+}
+
+Test(step02, refuses_api_version_11)
+{
+	struct vm vm;
+	struct capture c;
+	char *err;
+
+	vm_setup_through(&vm, 1);
+	ioctl_hook = version_11;
+	capture_begin(&c, 2);
+	cr_assert_eq(kvm_check_api_version(&vm), -1);
+	err = capture_end(&c);
+	ioctl_hook = NULL;
+	cr_assert(strstr(err, ": KVM_GET_API_VERSION returned 11, not 12\n"
+			 "  hint: "), "%s", err);
+	free(err);
+	vm_destroy(&vm);
+}
+
+/* The program's main, in this process so the hook reaches it. */
+Test(step02, program_exits_1_on_api_version_11)
+{
+	char *argv[] = { "step02", NULL };
+	struct capture out, err;
+	char *o, *e;
+	int status;
+
+	ioctl_hook = version_11;
+	capture_begin(&out, 1);
+	capture_begin(&err, 2);
+	status = step_main(1, argv);
+	e = capture_end(&err);
+	o = capture_end(&out);
+	ioctl_hook = NULL;
+	cr_assert_eq(status, EXIT_SETUP, "status %d; stderr:\n%s", status, e);
+	cr_assert(strstr(e, "KVM_GET_API_VERSION returned 11, not 12"), "%s", e);
+	cr_assert(!strstr(o, "[02]"), "stage 02 said it succeeded:\n%s", o);
+	cr_assert(!strncmp(o, "[01] open /dev/kvm: fd ", 23), "%s", o);
+	free(o);
+	free(e);
+}
+
+STEP_PROGRAM_TESTS(step02, 2)

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_step03: stage 03 creates a VM: a new fd, distinct from /dev/kvm's,
+ * that KVM answers VM ioctls on.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kvm_test.h"
+#include "report.h"
+
+Test(step03, vm_fd_is_a_kvm_vm_and_not_the_device_fd)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 3);
+	cr_assert_geq(vm.fd, 0);
+	cr_assert_neq(vm.fd, vm.kvm_fd);
+	/* KVM names the anonymous inode behind each VM fd "kvm-vm". */
+	cr_assert_str_eq(fd_target(vm.fd), "anon_inode:kvm-vm");
+	cr_assert_str_eq(fd_target(vm.kvm_fd), "/dev/kvm");
+	cr_assert(fcntl(vm.fd, F_GETFD) & FD_CLOEXEC, "VM fd not close-on-exec");
+	vm_destroy(&vm);
+}
+
+Test(step03, vm_fd_answers_vm_ioctls)
+{
+	struct vm vm;
+	int slots;
+
+	vm_setup_through(&vm, 3);
+	/* KVM_CHECK_EXTENSION works on a VM fd where KVM says it may. */
+	cr_assert_gt(ioctl(vm.kvm_fd, KVM_CHECK_EXTENSION,
+			   KVM_CAP_CHECK_EXTENSION_VM), 0);
+	slots = ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	cr_assert_gt(slots, 0, "KVM_CAP_NR_MEMSLOTS on the VM fd: %d (%s)",
+		     slots, strerror(errno));
+	vm_destroy(&vm);
+}
+
+Test(step03, vm_fd_refuses_device_ioctls)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 3);
+	/* KVM_GET_API_VERSION is /dev/kvm's: a VM fd does not know it. */
+	errno = 0;
+	cr_assert_eq(ioctl(vm.fd, KVM_GET_API_VERSION, 0UL), -1);
+	cr_assert_eq(errno, ENOTTY, "errno %s", errno_name(errno));
+	vm_destroy(&vm);
+}
+
+Test(step03, creates_exactly_one_vm_with_type_0)
+{
+	struct vm vm;
+	const struct ioctl_call *call;
+	int before;
+
+	vm_setup_through(&vm, 2);
+	before = fd_count();
+	stage_quiet = 1;
+	ioctl_spy_start();
+	cr_assert_eq(vm_create(&vm), vm.fd);
+	ioctl_spy_stop();
+	cr_assert_eq(fd_count(), before + 1);
+	cr_assert_eq(ioctl_spy_count, 1);
+	call = ioctl_spy_find(KVM_CREATE_VM);
+	cr_assert(call, "no KVM_CREATE_VM");
+	cr_assert_eq(call->fd, vm.kvm_fd);
+	cr_assert_eq(call->arg, 0, "machine type %lu", call->arg);
+	vm_destroy(&vm);
+	cr_assert_eq(fd_count(), before - 1);	/* the device fd is gone too */
+}
+
+Test(step03, prints_its_stage_line)
+{
+	struct vm vm;
+	struct capture c;
+	char *out, want[64];
+
+	vm_setup_through(&vm, 2);
+	capture_begin(&c, 1);
+	cr_assert_geq(vm_create(&vm), 0);
+	out = capture_end(&c);
+	snprintf(want, sizeof(want), "[03] KVM_CREATE_VM: VM fd %d\n", vm.fd);
+	cr_assert_str_eq(out, want);
+	free(out);
+	vm_destroy(&vm);
+}
+
+STEP_PROGRAM_TESTS(step03, 3)

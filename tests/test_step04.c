@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_step04: stage 04 places the TSS's three pages with KVM_SET_TSS_ADDR
+ * below 4 GiB, clear of guest memory and of what the page tables map.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kvm_test.h"
+#include "report.h"
+
+/* 1 if [a, a + an) and [b, b + bn) share a byte. */
+static int ranges_overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
+{
+	return a < b + bn && b < a + an;
+}
+
+Test(step04, tss_pages_lie_below_4_gib_outside_guest_memory)
+{
+	cr_assert_eq(GUEST_TSS_SIZE, 3 * 4096ULL);
+	cr_assert_eq(GUEST_TSS_ADDR % 4096, 0, "TSS not page-aligned");
+	cr_assert_leq(GUEST_TSS_ADDR + GUEST_TSS_SIZE, 1ULL << 32);
+	cr_assert(!ranges_overlap(GUEST_TSS_ADDR, GUEST_TSS_SIZE,
+				  GUEST_MEM_GPA, GUEST_MEM_SIZE),
+		  "TSS pages overlap guest memory");
+	/* Nor any address the guest's identity map could reach as RAM. */
+	cr_assert(!ranges_overlap(GUEST_TSS_ADDR, GUEST_TSS_SIZE,
+				  0, GUEST_IDENTITY_SIZE));
+}
+
+Test(step04, sets_the_tss_address_on_the_vm_fd)
+{
+	struct vm vm;
+	const struct ioctl_call *call;
+
+	vm_setup_through(&vm, 3);
+	stage_quiet = 1;
+	ioctl_spy_start();
+	cr_assert_eq(vm_set_tss_addr(&vm), 0);
+	ioctl_spy_stop();
+	cr_assert_eq(vm.tss_addr, GUEST_TSS_ADDR);
+	cr_assert_eq(ioctl_spy_count, 1);
+	call = ioctl_spy_find(KVM_SET_TSS_ADDR);
+	cr_assert(call, "no KVM_SET_TSS_ADDR");
+	cr_assert_eq(call->fd, vm.fd, "not sent to the VM fd");
+	/* The argument is the address itself, not a pointer to it. */
+	cr_assert_eq(call->arg, GUEST_TSS_ADDR, "argument 0x%lx", call->arg);
+	vm_destroy(&vm);
+}
+
+Test(step04, guest_memory_fits_beside_the_tss)
+{
+	struct vm vm;
+
+	/* With the TSS set, stage 05's slot must still be accepted. */
+	vm_setup_through(&vm, 5);
+	vm_destroy(&vm);
+}
+
+Test(step04, prints_its_stage_line)
+{
+	struct vm vm;
+	struct capture c;
+	char *out;
+
+	vm_setup_through(&vm, 3);
+	capture_begin(&c, 1);
+	cr_assert_eq(vm_set_tss_addr(&vm), 0);
+	out = capture_end(&c);
+	cr_assert_str_eq(out, "[04] KVM_SET_TSS_ADDR: 0xfffbd000 (3 pages, below "
+			 "4 GiB, outside guest memory)\n");
+	free(out);
+	vm_destroy(&vm);
+}
+
+STEP_PROGRAM_TESTS(step04, 4)

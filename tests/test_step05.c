@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_step05: stage 05 registers slot 0 for guest physical 0..2 MiB,
+ * backed by the host memory at vm->mem: KVM refuses another slot over
+ * that range, and the guest sees what the host writes there.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "kvm_test.h"
+#include "report.h"
+
+#define PAGE 4096ULL
+
+static void *scratch;	/* host pages for a second slot */
+
+/* Register slot 1 at gpa (size bytes); returns 0 or the errno. */
+static int slot1_set(struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 1, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)scratch,
+	};
+
+	if (!scratch) {
+		scratch = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		cr_assert(scratch != MAP_FAILED);
+	}
+	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? errno : 0;
+}
+
+Test(step05, slot_0_covers_the_whole_range)
+{
+	struct vm vm;
+	int err;
+
+	vm_setup_through(&vm, 5);
+	/* A slot over slot 0's first or last page: KVM says EEXIST. */
+	err = slot1_set(&vm, GUEST_MEM_GPA, PAGE);
+	cr_assert_eq(err, EEXIST, "first page: %s", errno_name(err));
+	err = slot1_set(&vm, GUEST_MEM_GPA + GUEST_MEM_SIZE - PAGE, PAGE);
+	cr_assert_eq(err, EEXIST, "last page: %s", errno_name(err));
+	err = slot1_set(&vm, GUEST_MEM_GPA + GUEST_MEM_SIZE - PAGE, 2 * PAGE);
+	cr_assert_eq(err, EEXIST, "straddling the end: %s", errno_name(err));
+	vm_destroy(&vm);
+}
+
+Test(step05, slot_0_ends_at_2_mib)
+{
+	struct vm vm;
+	int err;
+
+	vm_setup_through(&vm, 5);
+	/* The page just past the end is free: slot 0 is no bigger. */
+	err = slot1_set(&vm, GUEST_MEM_GPA + GUEST_MEM_SIZE, PAGE);
+	cr_assert_eq(err, 0, "next page: %s", errno_name(err));
+	vm_destroy(&vm);
+}
+
+Test(step05, the_overlap_is_slot_0s)
+{
+	struct vm vm;
+	struct kvm_userspace_memory_region delete = {
+		.slot = GUEST_MEM_SLOT, .guest_phys_addr = GUEST_MEM_GPA,
+		.memory_size = 0,	/* size 0 deletes the slot */
+		.userspace_addr = 0,
+	};
+	int err;
+
+	vm_setup_through(&vm, 5);
+	cr_assert_eq(ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION, &delete), 0,
+		     "deleting slot 0: %s", strerror(errno));
+	err = slot1_set(&vm, GUEST_MEM_GPA, PAGE);
+	cr_assert_eq(err, 0, "with slot 0 gone: %s", errno_name(err));
+	vm_destroy(&vm);
+}
+
+Test(step05, registers_vm_mem_as_slot_0)
+{
+	struct vm vm;
+	const struct ioctl_call *call;
+	struct kvm_userspace_memory_region region;
+
+	vm_setup_through(&vm, 4);
+	stage_quiet = 1;
+	ioctl_spy_start();
+	cr_assert_eq(vm_memory_add(&vm, GUEST_MEM_SIZE), 0);
+	ioctl_spy_stop();
+	call = ioctl_spy_find(KVM_SET_USER_MEMORY_REGION);
+	cr_assert(call, "no KVM_SET_USER_MEMORY_REGION");
+	cr_assert_eq(call->fd, vm.fd);
+	memcpy(&region, call->data, sizeof(region));
+	cr_assert_eq(region.slot, GUEST_MEM_SLOT);
+	cr_assert_eq(region.flags, 0);
+	cr_assert_eq(region.guest_phys_addr, GUEST_MEM_GPA);
+	cr_assert_eq(region.memory_size, GUEST_MEM_SIZE);
+	cr_assert_eq(region.userspace_addr, (uintptr_t)vm.mem);
+	cr_assert_eq(vm.mem_size, GUEST_MEM_SIZE);
+	vm_destroy(&vm);
+}
+
+Test(step05, host_memory_is_mapped_zeroed_and_writable)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 5);
+	cr_assert(vm.mem);
+	for (size_t i = 0; i < vm.mem_size; i += PAGE)
+		cr_assert_eq(vm.mem[i], 0, "byte 0x%zx not zero", i);
+	vm.mem[0] = 1;
+	vm.mem[vm.mem_size - 1] = 2;
+	cr_assert_eq(vm.mem[0] + vm.mem[vm.mem_size - 1], 3);
+	vm_destroy(&vm);
+}
+
+/*
+ * KVM's view of slot 0 is vm->mem: a guest reads a value the host put
+ * there, and the host reads back what the guest wrote.
+ */
+Test(step05, guest_and_host_share_the_memory, .timeout = 20)
+{
+	static const uint8_t code[] = {
+		0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x10, 0x00, /* mov rax, [0x100000] */
+		0x48, 0xf7, 0xd0,			/* not rax */
+		0x48, 0x89, 0x04, 0x25, 0x08, 0x00, 0x10, 0x00, /* mov [0x100008], rax */
+		0xf4,					/* hlt */
+	};
+	const uint64_t value = 0x0123456789abcdefULL;
+	struct kvm_regs regs;
+	struct vm vm;
+	uint64_t back;
+
+	vm_setup_through(&vm, 9);
+	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	memcpy(vm.mem + 0x100000, &value, sizeof(value));
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT);
+	cr_assert(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs) == 0);
+	cr_assert_eq(regs.rax, ~value, "guest read 0x%llx",
+		     (unsigned long long)~regs.rax);
+	memcpy(&back, vm.mem + 0x100008, sizeof(back));
+	cr_assert_eq(back, ~value, "host read back 0x%llx",
+		     (unsigned long long)back);
+	vm_destroy(&vm);
+}
+
+Test(step05, prints_its_stage_line)
+{
+	struct vm vm;
+	struct capture c;
+	char *out, want[160];
+
+	vm_setup_through(&vm, 4);
+	capture_begin(&c, 1);
+	cr_assert_eq(vm_memory_add(&vm, GUEST_MEM_SIZE), 0);
+	out = capture_end(&c);
+	snprintf(want, sizeof(want), "[05] KVM_SET_USER_MEMORY_REGION: slot 0, "
+		 "GPA 0x0, 2048 KiB at host %p\n", (void *)vm.mem);
+	cr_assert_str_eq(out, want);
+	free(out);
+	vm_destroy(&vm);
+}
+
+STEP_PROGRAM_TESTS(step05, 5)

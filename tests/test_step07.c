@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_step07: stage 07 maps the vCPU's shared region: all of it, shared
+ * with the kernel, starting with a readable struct kvm_run that KVM
+ * reads and writes.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kvm_test.h"
+#include "report.h"
+
+Test(step07, mapping_is_the_size_kvm_asks_for)
+{
+	struct vm vm;
+	int size;
+
+	vm_setup_through(&vm, 7);
+	size = ioctl(vm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL);
+	cr_assert_gt(size, 0);
+	cr_assert_eq(vm.run_size, (size_t)size);
+	cr_assert_geq(vm.run_size, sizeof(struct kvm_run));
+	vm_destroy(&vm);
+}
+
+Test(step07, mapping_is_the_vcpu_fds_shared_and_writable)
+{
+	char *maps = file_read("/proc/self/maps", NULL), *line, want[64];
+	unsigned long start, end;
+	char perms[8], path[128];
+	struct vm vm;
+
+	free(maps);
+	vm_setup_through(&vm, 7);
+	maps = file_read("/proc/self/maps", NULL);
+	snprintf(want, sizeof(want), "\n%lx-", (unsigned long)vm.run);
+	line = strstr(maps, want);
+	cr_assert(line, "no mapping at %p in /proc/self/maps", (void *)vm.run);
+	cr_assert_eq(sscanf(line + 1, "%lx-%lx %7s %*s %*s %*s %127s", &start,
+			    &end, perms, path), 4);
+	cr_assert_eq(end - start, (vm.run_size + 4095) / 4096 * 4096);
+	cr_assert_str_eq(perms, "rw-s", "not a shared read-write mapping");
+	cr_assert_str_eq(path, "anon_inode:kvm-vcpu:0");
+	free(maps);
+	vm_destroy(&vm);
+}
+
+Test(step07, kvm_run_is_readable_and_fresh)
+{
+	struct vm vm;
+	volatile uint8_t sum = 0;
+
+	vm_setup_through(&vm, 7);
+	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_UNKNOWN);
+	cr_assert_eq(vm.run->immediate_exit, 0);
+	cr_assert_eq(vm.run->request_interrupt_window, 0);
+	for (size_t i = 0; i < vm.run_size; i++)	/* every byte readable */
+		sum += ((volatile uint8_t *)vm.run)[i];
+	(void)sum;
+	vm_destroy(&vm);
+}
+
+Test(step07, kvm_reads_what_we_write_into_kvm_run)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 7);
+	/* KVM checks immediate_exit before entering: it must see our write. */
+	vm.run->immediate_exit = 1;
+	errno = 0;
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), -1);
+	cr_assert_eq(errno, EINTR, "errno %s", errno_name(errno));
+	vm_destroy(&vm);
+}
+
+Test(step07, asks_the_device_fd_for_the_size)
+{
+	struct vm vm;
+	const struct ioctl_call *call;
+
+	vm_setup_through(&vm, 6);
+	stage_quiet = 1;
+	ioctl_spy_start();
+	cr_assert_eq(vcpu_map_run(&vm), 0);
+	ioctl_spy_stop();
+	call = ioctl_spy_find(KVM_GET_VCPU_MMAP_SIZE);
+	cr_assert(call, "no KVM_GET_VCPU_MMAP_SIZE");
+	cr_assert_eq(call->fd, vm.kvm_fd);
+	vm_destroy(&vm);
+}
+
+Test(step07, prints_its_stage_line)
+{
+	struct vm vm;
+	struct capture c;
+	char *out, want[128];
+
+	vm_setup_through(&vm, 6);
+	capture_begin(&c, 1);
+	cr_assert_eq(vcpu_map_run(&vm), 0);
+	out = capture_end(&c);
+	snprintf(want, sizeof(want), "[07] KVM_GET_VCPU_MMAP_SIZE: %zu bytes; "
+		 "kvm_run mapped at %p\n", vm.run_size, (void *)vm.run);
+	cr_assert_str_eq(out, want);
+	free(out);
+	vm_destroy(&vm);
+}
+
+STEP_PROGRAM_TESTS(step07, 7)

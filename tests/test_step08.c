@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_step08: after stage 08, KVM reports the vCPU in 64-bit long mode;
+ * the page tables in guest memory identity-map the first GiB (walked here
+ * by a walker of our own, not the builder); the GDT entries at CS's and
+ * SS's selectors describe the segments KVM loaded; and 64-bit code runs.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kvm_test.h"
+#include "report.h"
+
+/* Written out again from the manuals, independent of common/x86.h. */
+#define T_CR0_PE	0x1ULL
+#define T_CR0_PG	0x80000000ULL
+#define T_CR4_PAE	0x20ULL
+#define T_EFER_LME	0x100ULL
+#define T_EFER_LMA	0x400ULL
+#define T_P		0x1ULL		/* entry present */
+#define T_RW		0x2ULL		/* writable */
+#define T_PS		0x80ULL		/* large page (PDPTE: 1 GiB, PDE: 2 MiB) */
+#define T_ADDR		0x000ffffffffff000ULL
+
+static struct kvm_sregs sregs_get(struct vm *vm)
+{
+	struct kvm_sregs sregs;
+
+	cr_assert_eq(ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs), 0, "%s",
+		     strerror(errno));
+	return sregs;
+}
+
+/* One 8-byte paging entry read from guest memory at gpa. */
+static uint64_t entry_read(const struct vm *vm, uint64_t gpa)
+{
+	uint64_t e;
+
+	cr_assert(gpa + 8 <= vm->mem_size,
+		  "paging structure at 0x%llx is outside guest memory",
+		  (unsigned long long)gpa);
+	memcpy(&e, vm->mem + gpa, 8);
+	return e;
+}
+
+/*
+ * Translate va with 4-level paging from cr3, as the CPU would (SDM Vol. 3A
+ * §4.5).  Returns 1 and the physical address, writable at every level,
+ * or 0 when some entry is not present.
+ */
+static int page_walk(const struct vm *vm, uint64_t cr3, uint64_t va,
+		     uint64_t *pa, int *writable)
+{
+	static const int shift[] = { 39, 30, 21, 12 };	/* PML4, PDPT, PD, PT */
+	uint64_t table = cr3 & T_ADDR;
+
+	*writable = 1;
+	for (int level = 0; level < 4; level++) {
+		uint64_t e = entry_read(vm, table + (va >> shift[level] & 511) * 8);
+
+		if (!(e & T_P))
+			return 0;
+		*writable &= !!(e & T_RW);
+		if ((level == 1 || level == 2) && (e & T_PS)) {
+			uint64_t size = 1ULL << shift[level];
+
+			*pa = (e & T_ADDR & ~(size - 1)) | (va & (size - 1));
+			return 1;
+		}
+		table = e & T_ADDR;
+	}
+	*pa = table | (va & 0xfff);
+	return 1;
+}
+
+Test(step08, kvm_reports_long_mode)
+{
+	struct kvm_sregs s;
+	struct vm vm;
+
+	vm_setup_through(&vm, 8);
+	s = sregs_get(&vm);
+	cr_assert(s.efer & T_EFER_LME, "EFER.LME clear: 0x%llx", s.efer);
+	cr_assert(s.efer & T_EFER_LMA, "EFER.LMA clear: 0x%llx", s.efer);
+	cr_assert(s.cr0 & T_CR0_PE, "CR0.PE clear: 0x%llx", s.cr0);
+	cr_assert(s.cr0 & T_CR0_PG, "CR0.PG clear: 0x%llx", s.cr0);
+	cr_assert(s.cr4 & T_CR4_PAE, "CR4.PAE clear: 0x%llx", s.cr4);
+	cr_assert_eq(s.cr3, GUEST_PML4_ADDR);
+	cr_assert_eq(s.cs.l, 1, "CS.L");
+	cr_assert_eq(s.cs.db, 0, "CS.D must be 0 with CS.L");
+	cr_assert_eq(s.cs.present, 1);
+	cr_assert_eq(s.cs.s, 1);
+	cr_assert(s.cs.type & 0x8, "CS is not a code segment: type 0x%x",
+		  s.cs.type);
+	cr_assert_eq(s.cs.selector, GDT_SELECTOR_CODE);
+	cr_assert_eq(s.cs.dpl, 0);
+	cr_assert_eq(s.ss.selector, GDT_SELECTOR_DATA);
+	cr_assert_eq(s.ds.selector, GDT_SELECTOR_DATA);
+	cr_assert(!(s.ss.type & 0x8) && (s.ss.type & 0x2),
+		  "SS is not a writable data segment: type 0x%x", s.ss.type);
+	vm_destroy(&vm);
+}
+
+Test(step08, page_tables_identity_map_every_2_mib_page)
+{
+	struct kvm_sregs s;
+	struct vm vm;
+	uint64_t pa, va;
+	int writable;
+
+	vm_setup_through(&vm, 8);
+	s = sregs_get(&vm);
+	for (va = 0; va < GUEST_IDENTITY_SIZE; va += 2ULL << 20) {
+		cr_assert(page_walk(&vm, s.cr3, va, &pa, &writable),
+			  "0x%llx is not mapped", (unsigned long long)va);
+		cr_assert_eq(pa, va, "0x%llx maps to 0x%llx",
+			     (unsigned long long)va, (unsigned long long)pa);
+		cr_assert(writable, "0x%llx is read-only", (unsigned long long)va);
+	}
+	/* The map ends where vm.h says: the next byte is not mapped. */
+	cr_assert(!page_walk(&vm, s.cr3, GUEST_IDENTITY_SIZE, &pa, &writable),
+		  "0x%llx is mapped", GUEST_IDENTITY_SIZE);
+	vm_destroy(&vm);
+}
+
+Test(step08, page_tables_identity_map_4_kib_addresses)
+{
+	static const uint64_t spots[] = {
+		0x0, 0x1, 0xfff, 0x1000, GUEST_GDT_ADDR + 8, GUEST_PML4_ADDR,
+		GUEST_LOAD_ADDR, GUEST_LOAD_ADDR + 0x1234, 0x100000, 0x1fffff,
+		GUEST_STACK_TOP - 8, GUEST_STACK_TOP, 0x12345678, 0x3ffff000,
+		GUEST_IDENTITY_SIZE - 1,
+	};
+	struct kvm_sregs s;
+	struct vm vm;
+	uint64_t pa;
+	int writable;
+
+	vm_setup_through(&vm, 8);
+	s = sregs_get(&vm);
+	for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
+		cr_assert(page_walk(&vm, s.cr3, spots[i], &pa, &writable),
+			  "0x%llx is not mapped", (unsigned long long)spots[i]);
+		cr_assert_eq(pa, spots[i], "0x%llx maps to 0x%llx",
+			     (unsigned long long)spots[i], (unsigned long long)pa);
+	}
+	vm_destroy(&vm);
+}
+
+/* A segment descriptor decoded (SDM Vol. 3A §3.4.5, Figure 3-8). */
+static struct kvm_segment descriptor_decode(uint64_t d)
+{
+	struct kvm_segment seg = {
+		.base = (d >> 16 & 0xffffff) | (d >> 56 & 0xff) << 24,
+		.limit = (uint32_t)((d & 0xffff) | (d >> 48 & 0xf) << 16),
+		.type = d >> 40 & 0xf,
+		.s = d >> 44 & 1,
+		.dpl = d >> 45 & 3,
+		.present = d >> 47 & 1,
+		.avl = d >> 52 & 1,
+		.l = d >> 53 & 1,
+		.db = d >> 54 & 1,
+		.g = d >> 55 & 1,
+	};
+
+	if (seg.g)	/* limit in 4 KiB units: the low 12 bits are all ones */
+		seg.limit = seg.limit << 12 | 0xfff;
+	return seg;
+}
+
+static void segment_matches_gdt(const struct vm *vm,
+				const struct kvm_sregs *s,
+				const struct kvm_segment *reg, const char *name)
+{
+	uint64_t d;
+	struct kvm_segment gdt;
+
+	cr_assert_leq(reg->selector + 7u, s->gdt.limit,
+		      "%s selector 0x%x beyond the GDT's limit", name,
+		      reg->selector);
+	cr_assert_eq(reg->selector & 7, 0, "%s: TI or RPL set", name);
+	d = entry_read(vm, s->gdt.base + reg->selector);
+	gdt = descriptor_decode(d);
+	cr_assert_eq(gdt.base, reg->base, "%s base", name);
+	cr_assert_eq(gdt.limit, reg->limit, "%s limit", name);
+	cr_assert_eq(gdt.type, reg->type, "%s type", name);
+	cr_assert_eq(gdt.s, reg->s, "%s S", name);
+	cr_assert_eq(gdt.dpl, reg->dpl, "%s DPL", name);
+	cr_assert_eq(gdt.present, reg->present, "%s P", name);
+	cr_assert_eq(gdt.l, reg->l, "%s L", name);
+	cr_assert_eq(gdt.db, reg->db, "%s D/B", name);
+	cr_assert_eq(gdt.g, reg->g, "%s G", name);
+}
+
+Test(step08, gdt_entries_match_the_segment_registers)
+{
+	struct kvm_sregs s;
+	struct vm vm;
+
+	vm_setup_through(&vm, 8);
+	s = sregs_get(&vm);
+	cr_assert_eq(s.gdt.base, GUEST_GDT_ADDR);
+	cr_assert_eq(s.gdt.limit, GDT_ENTRIES * 8 - 1);
+	cr_assert_eq(entry_read(&vm, s.gdt.base), 0, "GDT entry 0 is not null");
+	segment_matches_gdt(&vm, &s, &s.cs, "CS");
+	segment_matches_gdt(&vm, &s, &s.ss, "SS");
+	segment_matches_gdt(&vm, &s, &s.ds, "DS");
+	vm_destroy(&vm);
+}
+
+/*
+ * The proof that matters: 64-bit code runs.  mov rax, imm64 exists only
+ * in 64-bit mode (in 32-bit mode 0x48 is dec eax); push and pop use the
+ * stack through the page tables.
+ */
+Test(step08, sixty_four_bit_code_runs, .timeout = 20)
+{
+	static const uint8_t code[] = {
+		0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+					/* mov rax, 0x1122334455667788 */
+		0x50,			/* push rax */
+		0x5b,			/* pop rbx */
+		0xf4,			/* hlt */
+	};
+	struct kvm_regs regs;
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "exit reason %u",
+		     vm.run->exit_reason);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0);
+	cr_assert_eq(regs.rbx, 0x1122334455667788ULL, "rbx 0x%llx", regs.rbx);
+	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code));
+	vm_destroy(&vm);
+}
+
+Test(step08, prints_its_stage_line)
+{
+	struct vm vm;
+	struct capture c;
+	char *out;
+
+	vm_setup_through(&vm, 7);
+	capture_begin(&c, 1);
+	cr_assert_eq(vcpu_enter_long_mode(&vm), 0);
+	out = capture_end(&c);
+	cr_assert_str_eq(out, "[08] KVM_SET_SREGS: long mode, CR0=0x80000001 "
+			 "CR3=0x2000 CR4=0x20 EFER=0x500, CS.L=1 CS.D=0\n");
+	free(out);
+	vm_destroy(&vm);
+}
+
+STEP_PROGRAM_TESTS(step08, 8)

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_step09: stage 09's registers are what KVM reports back and what
+ * the guest starts with: RIP at the load address, RSP at the stack top,
+ * RFLAGS with only the reserved bit 1.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kvm_test.h"
+#include "report.h"
+
+static struct kvm_regs regs_get(struct vm *vm)
+{
+	struct kvm_regs regs;
+
+	cr_assert_eq(ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs), 0, "%s",
+		     strerror(errno));
+	return regs;
+}
+
+Test(step09, kvm_get_regs_returns_what_was_set)
+{
+	struct kvm_regs r;
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	r = regs_get(&vm);
+	cr_assert_eq(r.rip, GUEST_LOAD_ADDR, "RIP 0x%llx", r.rip);
+	cr_assert_eq(r.rsp, GUEST_STACK_TOP, "RSP 0x%llx", r.rsp);
+	cr_assert_eq(r.rflags, 0x2, "RFLAGS 0x%llx", r.rflags);
+	/* The rest are zero; at reset RDX held the CPU signature. */
+	cr_assert_eq(r.rax | r.rbx | r.rcx | r.rdx | r.rsi | r.rdi | r.rbp |
+		     r.r8 | r.r9 | r.r10 | r.r11 | r.r12 | r.r13 | r.r14 | r.r15,
+		     0, "a general-purpose register is not zero");
+	vm_destroy(&vm);
+}
+
+Test(step09, stack_and_entry_point_lie_in_guest_memory)
+{
+	cr_assert_geq(GUEST_LOAD_ADDR, GUEST_PD_ADDR + 0x1000,
+		      "the guest would overwrite the page tables");
+	cr_assert_leq(GUEST_LOAD_ADDR + GUEST_CODE_MAX,
+		      GUEST_STACK_TOP - GUEST_STACK_SIZE);
+	cr_assert_leq(GUEST_STACK_TOP, GUEST_MEM_GPA + GUEST_MEM_SIZE);
+	cr_assert_eq(GUEST_STACK_TOP % 16, 0, "stack not 16-byte aligned");
+}
+
+/* The guest starts at RIP, with RSP and RFLAGS as set: it reports them. */
+Test(step09, guest_starts_with_these_registers, .timeout = 20)
+{
+	static const uint8_t code[] = {
+		0x48, 0x89, 0xe0,	/* mov rax, rsp */
+		0x9c,			/* pushfq */
+		0x5b,			/* pop rbx */
+		0xf4,			/* hlt */
+	};
+	struct kvm_regs r;
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "exit reason %u",
+		     vm.run->exit_reason);
+	r = regs_get(&vm);
+	cr_assert_eq(r.rip, GUEST_LOAD_ADDR + sizeof(code), "RIP 0x%llx", r.rip);
+	cr_assert_eq(r.rax, GUEST_STACK_TOP, "the guest's RSP was 0x%llx", r.rax);
+	cr_assert_eq(r.rbx, 0x2, "the guest's RFLAGS were 0x%llx", r.rbx);
+	cr_assert_eq(r.rsp, GUEST_STACK_TOP);
+	vm_destroy(&vm);
+}
+
+Test(step09, sets_registers_on_the_vcpu_fd)
+{
+	struct vm vm;
+	const struct ioctl_call *call;
+
+	vm_setup_through(&vm, 8);
+	stage_quiet = 1;
+	ioctl_spy_start();
+	cr_assert_eq(vcpu_regs_set(&vm), 0);
+	ioctl_spy_stop();
+	call = ioctl_spy_find(KVM_SET_REGS);
+	cr_assert(call, "no KVM_SET_REGS");
+	cr_assert_eq(call->fd, vm.vcpu_fd);
+	vm_destroy(&vm);
+}
+
+Test(step09, prints_its_stage_line)
+{
+	struct vm vm;
+	struct capture c;
+	char *out;
+
+	vm_setup_through(&vm, 8);
+	capture_begin(&c, 1);
+	cr_assert_eq(vcpu_regs_set(&vm), 0);
+	out = capture_end(&c);
+	cr_assert_str_eq(out, "[09] KVM_SET_REGS: RIP=0x10000 RSP=0x200000 "
+			 "RFLAGS=0x2\n");
+	free(out);
+	vm_destroy(&vm);
+}
+
+STEP_PROGRAM_TESTS(step09, 9)

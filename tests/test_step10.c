@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_step10: guests run to their hlt and print exactly what they
+ * should: the built-in greeting, and the test guests in tests/guests/
+ * for `in` and `out` of every size, `rep outsb`, output longer than a
+ * page, and memory the host wrote after loading the guest.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kvm_test.h"
+#include "report.h"
+#include "step10.h"
+
+/* Where the host writes for guests/host_memory.asm (its HOST_DATA_GPA). */
+#define HOST_DATA_GPA	0x100000ULL
+
+static const char greeting[] = "Hello from a 64-bit KVM guest!\n";
+
+struct guest_result {
+	int status;		/* what vcpu_run() returned */
+	char *out;		/* the guest's port 0xE9 output */
+	size_t len;
+	char *err;		/* what the run wrote to stderr */
+	struct run_stats stats;
+};
+
+/*
+ * Set up stages 01-09, load image, call before_run (if any) to prepare
+ * guest memory, and run it to its end with output in memory.
+ */
+static void guest_run(const uint8_t *image, size_t size,
+		      void (*before_run)(struct vm *), struct guest_result *r)
+{
+	struct run_options opt = { .timeout = 10 };
+	struct capture c;
+	FILE *out;
+	struct vm vm;
+
+	memset(r, 0, sizeof(*r));
+	vm_setup_through(&vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(guest_load(&vm, image, size), 0);
+	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, size), 0,
+		     "the guest is not at GUEST_LOAD_ADDR");
+	if (before_run)
+		before_run(&vm);
+	out = open_memstream(&r->out, &r->len);
+	cr_assert(out);
+	opt.out = out;
+	capture_begin(&c, 2);
+	r->status = vcpu_run(&vm, &opt, &r->stats);
+	r->err = capture_end(&c);
+	fclose(out);
+	vm_destroy(&vm);
+}
+
+/* Run tests/guests/NAME.asm, as built into TEST_GUESTS_DIR/NAME.bin. */
+static void guest_file_run(const char *name, void (*before_run)(struct vm *),
+			   struct guest_result *r)
+{
+	char path[512];
+	uint8_t *image;
+	size_t size;
+
+	snprintf(path, sizeof(path), "%s/%s.bin", TEST_GUESTS_DIR, name);
+	cr_assert_eq(guest_image_read(path, &image, &size), 0, "cannot read %s",
+		     path);
+	guest_run(image, size, before_run, r);
+	free(image);
+}
+
+static void guest_result_free(struct guest_result *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* r->out equals want (len bytes); on a difference, say where. */
+static void output_is(const struct guest_result *r, const void *want,
+		      size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && i < r->len && r->out[i] == ((const char *)want)[i])
+		i++;
+	cr_assert(i == len && r->len == len,
+		  "output differs at byte %zu (%zu bytes, %zu expected); "
+		  "got 0x%02x, expected 0x%02x", i, r->len, len,
+		  i < r->len ? (uint8_t)r->out[i] : 0,
+		  i < len ? ((const uint8_t *)want)[i] : 0);
+}
+
+Test(step10, builtin_guest_prints_exactly_the_greeting, .timeout = 30)
+{
+	struct guest_result r;
+	size_t n = strlen(greeting);
+
+	guest_run(guest_image, guest_image_end - guest_image, NULL, &r);
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	output_is(&r, greeting, n);
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
+	/* One exit per `out` of a byte, then the hlt. */
+	cr_assert_eq(r.stats.exits, n + 1);
+	cr_assert_eq(r.stats.io_exits, n);
+	cr_assert_eq(r.stats.out_bytes, n);
+	cr_assert_str_eq(r.err, "");
+	guest_result_free(&r);
+}
+
+Test(step10, guest_load_copies_to_the_load_address_and_says_so)
+{
+	static const uint8_t image[] = { 0x90, 0x90, 0xf4 };
+	struct capture c;
+	struct vm vm;
+	char *out;
+
+	vm_setup_through(&vm, 9);
+	capture_begin(&c, 1);
+	cr_assert_eq(guest_load(&vm, image, sizeof(image)), 0);
+	out = capture_end(&c);
+	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, sizeof(image)), 0);
+	cr_assert_str_eq(out, "[10] loaded the guest: 3 bytes at GPA 0x10000\n");
+	free(out);
+	vm_destroy(&vm);
+}
+
+Test(step10, guest_load_refuses_a_guest_larger_than_its_room)
+{
+	struct capture c;
+	struct vm vm;
+	char *err;
+	uint8_t *big = calloc(1, GUEST_CODE_MAX + 1);
+
+	cr_assert(big);
+	vm_setup_through(&vm, 9);
+	capture_begin(&c, 2);
+	cr_assert_eq(guest_load(&vm, big, GUEST_CODE_MAX + 1), -1);
+	err = capture_end(&c);
+	cr_assert(strstr(err, "it has room for"), "%s", err);
+	free(err);
+	free(big);
+	vm_destroy(&vm);
+}
+
+Test(step10, in_and_out_of_1_2_and_4_bytes, .timeout = 30)
+{
+	static const uint8_t want[] = {
+		'1', ':', 'A', ' ', '2', ':', 'B', 'C', ' ',
+		'4', ':', 'D', 'E', 'F', 'G', '\n',
+		/* in from 0xE9 reads 0xE9 bytes, only as many as its size */
+		0xe9, 0x33, 0x22, 0x11, 0xe9, 0xe9, 0x22, 0x11,
+		0xe9, 0xe9, 0xe9, 0xe9, '\n',
+		/* in from a port nobody handles reads all ones */
+		0xff, 0x33, 0x22, 0x11, 0xff, 0xff, 0x22, 0x11,
+		0xff, 0xff, 0xff, 0xff, '\n',
+		'e', 'n', 'd', '\n',
+	};
+	struct guest_result r;
+
+	guest_file_run("io_sizes", NULL, &r);
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	output_is(&r, want, sizeof(want));
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
+	for (int size = 1; size <= 4; size *= 2) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "guest read port 0x1234 (size %d, "
+			 "count 1), which nothing handles", size);
+		cr_assert(strstr(r.err, line), "no '%s' in:\n%s", line, r.err);
+	}
+	cr_assert(strstr(r.err, "guest wrote 1 bytes to unhandled port 0x1234"),
+		  "%s", r.err);
+	guest_result_free(&r);
+}
+
+Test(step10, rep_outsb_prints_the_whole_string, .timeout = 30)
+{
+	static const char want[] =
+		"rep outsb: 0123456789 abcdefghijklmnopqrstuvwxyz\n";
+	struct guest_result r;
+
+	guest_file_run("rep_outsb", NULL, &r);
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	output_is(&r, want, strlen(want));
+	cr_assert_eq(r.stats.out_bytes, strlen(want));
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
+	cr_assert_geq(r.stats.io_exits, 1);
+	guest_result_free(&r);
+}
+
+Test(step10, long_output_of_5000_bytes, .timeout = 60)
+{
+	char want[5000];
+	struct guest_result r;
+
+	for (size_t i = 0; i < sizeof(want); i++)
+		want[i] = i % 100 == 99 ? '\n' : 'a' + i % 26;
+	guest_file_run("long_output", NULL, &r);
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	output_is(&r, want, sizeof(want));
+	cr_assert_eq(r.stats.out_bytes, sizeof(want));
+	cr_assert_eq(r.stats.exits, sizeof(want) + 1);
+	guest_result_free(&r);
+}
+
+static char host_text[128];
+
+static void host_text_write(struct vm *vm)
+{
+	/* After guest_load and before KVM_RUN, through the host mapping. */
+	memcpy(vm->mem + HOST_DATA_GPA, host_text, strlen(host_text) + 1);
+}
+
+Test(step10, guest_reads_what_the_host_wrote, .timeout = 30)
+{
+	struct guest_result r;
+
+	/* Different in every run: no guest could print it by chance. */
+	snprintf(host_text, sizeof(host_text), "written by the host, pid %d, "
+		 "at GPA 0x%llx\n", (int)getpid(), HOST_DATA_GPA);
+	guest_file_run("host_memory", host_text_write, &r);
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	output_is(&r, host_text, strlen(host_text));
+	guest_result_free(&r);
+}
+
+Test(step10, program_prints_greeting_then_hlt_after_32_exits, .timeout = 30)
+{
+	const char *argv[] = { STEP_PROGRAM, NULL };
+	struct program_result r;
+
+	program_run(argv, NULL, 30, &r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.out, "\nHello from a 64-bit KVM guest!\n"
+			 "[10] KVM_RUN: KVM_EXIT_HLT after 32 exits\n"), "%s", r.out);
+	program_result_free(&r);
+}
+
+Test(step10, program_runs_a_guest_file, .timeout = 30)
+{
+	char path[512];
+	const char *argv[] = { STEP_PROGRAM, path, NULL };
+	struct program_result r;
+
+	snprintf(path, sizeof(path), "%s/rep_outsb.bin", TEST_GUESTS_DIR);
+	program_run(argv, NULL, 30, &r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	stage_lines_check(r.out, 10);
+	cr_assert(strstr(r.out, "[10] loaded the guest: 69 bytes at GPA 0x10000\n"
+			 "rep outsb: 0123456789 abcdefghijklmnopqrstuvwxyz\n"
+			 "[10] KVM_RUN: KVM_EXIT_HLT after "), "%s", r.out);
+	program_result_free(&r);
+}
+
+STEP_PROGRAM_TESTS(step10, 10)
