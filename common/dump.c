@@ -17,6 +17,17 @@ static void segment_dump(FILE *out, const char *name,
 		s->dpl, s->s, s->l, s->db, s->g);
 }
 
+/* " PE|PG" for a register's set bits; nothing when none is set. */
+static const char *bits_named(char *buf, size_t size, uint64_t value,
+			      const struct bit_name *names)
+{
+	if (!value)
+		return "";
+	buf[0] = ' ';
+	bits_describe(buf + 1, size - 1, value, names);
+	return buf;
+}
+
 void vcpu_dump(FILE *out, const struct vm *vm)
 {
 	struct kvm_regs r;
@@ -40,17 +51,25 @@ void vcpu_dump(FILE *out, const struct vm *vm)
 		"  R14=0x%016llx R15=0x%016llx\n",
 		r.rip, r.rsp, r.rbp, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,
 		r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15);
-	fprintf(out, "  RFLAGS=0x%llx %s\n", r.rflags,
-		bits_describe(bits, sizeof(bits), r.rflags, rflags_bits));
-	fprintf(out, "  CR0=0x%llx %s\n", s.cr0,
-		bits_describe(bits, sizeof(bits), s.cr0, cr0_bits));
+	fprintf(out, "  RFLAGS=0x%llx%s\n", r.rflags,
+		bits_named(bits, sizeof(bits), r.rflags, rflags_bits));
+	fprintf(out, "  CR0=0x%llx%s\n", s.cr0,
+		bits_named(bits, sizeof(bits), s.cr0, cr0_bits));
 	fprintf(out, "  CR2=0x%llx CR3=0x%llx\n", s.cr2, s.cr3);
-	fprintf(out, "  CR4=0x%llx %s\n", s.cr4,
-		bits_describe(bits, sizeof(bits), s.cr4, cr4_bits));
-	fprintf(out, "  EFER=0x%llx %s\n", s.efer,
-		bits_describe(bits, sizeof(bits), s.efer, efer_bits));
+	fprintf(out, "  CR4=0x%llx%s\n", s.cr4,
+		bits_named(bits, sizeof(bits), s.cr4, cr4_bits));
+	fprintf(out, "  EFER=0x%llx%s\n", s.efer,
+		bits_named(bits, sizeof(bits), s.efer, efer_bits));
 	segment_dump(out, "CS", &s.cs);
 	segment_dump(out, "SS", &s.ss);
+
+	/* After a triple fault some hosts (AMD) reset the vCPU before exiting. */
+	if (r.rip == 0xfff0 && s.cs.selector == 0xf000) {
+		fprintf(out, "  this is the reset state (CS:IP f000:fff0): the "
+			"vCPU was reset after it failed, so these registers do "
+			"not show where the guest was\n");
+		return;
+	}
 
 	/* Guest memory is identity-mapped, so RIP is a guest physical address. */
 	if (vm->mem && r.rip < vm->mem_size) {
@@ -60,8 +79,8 @@ void vcpu_dump(FILE *out, const struct vm *vm)
 		for (size_t i = 0; i < n; i++)
 			fprintf(out, " %02x", vm->mem[r.rip + i]);
 		fputc('\n', out);
-	} else {
+	} else if (vm->mem) {
 		fprintf(out, "  RIP is outside guest memory (0x0-0x%zx)\n",
-			vm->mem_size);
+			vm->mem_size - 1);
 	}
 }

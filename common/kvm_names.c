@@ -26,6 +26,9 @@ static const char *const exit_names[] = {
 	NAME(KVM_EXIT_AP_RESET_HOLD), NAME(KVM_EXIT_X86_BUS_LOCK),
 	NAME(KVM_EXIT_XEN), NAME(KVM_EXIT_RISCV_SBI), NAME(KVM_EXIT_RISCV_CSR),
 	NAME(KVM_EXIT_NOTIFY),
+	/* Newer than some installed headers; the numbers are fixed ABI. */
+	[38] = "KVM_EXIT_LOONGARCH_IOCSR", [39] = "KVM_EXIT_MEMORY_FAULT",
+	[40] = "KVM_EXIT_TDX",
 };
 
 static const char *const internal_error_names[] = {

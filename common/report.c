@@ -53,7 +53,7 @@ static const struct {
 	  "(sudo usermod -aG kvm $USER), then log out and in again; "
 	  "do not run the tutorial as root for this" },
 	{ "open", EPERM, "the KVM device is refused to this process (a container "
-	  "or security policy); see the README's troubleshooting section" },
+	  "or security policy); see TROUBLESHOOTING.md" },
 	{ "open", ENXIO, "the KVM device node exists but no driver is behind it: "
 	  "load kvm_intel or kvm_amd (modprobe kvm_amd)" },
 	{ "open", ENODEV, "the KVM device node exists but no driver is behind it: "

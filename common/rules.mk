@@ -41,7 +41,8 @@ STEP_OBJS := $(STEP_SRCS:%.c=$(BUILD)/%.o) $(STEP_EXTRA_OBJS)
 STEP_TEST_OBJS := $(STEP_SRCS:%.c=$(BUILD)/%.test.o) $(STEP_EXTRA_OBJS)
 TEST_PROG := $(BUILD)/test_$(STEP)
 TEST_SRCS ?= test_$(STEP).c
-TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/tests/%.o) $(BUILD)/tests/kvm_test.o
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/tests/%.o) $(BUILD)/tests/kvm_test.o \
+	$(BUILD)/tests/faults.o
 
 .PHONY: all test test-build run diff clean
 all: $(PROG)
@@ -78,7 +79,9 @@ $(BUILD)/%_blob.o: %_blob.asm $(BUILD)/guest.bin
 	$(Q)$(NASM) -f elf64 -i $(BUILD)/ -MD $@.d -o $@ $<
 
 # Tests: tests/test_$(STEP).c with the step's own stage code and Criterion.
-TEST_GUESTS := $(patsubst $(TESTS)/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard $(TESTS)/guests/*.asm))
+# Test guests: tests/guests/*.asm and the gallery, tests/guests/gallery/*.asm.
+TEST_GUESTS := $(patsubst $(TESTS)/guests/%.asm,$(BUILD)/guests/%.bin,\
+	$(wildcard $(TESTS)/guests/*.asm $(TESTS)/guests/gallery/*.asm))
 TEST_CPPFLAGS := -DSTEP_PROGRAM='"$(abspath $(PROG))"' \
 	-DSTEP_DIR='"$(CURDIR)"' -DTOP_DIR='"$(TOP)"' \
 	-DTEST_GUESTS_DIR='"$(abspath $(BUILD))/guests"'
@@ -99,6 +102,9 @@ test-build: $(PROG) $(TEST_PROG) $(TEST_GUESTS)
 
 test: test-build
 	$(Q)$(TESTS)/with-kvm $(TEST_PROG)
+
+diff:
+	$(Q)$(TOP)/tools/diffs $(notdir $(CURDIR))
 
 run: $(PROG)
 	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS)

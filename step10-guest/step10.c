@@ -54,7 +54,7 @@ static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
 	/* Copy once: the guest chose these values; the kernel shares them. */
 	typeof(run->io) io = run->io;
 	size_t bytes = (size_t)io.size * io.count;
-	uint8_t *data = (uint8_t *)run + io.data_offset;
+	uint8_t *data;
 
 	if (io.size != 1 && io.size != 2 && io.size != 4)
 		return report("KVM_EXIT_IO with size %u", io.size), EXIT_ACTION_FAIL;
@@ -63,6 +63,7 @@ static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
 			      "outside kvm_run's %zu bytes",
 			      (unsigned long long)io.data_offset, bytes,
 			      run_size), EXIT_ACTION_FAIL;
+	data = (uint8_t *)run + io.data_offset;	/* inside, checked above */
 
 	if (io.direction == KVM_EXIT_IO_OUT && io.port == CONSOLE_PORT) {
 		fwrite(data, 1, bytes, out);	/* each item's bytes, in order */
@@ -135,8 +136,10 @@ static void internal_error_explain(const struct kvm_run *run)
 			(unsigned long long)internal.data[i]);
 	fputc('\n', stderr);
 	if (internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
-		report_hint("KVM had to emulate an instruction it does not know; "
-			    "often the guest ran into data or zeroed memory");
+		report_hint("KVM had to emulate an instruction and could not: "
+			    "most often the guest jumped to an address with no "
+			    "memory behind it (is RIP inside 0x0-0x%llx?), or ran "
+			    "into bytes that are not code", GUEST_MEM_SIZE - 1);
 	else if (internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV)
 		report_hint("an exception hit while delivering another; the guest "
 			    "has no IDT, so the first exception was fatal");
@@ -164,8 +167,7 @@ enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
 		report_hint("an exception it could not deliver: these guests "
 			    "have no IDT, so any exception (#PF from an unmapped "
 			    "address, #GP, #UD from bytes that are not code) ends "
-			    "here; on AMD the vCPU is reset before this exit, so "
-			    "RIP below is not where it failed");
+			    "here; CR2 holds the address of the last #PF");
 		return EXIT_ACTION_FAIL;
 	case KVM_EXIT_FAIL_ENTRY:
 		fail_entry_explain(run);
@@ -201,20 +203,37 @@ static int stop_signals_arm(struct vm *vm, double timeout,
 {
 	struct sigaction sa = { .sa_handler = stop_handler };	/* no SA_RESTART */
 	struct itimerval timer = { 0 };
+	const char *call = "sigaction";
+	int err;
 
 	stop_signal = 0;
 	running = vm->run;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, old_alrm) < 0 ||
-	    sigaction(SIGINT, &sa, old_int) < 0)
-		return report_errno("sigaction", errno);
 	timer.it_value.tv_sec = (time_t)timeout;
 	timer.it_value.tv_usec = (suseconds_t)((timeout - (time_t)timeout) * 1e6);
 	if (timeout > 0 && !timer.it_value.tv_sec && !timer.it_value.tv_usec)
 		timer.it_value.tv_usec = 1;
+	if (sigaction(SIGALRM, &sa, old_alrm) < 0)
+		goto fail;
+	if (sigaction(SIGINT, &sa, old_int) < 0)
+		goto fail_alrm;
+	call = "setitimer";
 	if (setitimer(ITIMER_REAL, &timer, NULL) < 0)
-		return report_errno("setitimer", errno);
+		goto fail_int;
 	return 0;
+
+	/* Leave no handler behind that points at this kvm_run. */
+fail_int:
+	err = errno;
+	sigaction(SIGINT, old_int, NULL);
+	errno = err;
+fail_alrm:
+	err = errno;
+	sigaction(SIGALRM, old_alrm, NULL);
+	errno = err;
+fail:
+	running = NULL;
+	return report_errno(call, errno);
 }
 
 static void stop_signals_disarm(struct vm *vm, const struct sigaction *old_alrm,
@@ -236,6 +255,8 @@ static void stop_signals_disarm(struct vm *vm, const struct sigaction *old_alrm,
  */
 #define PAGE_SIZE ((size_t)sysconf(_SC_PAGESIZE))	/* for the header */
 
+/* region: coalesced_ring_setup */
+/* Queue CONSOLE_PORT writes in the ring; returns the ring, or NULL. */
 static struct kvm_coalesced_mmio_ring *coalesced_ring_setup(struct vm *vm)
 {
 	struct kvm_coalesced_mmio_zone zone = {
@@ -259,7 +280,9 @@ static struct kvm_coalesced_mmio_ring *coalesced_ring_setup(struct vm *vm)
 		return report_errno("KVM_REGISTER_COALESCED_MMIO", errno), NULL;
 	return (struct kvm_coalesced_mmio_ring *)((uint8_t *)vm->run + offset);
 }
+/* endregion: coalesced_ring_setup */
 
+/* region: coalesced_ring_drain */
 /* Write out every entry KVM queued; we own `first`, KVM owns `last`. */
 static int coalesced_ring_drain(struct kvm_coalesced_mmio_ring *ring,
 				FILE *out, struct run_stats *stats)
@@ -285,6 +308,7 @@ static int coalesced_ring_drain(struct kvm_coalesced_mmio_ring *ring,
 	}
 	return 0;
 }
+/* endregion: coalesced_ring_drain */
 
 /* region: vcpu_run */
 /* Stage 10, part 2: KVM_RUN until the guest halts, fails or times out. */
@@ -325,6 +349,9 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 		if (action == EXIT_ACTION_FAIL)
 			status = EXIT_GUEST;
 	}
+	/* Stopped without an exit (timeout, KVM_RUN failed): bytes may wait. */
+	if (ring && status != EXIT_GUEST)
+		coalesced_ring_drain(ring, opt->out, stats);
 	fflush(opt->out);
 	stop_signals_disarm(vm, &old_alrm, &old_int);
 
@@ -348,15 +375,19 @@ int guest_image_read(const char *path, uint8_t **image, size_t *size)
 	int fd;
 
 	snprintf(call, sizeof(call), "opening guest image %s", path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: naming a FIFO by mistake must not hang the open. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return report_errno(call, errno);
+	snprintf(call, sizeof(call), "reading guest image %s", path);
 	if (fstat(fd, &st) < 0) {
-		report_errno("fstat", errno);
+		report_errno(call, errno);
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		report("guest image %s is not a regular file", path);
+		report("guest image %s is %s, not a regular file", path,
+		       S_ISDIR(st.st_mode) ? "a directory"
+					   : "a device, FIFO or socket");
 		goto fail;
 	}
 	if (st.st_size == 0) {
@@ -381,7 +412,7 @@ int guest_image_read(const char *path, uint8_t **image, size_t *size)
 			continue;
 		if (n <= 0) {
 			if (n < 0)
-				report_errno("read", errno);
+				report_errno(call, errno);
 			else
 				report("guest image %s shrank while being read",
 				       path);
@@ -462,8 +493,12 @@ int main(int argc, char **argv)
 
 	options_parse(argc, argv, &opt, &guest_path);
 	if (guest_path) {
-		if (guest_image_read(guest_path, &file_image, &size) < 0)
+		if (guest_image_read(guest_path, &file_image, &size) < 0) {
+			report_hint("a guest image is a flat binary (nasm -f bin) "
+				    "of 1 to %llu bytes, loaded and entered at "
+				    "0x%llx", GUEST_CODE_MAX, GUEST_LOAD_ADDR);
 			return EXIT_USAGE;
+		}
 		image = file_image;
 	}
 	if (kvm_open(&vm) < 0 ||			/* 01 */
