@@ -44,14 +44,10 @@ static const char *lookup(const char *const *names, size_t count, uint32_t n)
 
 const char *kvm_exit_name(uint32_t reason)
 {
-	static char unknown[40];
 	const char *name = lookup(exit_names,
 				  sizeof(exit_names) / sizeof(exit_names[0]), reason);
 
-	if (name)
-		return name;
-	snprintf(unknown, sizeof(unknown), "unknown exit reason %u", reason);
-	return unknown;
+	return name ? name : "unknown";
 }
 
 const char *kvm_internal_error_name(uint32_t suberror)

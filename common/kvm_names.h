@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-/* "KVM_EXIT_HLT" for 5; "KVM_EXIT_? (4242)"-style text for unknown ones. */
+/* "KVM_EXIT_HLT" for 5; "unknown" for a number <linux/kvm.h> does not name. */
 const char *kvm_exit_name(uint32_t reason);
 
 /* "KVM_INTERNAL_ERROR_EMULATION" for 1, and so on. */

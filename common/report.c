@@ -88,8 +88,8 @@ static const struct {
 	{ "KVM_GET_VCPU_MMAP_SIZE", ENOTTY, "ask /dev/kvm, not a VM or vCPU fd" },
 	{ "KVM_SET_SREGS", EINVAL, "KVM refused this long-mode state: EFER.LME "
 	  "and CR0.PG need EFER.LMA too, CR0.PG needs CR0.PE, and long mode "
-	  "needs CR4.PAE (step08's README); CS.L with CS.D set passes here but "
-	  "fails at KVM_RUN" },
+	  "needs CR4.PAE (step08's README); CS.L with CS.D set is accepted "
+	  "here and, depending on the host, fails at KVM_RUN" },
 	{ "KVM_RUN", EFAULT, "the vCPU touched host memory that is gone: "
 	  "was guest memory unmapped while a slot still pointed at it?" },
 	{ "KVM_RUN", EINVAL, "KVM could not enter the guest: its register state "

@@ -19,8 +19,9 @@ int vm_memory_add(struct vm *vm, size_t size)
 	void *mem;
 
 	/*
-	 * Anonymous, private, zero-filled.  MAP_NORESERVE: pages are only
-	 * taken when first touched, so a large VM costs nothing up front.
+	 * Anonymous, private, zero-filled; pages are only taken when first
+	 * touched.  MAP_NORESERVE: reserve no swap for it either, so even a
+	 * large VM costs nothing up front.
 	 */
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

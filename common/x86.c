@@ -30,7 +30,9 @@ const struct bit_name efer_bits[] = {
 const struct bit_name rflags_bits[] = {
 	BIT(CF, RFLAGS_), BIT(RESERVED_1, RFLAGS_), BIT(PF, RFLAGS_),
 	BIT(AF, RFLAGS_), BIT(ZF, RFLAGS_), BIT(SF, RFLAGS_), BIT(TF, RFLAGS_),
-	BIT(IF, RFLAGS_), BIT(DF, RFLAGS_), BIT(OF, RFLAGS_), { 0, NULL },
+	BIT(IF, RFLAGS_), BIT(DF, RFLAGS_), BIT(OF, RFLAGS_), BIT(IOPL, RFLAGS_),
+	BIT(NT, RFLAGS_), BIT(RF, RFLAGS_), BIT(VM, RFLAGS_), BIT(AC, RFLAGS_),
+	BIT(VIF, RFLAGS_), BIT(VIP, RFLAGS_), BIT(ID, RFLAGS_), { 0, NULL },
 };
 
 char *bits_describe(char *buf, size_t size, uint64_t value,

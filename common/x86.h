@@ -64,6 +64,14 @@
 #define RFLAGS_IF	(1ULL << 9)
 #define RFLAGS_DF	(1ULL << 10)
 #define RFLAGS_OF	(1ULL << 11)
+#define RFLAGS_IOPL	(3ULL << 12)	/* I/O privilege level, 2 bits */
+#define RFLAGS_NT	(1ULL << 14)
+#define RFLAGS_RF	(1ULL << 16)	/* resume flag */
+#define RFLAGS_VM	(1ULL << 17)
+#define RFLAGS_AC	(1ULL << 18)
+#define RFLAGS_VIF	(1ULL << 19)
+#define RFLAGS_VIP	(1ULL << 20)
+#define RFLAGS_ID	(1ULL << 21)
 
 /*
  * Paging-structure entries of 4-level paging: SDM Vol. 3A §4.5,

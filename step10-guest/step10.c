@@ -71,8 +71,9 @@ static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
 	} else if (io.direction == KVM_EXIT_IO_IN && io.port == CONSOLE_PORT) {
 		memset(data, CONSOLE_PORT, bytes);	/* "the console is here" */
 	} else if (io.direction == KVM_EXIT_IO_OUT) {
-		report("guest wrote %zu bytes to unhandled port 0x%x (size %u, "
-		       "count %u); ignored", bytes, io.port, io.size, io.count);
+		report("guest wrote %zu byte%s to unhandled port 0x%x (size %u, "
+		       "count %u); ignored", bytes, bytes == 1 ? "" : "s",
+		       io.port, io.size, io.count);
 	} else {
 		memset(data, UNHANDLED_PORT_BYTE, bytes);
 		report("guest read port 0x%x (size %u, count %u), which nothing "
@@ -89,9 +90,10 @@ static void mmio_explain(const struct kvm_run *run)
 	typeof(run->mmio) mmio = run->mmio;
 	unsigned int len = mmio.len <= 8 ? mmio.len : 8;
 
-	report("guest %s %u bytes at guest physical address 0x%llx, where no "
+	report("guest %s %u byte%s at guest physical address 0x%llx, where no "
 	       "memory slot is (KVM_EXIT_MMIO)", mmio.is_write ? "wrote" : "read",
-	       mmio.len, (unsigned long long)mmio.phys_addr);
+	       mmio.len, mmio.len == 1 ? "" : "s",
+	       (unsigned long long)mmio.phys_addr);
 	if (mmio.is_write) {
 		fprintf(stderr, "  data:");
 		for (unsigned int i = 0; i < len; i++)

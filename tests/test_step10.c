@@ -173,7 +173,7 @@ Test(step10, in_and_out_of_1_2_and_4_bytes, .timeout = 30)
 			 "count 1), which nothing handles", size);
 		cr_assert(strstr(r.err, line), "no '%s' in:\n%s", line, r.err);
 	}
-	cr_assert(strstr(r.err, "guest wrote 1 bytes to unhandled port 0x1234"),
+	cr_assert(strstr(r.err, "guest wrote 1 byte to unhandled port 0x1234"),
 		  "%s", r.err);
 	guest_result_free(&r);
 }

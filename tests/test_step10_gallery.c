@@ -209,7 +209,7 @@ Test(step10_gallery, unhandled_port_write_continues, .timeout = 40)
 	gallery_run("unhandled_out", "10", &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d\n%s", r.status, r.err);
 	assert_has(r.out, "\nstill here\n[10] KVM_RUN: KVM_EXIT_HLT");
-	assert_has(r.err, "step10: guest wrote 1 bytes to unhandled port 0x80 "
+	assert_has(r.err, "step10: guest wrote 1 byte to unhandled port 0x80 "
 		   "(size 1, count 1); ignored\n");
 	assert_has(r.err, "unhandled port 0x3f8 (size 2, count 1)");
 	assert_has(r.err, "unhandled port 0x1234 (size 4, count 1)");

@@ -117,10 +117,12 @@ else
 	bad "kvm probe builds" "$(head -c 300 "$tmp/cc.err")"
 fi
 
-# ---- boot 3: status 1 ----------------------------------------------------
-"$run" false >"$tmp/o" 2>"$tmp/e"
+# ---- boot 3: status 1; bash's <(...) works (needs /dev/fd) ---------------
+"$run" bash -c 'cat <(echo devfd-ok); exit 1' >"$tmp/o" 2>"$tmp/e"
 rc=$?
 check "exit status 1 comes back" "got $rc; $(cat "$tmp/e")" test "$rc" -eq 1
+check "process substitution works (/dev/fd)" "stdout: $(cat "$tmp/o"); stderr: $(head -c 300 "$tmp/e")" \
+	grep -qx devfd-ok "$tmp/o"
 
 # ---- boot 4: a command that is not there: 127 ---------------------------
 "$run" sandbox-no-such-command >"$tmp/o" 2>"$tmp/e"
