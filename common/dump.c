@@ -8,8 +8,7 @@
 #include "report.h"
 #include "x86.h"
 
-static void segment_dump(FILE *out, const char *name,
-			 const struct kvm_segment *s)
+void segment_print(FILE *out, const char *name, const struct kvm_segment *s)
 {
 	fprintf(out, "  %s selector=0x%04x base=0x%llx limit=0x%x type=0x%x "
 		"present=%d dpl=%d s=%d l=%d d=%d g=%d\n", name, s->selector,
@@ -60,8 +59,8 @@ void vcpu_dump(FILE *out, const struct vm *vm)
 		bits_named(bits, sizeof(bits), s.cr4, cr4_bits));
 	fprintf(out, "  EFER=0x%llx%s\n", s.efer,
 		bits_named(bits, sizeof(bits), s.efer, efer_bits));
-	segment_dump(out, "CS", &s.cs);
-	segment_dump(out, "SS", &s.ss);
+	segment_print(out, "CS", &s.cs);
+	segment_print(out, "SS", &s.ss);
 
 	/* After a triple fault some hosts (AMD) reset the vCPU before exiting. */
 	if (r.rip == 0xfff0 && s.cs.selector == 0xf000) {

@@ -14,4 +14,7 @@
  */
 void vcpu_dump(FILE *out, const struct vm *vm);
 
+/* "  CS selector=0x0008 base=0x0 ... l=1 d=0 g=1": one segment register. */
+void segment_print(FILE *out, const char *name, const struct kvm_segment *s);
+
 #endif

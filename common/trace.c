@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "dump.h"
 #include "kvm_names.h"
 #include "report.h"
 #include "trace.h"
@@ -67,16 +68,6 @@ static void reg_print(FILE *out, const char *name, uint64_t value,
 	fprintf(out, "%s=0x%llx", name, (unsigned long long)value);
 	if (bits && value)		/* no "<0x0>" for a clear register */
 		fprintf(out, " <%s>", bits_describe(buf, sizeof(buf), value, bits));
-}
-
-/* The fields of a segment register, as the register dump names them. */
-static void segment_print(FILE *out, const char *name,
-			  const struct kvm_segment *s)
-{
-	fprintf(out, "  %s selector=0x%04x base=0x%llx limit=0x%x type=0x%x "
-		"present=%d dpl=%d s=%d l=%d d=%d g=%d\n", name, s->selector,
-		(unsigned long long)s->base, s->limit, s->type, s->present,
-		s->dpl, s->s, s->l, s->db, s->g);
 }
 
 /* bytes as hex, then as text when they all are: 48 69 0a "Hi\n"; 16 at most. */

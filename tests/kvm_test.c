@@ -533,6 +533,68 @@ void program_check_help(void)
 	program_result_free(&r);
 }
 
+/*
+ * What --trace must print on stderr for each stage's ioctls (the stage's
+ * number is the index; stage 01 makes none).  For step10 the guest's
+ * first `out` and its `hlt`.
+ */
+static const char *const trace_wanted[][3] = {
+	[2] = { "ioctl(3, KVM_GET_API_VERSION) = 12\n" },
+	[3] = { "ioctl(3, KVM_CREATE_VM, type 0) = 4\n" },
+	[4] = { "ioctl(4, KVM_SET_TSS_ADDR, 0xfffbd000) = 0\n" },
+	[5] = { "ioctl(4, KVM_SET_USER_MEMORY_REGION, {slot 0, flags 0x0, "
+		"GPA 0x0, size 0x200000 (2048 KiB), host 0x" },
+	[6] = { "ioctl(4, KVM_CREATE_VCPU, id 0) = 5\n" },
+	[7] = { "ioctl(3, KVM_GET_VCPU_MMAP_SIZE) = " },
+	[8] = { "ioctl(5, KVM_GET_SREGS, {...}) = 0\n",
+		"ioctl(5, KVM_SET_SREGS, {...}) = 0\n"
+		"  CR0=0x80000001 <PE|PG> CR3=0x2000 CR4=0x20 <PAE> "
+		"EFER=0x500 <LME|LMA>\n"
+		"  CS selector=0x0008 base=0x0 limit=0xffffffff type=0xb "
+		"present=1 dpl=0 s=1 l=1 d=0 g=1\n" },
+	[9] = { "ioctl(5, KVM_SET_REGS, {RIP=0x10000, RSP=0x200000, "
+		"RFLAGS=0x2 <RESERVED_1>}) = 0\n" },
+	[10] = { "ioctl(5, KVM_RUN) = 0, KVM_EXIT_IO: out port 0xe9, size 1, "
+		 "count 1, data 48 \"H\"\n",
+		 "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n" },
+};
+
+/* Assert a and b are equal once host addresses are normalized. */
+static void normalized_eq(const char *a, const char *b, const char *what)
+{
+	char *na = output_normalize(a), *nb = output_normalize(b);
+
+	cr_assert_str_eq(na, nb, "%s differ", what);
+	free(na);
+	free(nb);
+}
+
+void program_check_trace(int last)
+{
+	struct program_result plain, flag, env;
+
+	program_run_plain(NULL, NULL, &plain);
+	program_run_plain("--trace", NULL, &flag);
+	program_run_plain(NULL, "KVM_TRACE=1", &env);
+	cr_assert_eq(flag.status, 0, "--trace exited %d:\n%s", flag.status,
+		     flag.err);
+	cr_assert_eq(env.status, 0, "KVM_TRACE=1 exited %d", env.status);
+	/* The trace goes to stderr only, and only when asked for. */
+	cr_assert_str_eq(plain.err, "");
+	normalized_eq(flag.out, plain.out, "stdout with --trace");
+	normalized_eq(env.err, flag.err, "KVM_TRACE=1 and --trace");
+	for (int stage = 2; stage <= last; stage++)
+		for (int i = 0; i < 3 && trace_wanted[stage][i]; i++)
+			cr_assert(strstr(flag.err, trace_wanted[stage][i]),
+				  "stage %02d: no \"%s\" in the trace:\n%s",
+				  stage, trace_wanted[stage][i], flag.err);
+	if (last == 1)
+		cr_assert_str_eq(flag.err, "", "step01 makes no ioctl");
+	program_result_free(&plain);
+	program_result_free(&flag);
+	program_result_free(&env);
+}
+
 struct ioctl_call ioctl_spy_calls[IOCTL_SPY_MAX];
 int ioctl_spy_count;
 

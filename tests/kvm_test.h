@@ -97,6 +97,7 @@ void program_check_not_kvm_device(int last);
 void program_check_permission_denied(void);
 void program_check_unknown_argument(void);
 void program_check_help(void);
+void program_check_trace(int last);
 
 #define STEP_PROGRAM_TESTS(suite, last)					\
 	Test(suite, program_output_matches_readme_transcript, .timeout = 30) \
@@ -112,7 +113,9 @@ void program_check_help(void);
 	Test(suite, program_refuses_unknown_argument, .timeout = 30)	\
 	{ program_check_unknown_argument(); }				\
 	Test(suite, program_help_exits_0, .timeout = 30)		\
-	{ program_check_help(); }
+	{ program_check_help(); }					\
+	Test(suite, program_traces_its_ioctls, .timeout = 30)		\
+	{ program_check_trace(last); }
 
 /*
  * Record the ioctls the code under test makes, without changing them
