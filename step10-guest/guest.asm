@@ -5,6 +5,7 @@
 
 bits 64
 
+; region: guest
 CONSOLE_PORT equ 0xe9
 
 start:
@@ -20,3 +21,4 @@ start:
 greeting:
 	db "Hello from a 64-bit KVM guest!", 10
 greeting_len equ $ - greeting
+; endregion: guest
