@@ -111,7 +111,7 @@ void program_run_as(const char *const argv[], const char *const env[],
 	pid = fork();
 	cr_assert(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
+		int null = open("/dev/null", O_RDONLY), prog;
 
 		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 ||
 		    dup2(err[1], 2) < 0)
@@ -119,10 +119,20 @@ void program_run_as(const char *const argv[], const char *const env[],
 		closefrom(3);	/* as from a shell: only fds 0, 1 and 2 */
 		if (cwd && chdir(cwd) < 0)
 			child_fail(cwd);
-		if (uid != (uid_t)-1 && (setgroups(0, NULL) < 0 ||
-					 setgid(gid) < 0 || setuid(uid) < 0))
+		if (uid == (uid_t)-1) {
+			execve(argv[0], (char *const *)argv, envp);
+			child_fail(argv[0]);
+		}
+		/*
+		 * Open the program while still root: the other user may not
+		 * search the directories it lies in (a clone under /root).
+		 */
+		prog = open(argv[0], O_RDONLY | O_CLOEXEC);
+		if (prog < 0)
+			child_fail(argv[0]);
+		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 			child_fail("setuid");
-		execve(argv[0], (char *const *)argv, envp);
+		execveat(prog, "", (char *const *)argv, envp, AT_EMPTY_PATH);
 		child_fail(argv[0]);
 	}
 	free(envp);
