@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* faults.c: seccomp fault injection and stderr capture (see faults.h). */
+/* faults.c: seccomp fault injection (see faults.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/audit.h>
@@ -61,39 +61,6 @@ int fault_inject_ioctl(unsigned long request, int err)
 {
 	/* The request is an unsigned long, but only its low 32 bits count. */
 	return fault_inject(SYS_ioctl, err, 1, (uint32_t)request, FAULT_ANY, 0);
-}
-
-void stderr_capture_begin(struct stderr_capture *c)
-{
-	FILE *f = tmpfile();
-
-	fflush(stderr);
-	c->file = f ? dup(fileno(f)) : -1;
-	if (f)
-		fclose(f);
-	c->saved = dup(STDERR_FILENO);
-	if (c->file < 0 || c->saved < 0 || dup2(c->file, STDERR_FILENO) < 0) {
-		perror("stderr_capture_begin");
-		abort();
-	}
-}
-
-char *stderr_capture_end(struct stderr_capture *c)
-{
-	off_t size;
-	char *text;
-
-	fflush(stderr);
-	dup2(c->saved, STDERR_FILENO);
-	close(c->saved);
-	size = lseek(c->file, 0, SEEK_END);
-	text = calloc(1, size > 0 ? size + 1 : 1);
-	if (!text || (size > 0 && pread(c->file, text, size, 0) != size)) {
-		perror("stderr_capture_end");
-		abort();
-	}
-	close(c->file);
-	return text;
 }
 
 /*

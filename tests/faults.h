@@ -28,14 +28,4 @@ int fault_inject(long nr, int err, int a, uint32_t va, int b, uint32_t vb);
 /* Make ioctl(fd, request, ...) fail with err, on any fd. */
 int fault_inject_ioctl(unsigned long request, int err);
 
-/* Send stderr (fd 2) to a temporary file until stderr_capture_end(). */
-struct stderr_capture {
-	int saved;	/* the original fd 2 */
-	int file;	/* the temporary file */
-};
-void stderr_capture_begin(struct stderr_capture *c);
-
-/* Restore fd 2; return what was written, NUL-terminated, malloc'd. */
-char *stderr_capture_end(struct stderr_capture *c);
-
 #endif

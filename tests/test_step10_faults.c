@@ -97,7 +97,7 @@ static void assert_failure_line(const char *err, const char *call, int errnum)
 static void stages_fail_cleanly(const struct stage_fault *f)
 {
 	struct vm vm = VM_EMPTY;
-	struct stderr_capture cap;
+	struct capture cap;
 	FILE *devnull = fopen("/dev/null", "w");
 	struct run_options opt = { .out = devnull, .timeout = 10 };
 	int before, after, failed, status;
@@ -105,14 +105,14 @@ static void stages_fail_cleanly(const struct stage_fault *f)
 
 	cr_assert(devnull);
 	stage_quiet = 1;
-	stderr_capture_begin(&cap);
+	capture_begin(&cap, 2);
 	before = fd_count();
 	cr_assert_eq(fault_inject(f->nr, f->err, f->a, f->va, f->b, f->vb), 0,
 		     "seccomp: %s", strerror(errno));
 	failed = stages_run(&vm, &opt, NULL, 0, &status);
 	vm_destroy(&vm);
 	after = fd_count();
-	err = stderr_capture_end(&cap);
+	err = capture_end(&cap);
 
 	cr_assert_eq(failed, f->stage, "stage %d failed, not %d; stderr:\n%s",
 		     failed, f->stage, err);
@@ -208,18 +208,18 @@ Test(step10_faults, failed_timer_restores_signal_handlers, .timeout = 30)
 Test(step10_faults, run_eintr_for_ever_times_out, .timeout = 30)
 {
 	struct vm vm = VM_EMPTY;
-	struct stderr_capture cap;
+	struct capture cap;
 	FILE *devnull = fopen("/dev/null", "w");
 	struct run_options opt = { .out = devnull, .timeout = 0.3 };
 	int status;
 	char *err;
 
 	stage_quiet = 1;
-	stderr_capture_begin(&cap);
+	capture_begin(&cap, 2);
 	cr_assert_eq(fault_inject_ioctl(KVM_RUN, EINTR), 0);
 	cr_assert_eq(stages_run(&vm, &opt, NULL, 0, &status), 10);
 	vm_destroy(&vm);
-	err = stderr_capture_end(&cap);
+	err = capture_end(&cap);
 	cr_assert_eq(status, EXIT_TIMEOUT, "%s", err);
 	cr_assert(strstr(err, "did not halt within 0.3 s"), "%s", err);
 	free(err);
@@ -230,20 +230,20 @@ Test(step10_faults, run_eintr_for_ever_times_out, .timeout = 30)
 static void coalesce_fails(unsigned long request, int errnum, const char *call)
 {
 	struct vm vm = VM_EMPTY;
-	struct stderr_capture cap;
+	struct capture cap;
 	FILE *devnull = fopen("/dev/null", "w");
 	struct run_options opt = { .out = devnull, .timeout = 10, .coalesce = 1 };
 	int before, status;
 	char *err;
 
 	stage_quiet = 1;
-	stderr_capture_begin(&cap);
+	capture_begin(&cap, 2);
 	before = fd_count();
 	cr_assert_eq(fault_inject_ioctl(request, errnum), 0);
 	cr_assert_eq(stages_run(&vm, &opt, NULL, 0, &status), 10);
 	vm_destroy(&vm);
 	cr_assert_eq(fd_count(), before);
-	err = stderr_capture_end(&cap);
+	err = capture_end(&cap);
 	cr_assert_eq(status, EXIT_SETUP);
 	assert_failure_line(err, call, errnum);
 	free(err);
@@ -266,7 +266,7 @@ static void dump_fails(unsigned long request, const char *call)
 {
 	static const uint8_t ud2[] = { 0x0f, 0x0b };	/* triple fault */
 	struct vm vm = VM_EMPTY;
-	struct stderr_capture cap;
+	struct capture cap;
 	FILE *devnull = fopen("/dev/null", "w");
 	struct run_options opt = { .out = devnull, .timeout = 10 };
 	int status;
@@ -275,11 +275,11 @@ static void dump_fails(unsigned long request, const char *call)
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
 	cr_assert_eq(guest_load(&vm, ud2, sizeof(ud2)), 0);
-	stderr_capture_begin(&cap);
+	capture_begin(&cap, 2);
 	cr_assert_eq(fault_inject_ioctl(request, EIO), 0);
 	status = vcpu_run(&vm, &opt, &(struct run_stats){ 0 });
 	vm_destroy(&vm);
-	err = stderr_capture_end(&cap);
+	err = capture_end(&cap);
 	cr_assert_eq(status, EXIT_GUEST, "%s", err);
 	cr_assert(strstr(err, "KVM_EXIT_SHUTDOWN"), "%s", err);
 	assert_failure_line(err, call, EIO);
@@ -305,13 +305,13 @@ Test(step10_faults, dump_get_sregs, .timeout = 30)
 static void emfile_at_stage(int stage, const char *call)
 {
 	struct vm vm = VM_EMPTY;
-	struct stderr_capture cap;
+	struct capture cap;
 	struct rlimit old, tight;
 	int before, failed = 0, fd;
 	char *err;
 
 	stage_quiet = 1;
-	stderr_capture_begin(&cap);
+	capture_begin(&cap, 2);
 	before = fd_count();
 	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
 	if (stage > 1)
@@ -333,7 +333,7 @@ static void emfile_at_stage(int stage, const char *call)
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
 	vm_destroy(&vm);
 	cr_assert_eq(fd_count(), before);
-	err = stderr_capture_end(&cap);
+	err = capture_end(&cap);
 	cr_assert(failed, "stage %d succeeded with no fd left", stage);
 	assert_failure_line(err, call, EMFILE);
 	cr_assert(strstr(err, "ulimit -n"), "%s", err);
@@ -366,19 +366,19 @@ static void image_read_fails(long nr, int a, uint32_t va, int errnum,
 	char call[300];
 	uint8_t *image = NULL;
 	size_t size = 0;
-	struct stderr_capture cap;
+	struct capture cap;
 	int fd = mkstemp(path), before, ret;
 	char *err;
 
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(ftruncate(fd, 4099), 0);	/* a size nobody else reads */
 	close(fd);
-	stderr_capture_begin(&cap);
+	capture_begin(&cap, 2);
 	before = fd_count();
 	cr_assert_eq(fault_inject(nr, errnum, a, va, FAULT_ANY, 0), 0);
 	ret = guest_image_read(path, &image, &size);
 	cr_assert_eq(fd_count(), before);
-	err = stderr_capture_end(&cap);
+	err = capture_end(&cap);
 	unlink(path);
 	cr_assert_eq(ret, -1);
 	cr_assert_null(image);

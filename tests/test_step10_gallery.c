@@ -428,14 +428,14 @@ struct fake {
 /* run is filled in by the caller: hand it to exit_handle, capture all. */
 static void fake_exit(struct fake *f)
 {
-	struct stderr_capture cap;
+	struct capture cap;
 	FILE *out = open_memstream(&f->out, &f->out_len);
 
 	cr_assert(out);
-	stderr_capture_begin(&cap);
+	capture_begin(&cap, 2);
 	f->action = exit_handle(f->run, FAKE_RUN_SIZE, out, &f->stats);
 	fclose(out);
-	f->err = stderr_capture_end(&cap);
+	f->err = capture_end(&cap);
 }
 
 static struct fake fake_new(uint32_t reason)
