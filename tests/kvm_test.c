@@ -40,7 +40,7 @@ void vm_setup_through(struct vm *vm, int last)
 	stage_quiet = 0;
 }
 
-static double now(void)
+double seconds_now(void)
 {
 	struct timespec ts;
 
@@ -100,7 +100,7 @@ void program_run_as(const char *const argv[], const char *const env[],
 	int out[2], err[2], wstatus;
 	char **envp = environment_with(env);
 	pid_t pid;
-	double deadline = now() + timeout_s;
+	double deadline = seconds_now() + timeout_s;
 	int killed = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -143,7 +143,7 @@ void program_run_as(const char *const argv[], const char *const env[],
 	int open_fds = 2;
 
 	while (open_fds) {
-		int left = (int)((deadline - now()) * 1000);
+		int left = (int)((deadline - seconds_now()) * 1000);
 
 		if (left <= 0 && !killed) {
 			kill(pid, SIGKILL);

@@ -44,6 +44,9 @@ void program_result_free(struct program_result *r);
 /* Read a whole file into a NUL-terminated malloc'd buffer; asserts. */
 char *file_read(const char *path, size_t *size);
 
+/* CLOCK_MONOTONIC, in seconds. */
+double seconds_now(void);
+
 /* The number of open fds in this process (entries in /proc/self/fd). */
 int fd_count(void);
 

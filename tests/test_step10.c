@@ -14,71 +14,15 @@
 
 #include "kvm_test.h"
 #include "report.h"
-#include "step10.h"
+#include "step10_test.h"
 
 /* Where the host writes for guests/host_memory.asm (its HOST_DATA_GPA). */
 #define HOST_DATA_GPA	0x100000ULL
 
 static const char greeting[] = "Hello from a 64-bit KVM guest!\n";
 
-struct guest_result {
-	int status;		/* what vcpu_run() returned */
-	char *out;		/* the guest's port 0xE9 output */
-	size_t len;
-	char *err;		/* what the run wrote to stderr */
-	struct run_stats stats;
-};
-
-/*
- * Set up stages 01-09, load image, call before_run (if any) to prepare
- * guest memory, and run it to its end with output in memory.
- */
-static void guest_run(const uint8_t *image, size_t size,
-		      void (*before_run)(struct vm *), struct guest_result *r)
-{
-	struct run_options opt = { .timeout = 10 };
-	struct capture c;
-	FILE *out;
-	struct vm vm;
-
-	memset(r, 0, sizeof(*r));
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0);
-	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, size), 0,
-		     "the guest is not at GUEST_LOAD_ADDR");
-	if (before_run)
-		before_run(&vm);
-	out = open_memstream(&r->out, &r->len);
-	cr_assert(out);
-	opt.out = out;
-	capture_begin(&c, 2);
-	r->status = vcpu_run(&vm, &opt, &r->stats);
-	r->err = capture_end(&c);
-	fclose(out);
-	vm_destroy(&vm);
-}
-
-/* Run tests/guests/NAME.asm, as built into TEST_GUESTS_DIR/NAME.bin. */
-static void guest_file_run(const char *name, void (*before_run)(struct vm *),
-			   struct guest_result *r)
-{
-	char path[512];
-	uint8_t *image;
-	size_t size;
-
-	snprintf(path, sizeof(path), "%s/%s.bin", TEST_GUESTS_DIR, name);
-	cr_assert_eq(guest_image_read(path, &image, &size), 0, "cannot read %s",
-		     path);
-	guest_run(image, size, before_run, r);
-	free(image);
-}
-
-static void guest_result_free(struct guest_result *r)
-{
-	free(r->out);
-	free(r->err);
-}
+/* Every in-process run here: no coalescing, 10 s at most. */
+static const struct run_options run_opt = { .timeout = 10 };
 
 /* r->out equals want (len bytes); on a difference, say where. */
 static void output_is(const struct guest_result *r, const void *want,
@@ -100,7 +44,7 @@ Test(step10, builtin_guest_prints_exactly_the_greeting, .timeout = 30)
 	struct guest_result r;
 	size_t n = strlen(greeting);
 
-	guest_run(guest_image, guest_image_end - guest_image, NULL, &r);
+	guest_run(guest_image, guest_image_end - guest_image, &run_opt, NULL, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
 	output_is(&r, greeting, n);
 	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
@@ -162,7 +106,7 @@ Test(step10, in_and_out_of_1_2_and_4_bytes, .timeout = 30)
 	};
 	struct guest_result r;
 
-	guest_file_run("io_sizes", NULL, &r);
+	guest_file_run("io_sizes", &run_opt, NULL, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
 	output_is(&r, want, sizeof(want));
 	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
@@ -184,7 +128,7 @@ Test(step10, rep_outsb_prints_the_whole_string, .timeout = 30)
 		"rep outsb: 0123456789 abcdefghijklmnopqrstuvwxyz\n";
 	struct guest_result r;
 
-	guest_file_run("rep_outsb", NULL, &r);
+	guest_file_run("rep_outsb", &run_opt, NULL, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
 	output_is(&r, want, strlen(want));
 	cr_assert_eq(r.stats.out_bytes, strlen(want));
@@ -200,7 +144,7 @@ Test(step10, long_output_of_5000_bytes, .timeout = 60)
 
 	for (size_t i = 0; i < sizeof(want); i++)
 		want[i] = i % 100 == 99 ? '\n' : 'a' + i % 26;
-	guest_file_run("long_output", NULL, &r);
+	guest_file_run("long_output", &run_opt, NULL, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
 	output_is(&r, want, sizeof(want));
 	cr_assert_eq(r.stats.out_bytes, sizeof(want));
@@ -223,7 +167,7 @@ Test(step10, guest_reads_what_the_host_wrote, .timeout = 30)
 	/* Different in every run: no guest could print it by chance. */
 	snprintf(host_text, sizeof(host_text), "written by the host, pid %d, "
 		 "at GPA 0x%llx\n", (int)getpid(), HOST_DATA_GPA);
-	guest_file_run("host_memory", host_text_write, &r);
+	guest_file_run("host_memory", &run_opt, host_text_write, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
 	output_is(&r, host_text, strlen(host_text));
 	guest_result_free(&r);

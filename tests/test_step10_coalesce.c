@@ -17,77 +17,50 @@
 
 #include "kvm_test.h"
 #include "report.h"
-#include "step10.h"
+#include "step10_test.h"
 
 #define GREETING "Hello from a 64-bit KVM guest!\n"
 
-/* What one in-process run of a guest produced. */
-struct coalesce_run {
-	int status;
-	struct run_stats stats;
-	char *out;
-	size_t out_len;
-};
-
-/* Build a VM, load image, run it with or without coalescing. */
-static void guest_run(const uint8_t *image, size_t size, int coalesce,
-		      double timeout, struct coalesce_run *r)
+/* Run the built-in greeting, with or without coalescing. */
+static void greeting_run(int coalesce, struct guest_result *r)
 {
-	struct vm vm;
-	struct run_options opt = { .timeout = timeout, .coalesce = coalesce };
+	struct run_options opt = { .timeout = 10, .coalesce = coalesce };
 
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0);
-	opt.out = open_memstream(&r->out, &r->out_len);
-	cr_assert(opt.out);
-	r->status = vcpu_run(&vm, &opt, &r->stats);
-	fclose(opt.out);
-	vm_destroy(&vm);
+	guest_run(guest_image, guest_image_end - guest_image, &opt, NULL, r);
 }
 
-/* Run a guest from tests/guests (assembled into TEST_GUESTS_DIR). */
-static void guest_file_run(const char *name, int coalesce, double timeout,
-			   struct coalesce_run *r)
+/* Run tests/guests/NAME.asm with coalescing and the given timeout. */
+static void coalesced_file_run(const char *name, double timeout,
+			       struct guest_result *r)
 {
-	char path[512];
-	uint8_t *image;
-	size_t size;
+	struct run_options opt = { .timeout = timeout, .coalesce = 1 };
 
-	snprintf(path, sizeof(path), "%s/%s", TEST_GUESTS_DIR, name);
-	cr_assert_eq(guest_image_read(path, &image, &size), 0, "%s", path);
-	guest_run(image, size, coalesce, timeout, r);
-	free(image);
-}
-
-static void greeting_run(int coalesce, struct coalesce_run *r)
-{
-	guest_run(guest_image, guest_image_end - guest_image, coalesce, 10, r);
+	guest_file_run(name, &opt, NULL, r);
 }
 
 Test(step10, coalesce_greeting_is_byte_identical, .timeout = 30)
 {
-	struct coalesce_run plain = { 0 }, coalesced = { 0 };
+	struct guest_result plain = { 0 }, coalesced = { 0 };
 
 	greeting_run(0, &plain);
 	greeting_run(1, &coalesced);
 	cr_assert_eq(plain.status, EXIT_SUCCESS);
 	cr_assert_eq(coalesced.status, EXIT_SUCCESS);
-	cr_assert_eq(plain.out_len, strlen(GREETING));
-	cr_assert_eq(coalesced.out_len, plain.out_len);
-	cr_assert_eq(memcmp(coalesced.out, plain.out, plain.out_len), 0,
+	cr_assert_eq(plain.len, strlen(GREETING));
+	cr_assert_eq(coalesced.len, plain.len);
+	cr_assert_eq(memcmp(coalesced.out, plain.out, plain.len), 0,
 		     "with --coalesce: '%s'", coalesced.out);
 	cr_assert_str_eq(plain.out, GREETING);
 	/* Without the ring: one exit per byte, and the hlt. */
 	cr_assert_eq(plain.stats.exits, strlen(GREETING) + 1);
 	cr_assert_eq(plain.stats.ring_bytes, 0);
-	free(plain.out);
-	free(coalesced.out);
+	guest_result_free(&plain);
+	guest_result_free(&coalesced);
 }
 
 Test(step10, coalesce_greeting_takes_one_exit, .timeout = 30)
 {
-	struct coalesce_run r = { 0 };
+	struct guest_result r = { 0 };
 
 	greeting_run(1, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS);
@@ -98,7 +71,7 @@ Test(step10, coalesce_greeting_takes_one_exit, .timeout = 30)
 	cr_assert_eq(r.stats.io_exits, 0);
 	cr_assert_eq(r.stats.ring_bytes, 31);
 	cr_assert_eq(r.stats.out_bytes, 31);
-	free(r.out);
+	guest_result_free(&r);
 }
 
 /* What tests/guests/coalesce_5000.asm prints: "0000\n" .. "0999\n". */
@@ -114,13 +87,13 @@ static char *lines_5000(void)
 
 Test(step10, coalesce_5000_bytes_whole_in_order_few_exits, .timeout = 60)
 {
-	struct coalesce_run r = { 0 };
+	struct guest_result r = { 0 };
 	char *want = lines_5000();
 	size_t bytes = 5000;
 
-	guest_file_run("coalesce_5000.bin", 1, 30, &r);
+	coalesced_file_run("coalesce_5000", 30, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS);
-	cr_assert_eq(r.out_len, bytes, "got %zu bytes", r.out_len);
+	cr_assert_eq(r.len, bytes, "got %zu bytes", r.len);
 	for (size_t i = 0; i < bytes; i++)
 		cr_assert_eq(r.out[i], want[i], "byte %zu: got '%c', want '%c' "
 			     "(lost or reordered output)", i, r.out[i], want[i]);
@@ -139,7 +112,7 @@ Test(step10, coalesce_5000_bytes_whole_in_order_few_exits, .timeout = 60)
 	cr_assert_eq(r.stats.out_bytes, bytes);
 	cr_assert_eq(r.stats.ring_bytes + r.stats.io_exits, bytes);
 	free(want);
-	free(r.out);
+	guest_result_free(&r);
 }
 
 /*
@@ -174,30 +147,30 @@ Test(step10, coalesce_in_from_coalesced_port_still_exits, .timeout = 30)
 
 Test(step10, coalesce_in_is_answered_and_echoed, .timeout = 30)
 {
-	struct coalesce_run r = { 0 };
+	struct guest_result r = { 0 };
 
-	guest_file_run("coalesce_in.bin", 1, 10, &r);
+	coalesced_file_run("coalesce_in", 10, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS);
 	cr_assert_eq(r.stats.io_exits, 1, "the in must exit");
 	cr_assert_eq(r.stats.exits, 2);		/* the in, then the hlt */
-	cr_assert_eq(r.out_len, 1);
+	cr_assert_eq(r.len, 1);
 	cr_assert_eq((uint8_t)r.out[0], CONSOLE_PORT);	/* what `in` read */
 	cr_assert_eq(r.stats.ring_bytes, 1);	/* the echo was queued */
-	free(r.out);
+	guest_result_free(&r);
 }
 
 /* Bytes still in the ring when the timeout stops the guest are printed. */
 Test(step10, coalesce_timeout_keeps_queued_output, .timeout = 30)
 {
-	struct coalesce_run r = { 0 };
+	struct guest_result r = { 0 };
 
 	cr_redirect_stderr();	/* the timeout report and register dump */
-	guest_file_run("coalesce_spin.bin", 1, 0.3, &r);
+	coalesced_file_run("coalesce_spin", 0.3, &r);
 	cr_assert_eq(r.status, EXIT_TIMEOUT);
-	cr_assert_eq(r.out_len, 26, "got %zu bytes", r.out_len);
+	cr_assert_eq(r.len, 26, "got %zu bytes", r.len);
 	cr_assert_eq(memcmp(r.out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 26), 0);
 	cr_assert_eq(r.stats.ring_bytes, 26);
-	free(r.out);
+	guest_result_free(&r);
 }
 
 Test(step10, coalesce_program_reports_ring, .timeout = 30)

@@ -30,14 +30,6 @@
 
 #define GALLERY TEST_GUESTS_DIR "/gallery/"
 
-static double seconds_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Run step10 --timeout timeout GUEST.bin; kill it after 30 s. */
 static void gallery_run(const char *guest, const char *timeout,
 			struct program_result *r)
