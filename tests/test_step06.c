@@ -19,8 +19,30 @@
 #include "report.h"
 #include "x86.h"
 
-/* The vCPU's CPUID as KVM_GET_CPUID2 reads it back; malloc'd. */
-static struct kvm_cpuid2 *vcpu_cpuid_get(int vcpu_fd)
+/*
+ * KVM_GET_CPUID2 into a table of nent entries; returns the ioctl's result
+ * (errno in *err) and the table in *table (malloc'd).  Kernels differ in
+ * whether they rewrite nent on success, so callers pass the size they
+ * expect rather than trusting the nent that comes back.
+ */
+static int vcpu_cpuid_get(int vcpu_fd, uint32_t nent, struct kvm_cpuid2 **table,
+			  int *err)
+{
+	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) +
+					  (nent + 1) * sizeof(cpuid->entries[0]));
+	int r;
+
+	cr_assert(cpuid);
+	cpuid->nent = nent;
+	errno = 0;
+	r = ioctl(vcpu_fd, KVM_GET_CPUID2, cpuid);
+	*err = errno;
+	*table = cpuid;
+	return r;
+}
+
+/* How many leaves KVM_GET_SUPPORTED_CPUID offers on this host. */
+static uint32_t supported_cpuid_count(int kvm_fd)
 {
 	uint32_t nent = 4096;
 	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) +
@@ -28,9 +50,11 @@ static struct kvm_cpuid2 *vcpu_cpuid_get(int vcpu_fd)
 
 	cr_assert(cpuid);
 	cpuid->nent = nent;
-	cr_assert_eq(ioctl(vcpu_fd, KVM_GET_CPUID2, cpuid), 0,
-		     "KVM_GET_CPUID2 failed: %s", errno_name(errno));
-	return cpuid;
+	cr_assert_eq(ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid), 0,
+		     "KVM_GET_SUPPORTED_CPUID failed: %s", errno_name(errno));
+	nent = cpuid->nent;
+	free(cpuid);
+	return nent;
 }
 
 /* The entry for leaf function (subleaf 0), or NULL. */
@@ -111,15 +135,18 @@ Test(step06, a_new_vcpu_has_an_empty_cpuid)
 {
 	struct vm vm;
 	struct kvm_cpuid2 *cpuid;
-	int fd;
+	int fd, err;
 
 	vm_setup_through(&vm, 5);
 	fd = ioctl(vm.fd, KVM_CREATE_VCPU, 0UL);
 	cr_assert_geq(fd, 0, "KVM_CREATE_VCPU failed: %s", errno_name(errno));
-	/* What stage 06 must fix: no leaf at all, so no long mode either. */
-	cpuid = vcpu_cpuid_get(fd);
-	cr_assert_eq(cpuid->nent, 0, "a new vCPU has %u CPUID entries",
-		     cpuid->nent);
+	/*
+	 * What stage 06 must fix: a table of no entries holds all of a new
+	 * vCPU's CPUID (KVM answers E2BIG only when it has more).
+	 */
+	cr_assert_eq(vcpu_cpuid_get(fd, 0, &cpuid, &err), 0,
+		     "KVM_GET_CPUID2 with room for no entry: %s: a new vCPU "
+		     "already has a CPUID", errno_name(err));
 	free(cpuid);
 	close(fd);
 	vm_destroy(&vm);
@@ -130,17 +157,26 @@ Test(step06, vcpu_cpuid_reads_back_with_long_mode)
 	struct vm vm;
 	struct kvm_cpuid2 *cpuid;
 	const struct kvm_cpuid_entry2 *ext, *basic;
+	uint32_t nent;
+	int err;
 
 	vm_setup_through(&vm, 6);
-	cpuid = vcpu_cpuid_get(vm.vcpu_fd);
-	cr_assert_gt(cpuid->nent, 1, "the vCPU has %u CPUID entries",
-		     cpuid->nent);
+	nent = supported_cpuid_count(vm.kvm_fd);
+	cr_assert_gt(nent, 1, "KVM offers %u CPUID leaves", nent);
+	/* The vCPU holds exactly the leaves KVM offers: one fewer is E2BIG. */
+	cr_assert_eq(vcpu_cpuid_get(vm.vcpu_fd, nent - 1, &cpuid, &err), -1,
+		     "the vCPU's CPUID fits in %u entries, KVM offers %u",
+		     nent - 1, nent);
+	cr_assert_eq(err, E2BIG, "KVM_GET_CPUID2: %s", errno_name(err));
+	free(cpuid);
+	cr_assert_eq(vcpu_cpuid_get(vm.vcpu_fd, nent, &cpuid, &err), 0,
+		     "KVM_GET_CPUID2 failed: %s", errno_name(err));
+	cpuid->nent = nent;
 	ext = cpuid_leaf(cpuid, CPUID_EXT_FEATURES);
 	cr_assert(ext, "the vCPU's CPUID has no leaf 0x80000001");
 	cr_assert(ext->edx & CPUID_EXT_EDX_LM,
 		  "CPUID 0x80000001 EDX=0x%x: long mode (bit 29) is clear",
 		  ext->edx);
-	/* Leaf 0 names the highest basic leaf: KVM's whole table was set. */
 	basic = cpuid_leaf(cpuid, 0);
 	cr_assert(basic, "the vCPU's CPUID has no leaf 0");
 	cr_assert_geq(basic->eax, 1, "leaf 0 reports no basic leaves");
