@@ -124,7 +124,7 @@ test: test-build
 	$(Q)$(TESTS)/with-kvm $(TESTS)/run-tests $(TEST_PROG)
 
 diff:
-	$(Q)$(TOP)/tools/diffs $(notdir $(CURDIR))
+	$(Q)$(TOP)/tools/diffs $(patsubst $(TOP)/%,%,$(CURDIR))
 
 run: $(PROG)
 	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS)
