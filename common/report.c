@@ -82,7 +82,8 @@ static const struct {
 	  "address and size must all be multiples of the page size (4096), the "
 	  "host range must lie in user space, and the slot number below "
 	  "KVM_CAP_NR_MEMSLOTS; a slot already in use keeps its size and host "
-	  "address (only its GPA and flags may change; size 0 deletes it)" },
+	  "address (only its GPA and its dirty-logging flag may change; size 0 "
+	  "deletes it)" },
 	{ "KVM_SET_USER_MEMORY_REGION", EFAULT, "KVM could not read the struct "
 	  "kvm_userspace_memory_region: the argument pointer is bad (KVM does "
 	  "not check that the host range is mapped; that fails at KVM_RUN)" },
