@@ -58,6 +58,7 @@ workshop:
 
 check-docs:
 	@tools/regions --check
+	@tools/pictures --check && tools/reading-time --check
 
 clean:
 	@for s in $(STEPS); do $(MAKE) --no-print-directory -C $$s clean; done
