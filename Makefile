@@ -46,6 +46,11 @@ sandbox-test:
 	elif [ "$(SANITIZE)" = 1 ]; then echo "sandbox tests: skipped (make check; make test runs them)"; \
 	else tests/sandbox/test_sandbox.sh; fi
 
+# The warm sandbox: boots once, stays up for SANDBOX=1 (tests/sandbox/README.md).
+.PHONY: sandbox-up sandbox-down
+sandbox-up: ; @tests/sandbox/up
+sandbox-down: ; @tests/sandbox/down
+
 test: test-build check-docs sandbox-test
 	@tests/with-kvm tests/run-tests $(TEST_PROGS)
 

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 #
 # tests/sandbox/kernels.sh: which kernel the sandbox boots, and where its
 # files live. Sourced by tests/sandbox/run and tools/deps, so both agree.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# tests/sandbox/test_sandbox.sh: the sandbox's own tests (6 or 7 VM boots).
+# tests/sandbox/test_sandbox.sh: the sandbox's own tests: cold runs (a VM
+# booted per command, 8 or 9 boots), then the same and more in a warm
+# sandbox (tests/sandbox/up, 2 boots and a cold fallback).
 # Prints "ok - NAME" or "FAIL - NAME: DETAIL" per check, then
 # "sandbox: N passed, N failed"; exits 1 if any check failed.
 
@@ -28,7 +30,9 @@ sha() { sha256sum <"$1" | cut -d' ' -f1; }
 tmp=$(mktemp -d)
 work=$(mktemp -d "$repo/.cache/sandbox-test.XXXXXX" 2>/dev/null) ||
 	{ mkdir -p "$repo/.cache" && work=$(mktemp -d "$repo/.cache/sandbox-test.XXXXXX"); }
-trap 'rm -rf "$tmp" "$work"' EXIT
+# A warm sandbox of these tests' own (never the one a caller may have up).
+export SANDBOX_UP_DIR=$tmp/up
+trap '"$here/down" >/dev/null 2>&1; rm -rf "$tmp" "$work"' EXIT
 
 # ---- no boot: missing parts give a clear message naming the fix, 125 ---
 SANDBOX_CACHE=$tmp/no-cache "$run" true >"$tmp/o" 2>"$tmp/e"
@@ -171,10 +175,161 @@ check "hang: stopped within the bound" "took ${took}s" test "$took" -lt 25
 check "hang: message on stderr" "stderr: $(head -c 300 "$tmp/e")" grep -q 'timed out' "$tmp/e"
 
 # ---- boot 6: a guest kernel panic ends the run: 125 and a message ------
-"$run" sh -c 'echo c >/proc/sysrq-trigger; sleep 1000' >"$tmp/o" 2>"$tmp/e"
+SANDBOX_WARM=0 "$run" sh -c 'echo c >/proc/sysrq-trigger; sleep 1000' >"$tmp/o" 2>"$tmp/e"
 rc=$?
 check "guest kernel panic: status 125 and message" "got $rc; $(head -c 300 "$tmp/e")" \
 	eval 'test "$rc" -eq 125 && grep -q "guest kernel panic" "$tmp/e"'
+
+
+# ---- boot 7: a reader that goes away ends the command, as natively ------
+# (natively yes dies of SIGPIPE: 141)
+yes_head() { # yes_head NAME: `run yes | head -c 10`, against the native pipeline
+	local start took rc native
+	start=$(date +%s)
+	"$run" --timeout 60 yes 2>"$tmp/e" | head -c 10 >"$tmp/o"
+	rc=${PIPESTATUS[0]}
+	took=$(($(date +%s) - start))
+	yes | head -c 10 >/dev/null
+	native=${PIPESTATUS[0]}
+	check "$1: run yes | head -c 10 ends, status $native as natively" \
+		"status $rc after ${took}s; $(head -c 300 "$tmp/e")" test "$rc" -eq "$native"
+	check "$1: run yes | head -c 10 gives y\\n five times" "got: $(printable "$tmp/o")" \
+		cmp -s "$tmp/o" <(yes | head -c 10)
+}
+yes_head cold
+
+# ---- boot 8 (killed while booting): SIGKILL of run ends its QEMU, removes
+# its job folder
+"$run" sleep 1000 >/dev/null 2>&1 &
+runner=$!
+qemu_pid=
+for _ in $(seq 300); do
+	qemu_pid=$(pgrep -P "$runner" -f qemu-system) && break
+	sleep 0.1
+done
+jobdir=$(tr '\0' '\n' <"/proc/$qemu_pid/cmdline" 2>/dev/null | sed -n 's/^local,id=jobs,path=\([^,]*\),.*/\1/p')
+if [ -n "$qemu_pid" ] && [ -d "$jobdir" ]; then
+	kill -KILL "$runner"
+	wait "$runner" 2>/dev/null
+	for _ in $(seq 100); do
+		{ kill -0 "$qemu_pid" 2>/dev/null || [ -e "$jobdir" ]; } || break
+		sleep 0.1
+	done
+	check "SIGKILL of run: its QEMU ends within 10 s" "QEMU pid $qemu_pid still there" \
+		eval '! kill -0 "$qemu_pid" 2>/dev/null'
+	check "SIGKILL of run: its job folder goes" "$jobdir still there" test ! -e "$jobdir"
+else
+	kill -KILL "$runner" 2>/dev/null
+	bad "SIGKILL of run: its QEMU starts" "no QEMU child of run (pid $runner) with a job folder"
+fi
+
+# ---- warm: tests/sandbox/up, the same checks, and what only warm has -----
+"$here/up" --idle 0 >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "up: boots the warm sandbox" "got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 300)" \
+	eval 'test "$rc" -eq 0 && grep -q "^sandbox: up in" "$tmp/o"'
+pid1=$(cat "$SANDBOX_UP_DIR/qemu.pid" 2>/dev/null)
+"$here/up" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "up twice: harmless, says it is up, same QEMU" "got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 300)" \
+	eval 'test "$rc" -eq 0 && grep -q "already up" "$tmp/o" && test "$(cat "$SANDBOX_UP_DIR/qemu.pid")" = "$pid1"'
+
+# the bytes and the status of boot 1, again, warm
+rm -f "$work/from-vm.txt"
+{
+	echo before
+	(cd "$work/a dir" && SANDBOX_TEST_VALUE=$value "$run" sh "$work/job.sh" \
+		"$tmp/out.bin" "$tmp/err.bin" "$work/from-vm.txt" 2>"$tmp/stderr1w")
+	echo "rc=$?"
+	echo after
+} >"$tmp/stdout1w"
+check "warm: stdout and status the same bytes as cold" "$(wc -c <"$tmp/stdout1w") bytes; $(tail -c 20 "$tmp/stdout1w" | printable /dev/stdin)" \
+	cmp -s "$tmp/stdout1" "$tmp/stdout1w"
+check "warm: stderr the same bytes as cold" "$(wc -c <"$tmp/stderr1w") bytes" \
+	cmp -s "$tmp/stderr1" "$tmp/stderr1w"
+check "warm: the repository at its own path, cwd and variable carried in" \
+	"got: $(head -c 200 "$work/from-vm.txt" 2>/dev/null)" \
+	test "$(cat "$work/from-vm.txt" 2>/dev/null)" = "$work/a dir"$'\n'"$value"
+"$run" sandbox-no-such-command >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "warm: missing command: status 127" "got $rc" test "$rc" -eq 127
+
+# a fresh scratch layer per command
+mark=sandbox-scratch-$$
+"$run" sh -c "echo x >/tmp/$mark && echo x >/etc/$mark && test -f /tmp/$mark" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "warm: scratch writes outside the repository work" "got $rc; $(head -c 300 "$tmp/e")" test "$rc" -eq 0
+"$run" sh -c "test ! -e /tmp/$mark && test ! -e /etc/$mark" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "warm: the next command does not see them" "got $rc; $(head -c 300 "$tmp/e")" test "$rc" -eq 0
+check "warm: nor does the host" "/tmp/$mark or /etc/$mark on the host" \
+	eval 'test ! -e "/tmp/$mark" && test ! -e "/etc/$mark"'
+
+# two commands at once, from two shells
+"$run" sh -c 'sleep 2; echo one; echo one-err >&2; exit 11' >"$tmp/o1" 2>"$tmp/e1" &
+p1=$!
+"$run" sh -c 'sleep 2; echo two; echo two-err >&2; exit 12' >"$tmp/o2" 2>"$tmp/e2" &
+p2=$!
+wait "$p1"
+rc1=$?
+wait "$p2"
+rc2=$?
+check "warm: two concurrent commands: each its own status" "got $rc1 and $rc2" \
+	eval 'test "$rc1" -eq 11 && test "$rc2" -eq 12'
+check "warm: two concurrent commands: each its own stdout and stderr" \
+	"$(cat "$tmp/o1" "$tmp/e1" "$tmp/o2" "$tmp/e2" | printable /dev/stdin)" \
+	eval 'test "$(cat "$tmp/o1")" = one && test "$(cat "$tmp/e1")" = one-err &&
+		test "$(cat "$tmp/o2")" = two && test "$(cat "$tmp/e2")" = two-err'
+
+# the environment: an allow-list, never the caller's whole environment
+SANDBOX_TEST_SECRET_HOLDER=x TEST_SECRET_TOKEN=s3cr3t-$$ EXTRA_FOR_TEST=extra-$$ \
+	SANDBOX_ENV="EXTRA_FOR_TEST" "$run" sh -c 'env; cat /run/sandbox/job' >"$tmp/o" 2>"$tmp/e"
+check "environment: a variable off the allow-list stays out (job and environment)" \
+	"$(grep -a "s3cr3t" "$tmp/o" | head -c 200)" eval '! grep -aq "s3cr3t-$$" "$tmp/o"'
+check "environment: PATH, HOME and SANDBOX_GUEST=1 are there" "$(grep -aE '^(PATH|HOME|SANDBOX_GUEST)=' "$tmp/o")" \
+	eval 'grep -aq "^PATH=$PATH\$" "$tmp/o" && grep -aq "^HOME=" "$tmp/o" && grep -aqx "SANDBOX_GUEST=1" "$tmp/o"'
+check "environment: SANDBOX_ENV adds names" "$(grep -a EXTRA_FOR_TEST "$tmp/o" | head -c 200)" \
+	grep -aqx "EXTRA_FOR_TEST=extra-$$" "$tmp/o"
+
+yes_head warm
+
+"$run" --timeout 3 sleep 1000 >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "warm: hang: timeout status 124 and message" "got $rc; $(head -c 300 "$tmp/e")" \
+	eval 'test "$rc" -eq 124 && grep -q "timed out" "$tmp/e"'
+
+# SIGKILL of a warm run: its command ends in the VM, its job folder goes
+"$run" sh -c 'echo started; exec sleep 1234' >"$tmp/started" 2>/dev/null &
+runner=$!
+for _ in $(seq 300); do grep -q started "$tmp/started" && break; sleep 0.1; done
+kill -KILL "$runner"
+wait "$runner" 2>/dev/null
+for _ in $(seq 100); do
+	[ -z "$(ls -d "$SANDBOX_UP_DIR"/job.* 2>/dev/null)" ] && break
+	sleep 0.1
+done
+check "warm: SIGKILL of run: its job folder goes within 10 s" "$(ls -d "$SANDBOX_UP_DIR"/job.* 2>/dev/null)" \
+	test -z "$(ls -d "$SANDBOX_UP_DIR"/job.* 2>/dev/null)"
+"$run" ps -eo args >"$tmp/o" 2>"$tmp/e"
+check "warm: SIGKILL of run: its command ends in the VM" "ps: $(grep -a sleep "$tmp/o")" \
+	eval '! grep -aqx "sleep 1234" "$tmp/o"'
+
+"$here/down" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "down: stops it" "got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 300)" \
+	eval 'test "$rc" -eq 0 && grep -q "^sandbox: down" "$tmp/o" && ! kill -0 "$pid1" 2>/dev/null && test ! -e "$SANDBOX_UP_DIR"'
+
+# the idle stop, and a cold boot (with a message) once the warm one is gone
+"$here/up" --idle 2 >"$tmp/o" 2>"$tmp/e"
+pid=$(cat "$SANDBOX_UP_DIR/qemu.pid" 2>/dev/null)
+for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+check "idle stop: the warm sandbox stops by itself" "QEMU ${pid:-?} still up after 30 s; $(cat "$tmp/o" "$tmp/e")" \
+	eval 'test -n "$pid" && ! kill -0 "$pid" 2>/dev/null'
+"$run" sh -c 'echo cold-ok' >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "warm sandbox gone: run boots a VM instead, and says why" "got $rc; $(head -c 300 "$tmp/e")" \
+	eval 'test "$rc" -eq 0 && grep -qx cold-ok "$tmp/o" &&
+		grep -q "warm sandbox is down (stopped after 2 s without a command)" "$tmp/e"'
 
 echo "sandbox: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+#
+# tests/sandbox/vm.sh: what tests/sandbox/run, up and down share: the
+# kernel files, the QEMU command line, the warm sandbox's folder. Sourced;
+# expects $me (the name to print), $verbose (0 or 1) and fail() (print,
+# exit 125) from the script that sources it.
+
+vm_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(git -C "$vm_here" rev-parse --show-toplevel 2>/dev/null) || repo=$(cd "$vm_here/../.." && pwd)
+repo=$(cd "$repo" && pwd -P)
+# shellcheck source=SCRIPTDIR/kernels.sh
+. "$vm_here/kernels.sh"
+
+# vm_prepare: finds QEMU and the selected kernel's files (rebuilding the
+# initramfs from the cache when its sources changed); sets qemu, cache,
+# kernel, initramfs, init_sum, tsc_khz, warm (the warm sandbox's folder:
+# SANDBOX_UP_DIR, else up/ in the kernel's cache folder).
+vm_prepare() {
+	local env_file log want tsc
+	qemu=${SANDBOX_QEMU:-qemu-system-x86_64}
+	qemu=$(command -v "$qemu") ||
+		fail "${SANDBOX_QEMU:-qemu-system-x86_64} not found: run 'make deps' (installs qemu-system-x86)"
+	kernel_select || fail "$kernel_error"
+	cache=$(kernel_cache "${SANDBOX_CACHE:-$repo/.cache/sandbox}")
+	deps_cmd="make deps"
+	[ "$kernel_name" = "${SANDBOX_DEBIAN_KERNELS[0]}" ] ||
+		deps_cmd="make deps SANDBOX_KERNEL=$SANDBOX_KERNEL"
+	env_file=$cache/sandbox.env
+	want=$(initramfs_sum "$repo")
+	# init or the scripts that build the initramfs changed since it was
+	# built: rebuild it (no download: from what the cache holds)
+	if [ -f "$env_file" ] && [ "$(sed -n 's/^# init: //p' "$env_file")" != "$want" ]; then
+		rm -f "$env_file"
+	fi
+	if [ ! -f "$env_file" ] && { [ "$kernel_name" = custom ] || [ -f "$cache/kernel.key" ] ||
+		[ -f "$cache/pkg.key" ]; }; then
+		log=$(SANDBOX_CACHE=${SANDBOX_CACHE:-$repo/.cache/sandbox} "$repo/tools/deps" --sandbox-only 2>&1) ||
+			fail "preparing the kernel failed: $log"
+		[ "$verbose" = 0 ] || printf '%s\n' "$log" >&2
+	fi
+	[ -f "$env_file" ] ||
+		fail "no sandbox kernel $kernel_name in ${cache#"$repo"/}: run '$deps_cmd' (or tools/deps)"
+	init_sum=$want
+	kernel=$(in_cache "$(sed -n 's/^kernel=//p' "$env_file")")
+	initramfs=$(in_cache "$(sed -n 's/^initramfs=//p' "$env_file")")
+	[ -r "$kernel" ] && [ -r "$initramfs" ] ||
+		fail "sandbox kernel files missing in ${cache#"$repo"/}: run '$deps_cmd'"
+	warm=${SANDBOX_UP_DIR:-$cache/up}
+	# The host's TSC rate: SANDBOX_TSC_KHZ, else dmesg now, else what
+	# tools/deps read from dmesg, else /proc/cpuinfo; without it the VM
+	# uses -M pc instead of microvm.
+	tsc_khz=${SANDBOX_TSC_KHZ:-}
+	if [ -z "$tsc_khz" ]; then
+		tsc=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p;
+			s/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n1)
+		[ -z "$tsc" ] || tsc_khz=$(awk -v m="$tsc" 'BEGIN { printf "%d", m * 1000 }')
+	fi
+	[ -n "$tsc_khz" ] || tsc_khz=$(sed -n 's/^tsc_khz=//p' "$env_file")
+	# Else /proc/cpuinfo: with a constant TSC, "cpu MHz" is its rate (dmesg's
+	# lines are gone once its ring buffer wraps).
+	if [ -z "$tsc_khz" ] && grep -qw constant_tsc /proc/cpuinfo 2>/dev/null; then
+		tsc=$(sed -n 's/^cpu MHz[[:space:]]*: *\([0-9.]*\)$/\1/p' /proc/cpuinfo | head -n1)
+		[ -z "$tsc" ] || tsc_khz=$(awk -v m="$tsc" 'BEGIN { printf "%d", m * 1000 }')
+	fi
+	[[ "$tsc_khz" =~ ^[0-9]*$ ]] || fail "SANDBOX_TSC_KHZ wants a number of kHz, not '$tsc_khz'"
+	[ "$tsc_khz" != 0 ] || tsc_khz= # SANDBOX_TSC_KHZ=0: use -M pc
+}
+in_cache() { case $1 in /*) echo "$1" ;; *) echo "$cache/$1" ;; esac; }
+
+# vm_cpus: how many vCPUs: SANDBOX_SMP, else this machine's cores.
+vm_cpus() {
+	local n=${SANDBOX_SMP:-$(nproc 2>/dev/null || echo 1)}
+	[[ "$n" =~ ^[1-9][0-9]*$ ]] || fail "SANDBOX_SMP wants a number of vCPUs, not '$n'"
+	echo "$n"
+}
+
+# vm_args DIR WORDS...: sets args, QEMU's command line for a VM whose job
+# folder is DIR (shared as "jobs", with the FIFOs DIR/control.in and .out
+# for the port "control"); WORDS go on the kernel command line.
+vm_args() {
+	local dir=$1 append machine vdev console
+	shift
+	esc() { printf '%s' "${1//,/,,}"; } # QEMU option values: a comma is ",,"
+	append="console=ttyS0 panic=-1 cryptomgr.notests ${SANDBOX_APPEND:-} $*"
+	if [ "$verbose" = 1 ]; then
+		append="$append sandbox.verbose=1"
+	else
+		append="$append quiet"
+	fi
+	if [ -n "$tsc_khz" ]; then
+		machine=(-M microvm)
+		append="$append tsc_early_khz=$tsc_khz"
+		vdev=device
+	else
+		# microvm may hang calibrating the TSC without tsc_early_khz: use pc
+		machine=(-M pc)
+		vdev=pci
+	fi
+	args=(
+		"${machine[@]}" -accel tcg,thread=multi -cpu max -m "${SANDBOX_MEM:-512}"
+		-smp "$(vm_cpus)" -nodefaults -no-user-config -display none -no-reboot
+		-kernel "$kernel" -initrd "$initramfs" -append "$append"
+		-fsdev local,id=host,path=/,security_model=none,readonly=on,multidevs=remap
+		-device "virtio-9p-$vdev,fsdev=host,mount_tag=host"
+		-fsdev "local,id=repo,path=$(esc "$repo"),security_model=none,multidevs=remap"
+		-device "virtio-9p-$vdev,fsdev=repo,mount_tag=repo"
+		-fsdev "local,id=jobs,path=$(esc "$dir"),security_model=none"
+		-device "virtio-9p-$vdev,fsdev=jobs,mount_tag=jobs"
+		-device "virtio-serial-$vdev"
+		-chardev "pipe,id=control,path=$(esc "$dir/control")"
+		-device virtserialport,chardev=control,name=control
+	)
+}
+
+# vm_dir_make DIR: a job folder for a VM: the repository's path, the
+# control FIFOs.
+vm_dir_make() {
+	printf '%s\n' "$repo" >"$1/repo" &&
+		mkfifo -m 600 "$1/control.in" "$1/control.out"
+}
+
+# vm_send DIR MESSAGE: one line to the VM's port "control" (one write, so
+# lines from concurrent callers never mix; opened read-write, so it never
+# blocks even when QEMU is gone).
+vm_send() {
+	local fd
+	exec {fd}<>"$1/control.in" || return 1
+	printf '%s\n' "$2" >&"$fd"
+	exec {fd}>&-
+}
+
+# warm_pid: the warm sandbox's QEMU pid if it is up and ready, else fails.
+warm_pid() {
+	local pid
+	[ -f "$warm/ready" ] && read -r pid <"$warm/qemu.pid" 2>/dev/null &&
+		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+# warm_lock: waits until no up or down is busy with the warm folder.
+warm_lock() {
+	mkdir -p "${warm%/*}"
+	exec {warm_lock_fd}>"$warm.lock"
+	flock "$warm_lock_fd"
+}
+warm_unlock() { exec {warm_lock_fd}>&-; }
