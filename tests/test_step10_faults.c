@@ -160,6 +160,10 @@ FAULT_TEST(set_user_memory_region, IOCTL_FAULT(KVM_SET_USER_MEMORY_REGION),
 	   EEXIST, 5, "KVM_SET_USER_MEMORY_REGION", "overlaps another slot")
 FAULT_TEST(create_vcpu, IOCTL_FAULT(KVM_CREATE_VCPU), EEXIST, 6,
 	   "KVM_CREATE_VCPU", "exists already")
+FAULT_TEST(get_supported_cpuid, IOCTL_FAULT(KVM_GET_SUPPORTED_CPUID), ENOMEM,
+	   6, "KVM_GET_SUPPORTED_CPUID", NULL)
+FAULT_TEST(set_cpuid2, IOCTL_FAULT(KVM_SET_CPUID2), EINVAL, 6,
+	   "KVM_SET_CPUID2", NULL)
 FAULT_TEST(get_vcpu_mmap_size, IOCTL_FAULT(KVM_GET_VCPU_MMAP_SIZE), ENOTTY, 7,
 	   "KVM_GET_VCPU_MMAP_SIZE", "ask /dev/kvm")
 /* Stage 07's mmap: the only MAP_SHARED read-write mapping here. */
