@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Here STEP_PROGRAM and STEP_DIR are the paths make compiled in. */
+#define KVM_TEST_BUILT_PATHS
 #include "kvm_test.h"
 #include "report.h"
 #include "trace.h"
@@ -436,6 +438,43 @@ char *capture_end(struct capture *c)
 	return buf;
 }
 
+const char *step_dir(void)
+{
+	static char dir[4096];
+	char exe[4096], *slash;
+	struct stat here, built;
+	ssize_t n;
+
+	if (dir[0])
+		return dir;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		for (int i = 0; i < 2 && (slash = strrchr(exe, '/')); i++)
+			*slash = '\0';	/* .../stepNN-x/.build/test_stepNN */
+	}
+	if (n <= 0 || (stat(exe, &here) == 0 && stat(STEP_DIR, &built) == 0 &&
+		       here.st_dev == built.st_dev && here.st_ino == built.st_ino))
+		snprintf(dir, sizeof(dir), "%s", STEP_DIR);
+	else
+		snprintf(dir, sizeof(dir), "%s", exe);
+	return dir;
+}
+
+const char *step_program(void)
+{
+	static char prog[8192];
+	size_t n = strlen(STEP_DIR);
+
+	if (prog[0])
+		return prog;
+	if (!strncmp(STEP_PROGRAM, STEP_DIR, n) && STEP_PROGRAM[n] == '/')
+		snprintf(prog, sizeof(prog), "%s%s", step_dir(), STEP_PROGRAM + n);
+	else
+		snprintf(prog, sizeof(prog), "%s", STEP_PROGRAM);
+	return prog;
+}
+
 const char *step_name(void)
 {
 	const char *slash = strrchr(STEP_PROGRAM, '/');
@@ -589,7 +628,7 @@ void stage_lines_check(const char *out, int last)
 static void program_run_plain(const char *arg, const char *env0,
 			      struct program_result *r)
 {
-	const char *argv[] = { STEP_PROGRAM, arg, NULL };
+	const char *argv[] = { step_program(), arg, NULL };
 	const char *env[] = { env0, NULL };
 
 	program_run(argv, env0 ? env : NULL, 30, r);
@@ -602,7 +641,7 @@ void program_check_readme(void)
 	program_run_plain(NULL, NULL, &r);
 	cr_assert_eq(r.status, 0, "./%s exited %d:\n%s", step_name(), r.status,
 		     r.err);
-	readme_transcript_check(STEP_DIR, r.out);
+	readme_transcript_check(step_dir(), r.out);
 	program_result_free(&r);
 }
 
@@ -655,7 +694,7 @@ void program_check_not_kvm_device(int last)
 
 void program_check_permission_denied(void)
 {
-	const char *argv[] = { STEP_PROGRAM, NULL };
+	const char *argv[] = { step_program(), NULL };
 	char path[] = "/tmp/kvm-test-device-XXXXXX", env_dev[64], want[128];
 	const char *env[] = { env_dev, NULL };
 	const char *device = "/dev/kvm";

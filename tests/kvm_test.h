@@ -109,6 +109,20 @@ struct capture {
 void capture_begin(struct capture *c, int fd);
 char *capture_end(struct capture *c);
 
+/*
+ * The step's directory and program: STEP_DIR and STEP_PROGRAM as make
+ * compiled them in, or, when the step was copied with its build (a
+ * scratch copy made by tools/mutants), the ones beside this test program,
+ * so a copy always tests its own program.  Elsewhere STEP_PROGRAM means
+ * step_program().
+ */
+const char *step_dir(void);
+const char *step_program(void);
+#ifndef KVM_TEST_BUILT_PATHS
+#undef STEP_PROGRAM
+#define STEP_PROGRAM step_program()
+#endif
+
 /* "step05", from STEP_PROGRAM. */
 const char *step_name(void);
 
