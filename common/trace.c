@@ -169,6 +169,10 @@ static int arg_print(FILE *out, unsigned long request, void *arg, int ok)
 		fputc('}', out);
 		return 0;
 	}
+	case KVM_GET_SUPPORTED_CPUID:
+	case KVM_SET_CPUID2:
+		fprintf(out, "{nent %u}", ((const struct kvm_cpuid2 *)arg)->nent);
+		return 0;
 	case KVM_GET_SREGS:
 	case KVM_SET_SREGS:
 		fputs("{...}", out);

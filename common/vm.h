@@ -86,6 +86,9 @@ int vcpu_map_run(struct vm *vm);			/* step 07 */
 int vcpu_enter_long_mode(struct vm *vm);		/* step 08 */
 int vcpu_regs_set(struct vm *vm);			/* step 09 */
 
+/* Step 06's part: give the vCPU behind vcpu_fd the CPUID KVM supports. */
+int vcpu_cpuid_set(const struct vm *vm, int vcpu_fd);
+
 /* Step 08's parts, which its tests and the register dump use too. */
 void guest_page_tables_build(struct vm *vm);
 void guest_gdt_build(struct vm *vm, const struct kvm_segment *code,

@@ -53,6 +53,13 @@
 #define EFER_NXE	(1ULL << 11)	/* no-execute enable */
 #define EFER_SVME	(1ULL << 12)	/* AMD: SVM enable */
 
+/*
+ * CPUID leaf 0x80000001, extended features: SDM Vol. 2A "CPUID";
+ * APM Vol. 3 Appendix E.4.2.
+ */
+#define CPUID_EXT_FEATURES	0x80000001u
+#define CPUID_EXT_EDX_LM	(1U << 29)	/* long mode (x86-64) */
+
 /* RFLAGS: SDM Vol. 1 §3.4.3. */
 #define RFLAGS_CF	(1ULL << 0)
 #define RFLAGS_RESERVED_1 (1ULL << 1)	/* reserved, always 1 */

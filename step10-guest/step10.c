@@ -49,8 +49,10 @@ int guest_load(struct vm *vm, const uint8_t *image, size_t size)
  * KVM_RUN, which completes the instruction.
  */
 static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
-				  FILE *out, struct run_stats *stats)
+				  const struct run_options *opt,
+				  struct run_stats *stats)
 {
+	const struct port_device *device = opt->device;
 	/* Copy once: the guest chose these values; the kernel shares them. */
 	typeof(run->io) io = run->io;
 	size_t bytes = (size_t)io.size * io.count;
@@ -66,10 +68,14 @@ static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
 	data = (uint8_t *)run + io.data_offset;	/* inside, checked above */
 
 	if (io.direction == KVM_EXIT_IO_OUT && io.port == CONSOLE_PORT) {
-		fwrite(data, 1, bytes, out);	/* each item's bytes, in order */
+		fwrite(data, 1, bytes, opt->out);	/* each item's bytes, in order */
 		stats->out_bytes += bytes;
 	} else if (io.direction == KVM_EXIT_IO_IN && io.port == CONSOLE_PORT) {
 		memset(data, CONSOLE_PORT, bytes);	/* "the console is here" */
+	} else if (device && io.port == device->port) {
+		return device->io(device->ctx, &(struct port_io){ io.direction,
+				  io.size, io.port, io.count, data, bytes },
+				  opt->out, stats);
 	} else if (io.direction == KVM_EXIT_IO_OUT) {
 		report("guest wrote %zu byte%s to unhandled port 0x%x (size %u, "
 		       "count %u); ignored", bytes, bytes == 1 ? "" : "s",
@@ -149,7 +155,8 @@ static void internal_error_explain(const struct kvm_run *run)
 
 /* region: exit_handle */
 enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
-			     FILE *out, struct run_stats *stats)
+			     const struct run_options *opt,
+			     struct run_stats *stats)
 {
 	uint32_t reason = run->exit_reason;
 
@@ -158,7 +165,7 @@ enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
 	switch (reason) {
 	case KVM_EXIT_IO:
 		stats->io_exits++;
-		return io_handle(run, run_size, out, stats);
+		return io_handle(run, run_size, opt, stats);
 	case KVM_EXIT_HLT:
 		return EXIT_ACTION_HALT;
 	case KVM_EXIT_MMIO:
@@ -347,7 +354,7 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 			status = EXIT_GUEST;
 			break;
 		}
-		action = exit_handle(vm->run, vm->run_size, opt->out, stats);
+		action = exit_handle(vm->run, vm->run_size, opt, stats);
 		if (action == EXIT_ACTION_FAIL)
 			status = EXIT_GUEST;
 	}

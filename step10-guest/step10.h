@@ -19,12 +19,6 @@
 extern const uint8_t guest_image[];
 extern const uint8_t guest_image_end[];
 
-struct run_options {
-	FILE *out;		/* where CONSOLE_PORT output goes */
-	double timeout;		/* seconds; 0 waits for ever */
-	int coalesce;		/* queue CONSOLE_PORT writes in the ring */
-};
-
 struct run_stats {
 	uint64_t exits;		/* KVM_RUN returns with an exit to handle */
 	uint64_t io_exits;	/* ... of which KVM_EXIT_IO */
@@ -38,6 +32,37 @@ enum exit_action {
 	EXIT_ACTION_CONTINUE,	/* handled: enter the guest again */
 	EXIT_ACTION_HALT,	/* the guest is done (hlt) */
 	EXIT_ACTION_FAIL,	/* explained on stderr: stop */
+};
+
+/* One in or out of the guest, as io_handle() checked it. */
+struct port_io {
+	uint8_t direction;	/* KVM_EXIT_IO_OUT: read data; _IN: fill it */
+	uint8_t size;		/* bytes per item: 1, 2 or 4 */
+	uint16_t port;
+	uint32_t count;		/* items; above 1 only for rep ins */
+	uint8_t *data;		/* size * count bytes, inside kvm_run */
+	size_t bytes;		/* size * count */
+};
+
+/*
+ * A device on one more port (not CONSOLE_PORT), for a caller that needs
+ * one: the bench's doorbell.  io_handle() calls io() for every in or out
+ * on port, instead of calling the port unhandled, once it has checked that
+ * the data lies inside kvm_run.  io() returns what the run loop does next
+ * (EXIT_ACTION_FAIL after reporting why); ctx is passed back to it.
+ */
+struct port_device {
+	uint16_t port;
+	enum exit_action (*io)(void *ctx, const struct port_io *io, FILE *out,
+			       struct run_stats *stats);
+	void *ctx;
+};
+
+struct run_options {
+	FILE *out;		/* where CONSOLE_PORT output goes */
+	double timeout;		/* seconds; 0 waits for ever */
+	int coalesce;		/* queue CONSOLE_PORT writes in the ring */
+	const struct port_device *device;	/* one more port, or NULL */
 };
 
 /*
@@ -60,9 +85,11 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 
 /*
  * Handle the exit that run describes: a pure function of the kvm_run
- * region (run_size bytes), so tests can hand it made-up exits.
+ * region (run_size bytes) and opt (its out and device), so tests can
+ * hand it made-up exits.
  */
 enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
-			     FILE *out, struct run_stats *stats);
+			     const struct run_options *opt,
+			     struct run_stats *stats);
 
 #endif

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_step06: stage 06 creates vCPU 0: a new fd that KVM names after
- * the vCPU, and the id is taken (a second vCPU 0 is refused).
+ * the vCPU, and the id is taken (a second vCPU 0 is refused).  Then it
+ * gives the vCPU the CPUID KVM supports, which KVM reads back with long
+ * mode set: without it, kernels that check EFER against the guest's
+ * CPUID refuse stage 08's long mode.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -10,9 +13,59 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "kvm_test.h"
 #include "report.h"
+#include "x86.h"
+
+/*
+ * KVM_GET_CPUID2 into a table of nent entries; returns the ioctl's result
+ * (errno in *err) and the table in *table (malloc'd).  Kernels differ in
+ * whether they rewrite nent on success, so callers pass the size they
+ * expect rather than trusting the nent that comes back.
+ */
+static int vcpu_cpuid_get(int vcpu_fd, uint32_t nent, struct kvm_cpuid2 **table,
+			  int *err)
+{
+	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) +
+					  (nent + 1) * sizeof(cpuid->entries[0]));
+	int r;
+
+	cr_assert(cpuid);
+	cpuid->nent = nent;
+	errno = 0;
+	r = ioctl(vcpu_fd, KVM_GET_CPUID2, cpuid);
+	*err = errno;
+	*table = cpuid;
+	return r;
+}
+
+/* How many leaves KVM_GET_SUPPORTED_CPUID offers on this host. */
+static uint32_t supported_cpuid_count(int kvm_fd)
+{
+	uint32_t nent = 4096;
+	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) +
+					  nent * sizeof(cpuid->entries[0]));
+
+	cr_assert(cpuid);
+	cpuid->nent = nent;
+	cr_assert_eq(ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid), 0,
+		     "KVM_GET_SUPPORTED_CPUID failed: %s", errno_name(errno));
+	nent = cpuid->nent;
+	free(cpuid);
+	return nent;
+}
+
+/* The entry for leaf function (subleaf 0), or NULL. */
+static const struct kvm_cpuid_entry2 *cpuid_leaf(const struct kvm_cpuid2 *c,
+						 uint32_t function)
+{
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == function && !c->entries[i].index)
+			return &c->entries[i];
+	return NULL;
+}
 
 Test(step06, vcpu_fd_is_vcpu_0)
 {
@@ -78,18 +131,111 @@ Test(step06, creates_one_vcpu_on_the_vm_fd)
 	vm_destroy(&vm);
 }
 
+Test(step06, a_new_vcpu_has_an_empty_cpuid)
+{
+	struct vm vm;
+	struct kvm_cpuid2 *cpuid;
+	int fd, err;
+
+	vm_setup_through(&vm, 5);
+	fd = ioctl(vm.fd, KVM_CREATE_VCPU, 0UL);
+	cr_assert_geq(fd, 0, "KVM_CREATE_VCPU failed: %s", errno_name(errno));
+	/*
+	 * What stage 06 must fix: a table of no entries holds all of a new
+	 * vCPU's CPUID (KVM answers E2BIG only when it has more).
+	 */
+	cr_assert_eq(vcpu_cpuid_get(fd, 0, &cpuid, &err), 0,
+		     "KVM_GET_CPUID2 with room for no entry: %s: a new vCPU "
+		     "already has a CPUID", errno_name(err));
+	free(cpuid);
+	close(fd);
+	vm_destroy(&vm);
+}
+
+Test(step06, vcpu_cpuid_reads_back_with_long_mode)
+{
+	struct vm vm;
+	struct kvm_cpuid2 *cpuid;
+	const struct kvm_cpuid_entry2 *ext, *basic;
+	uint32_t nent;
+	int err;
+
+	vm_setup_through(&vm, 6);
+	nent = supported_cpuid_count(vm.kvm_fd);
+	cr_assert_gt(nent, 1, "KVM offers %u CPUID leaves", nent);
+	/* The vCPU holds exactly the leaves KVM offers: one fewer is E2BIG. */
+	cr_assert_eq(vcpu_cpuid_get(vm.vcpu_fd, nent - 1, &cpuid, &err), -1,
+		     "the vCPU's CPUID fits in %u entries, KVM offers %u",
+		     nent - 1, nent);
+	cr_assert_eq(err, E2BIG, "KVM_GET_CPUID2: %s", errno_name(err));
+	free(cpuid);
+	cr_assert_eq(vcpu_cpuid_get(vm.vcpu_fd, nent, &cpuid, &err), 0,
+		     "KVM_GET_CPUID2 failed: %s", errno_name(err));
+	cpuid->nent = nent;
+	ext = cpuid_leaf(cpuid, CPUID_EXT_FEATURES);
+	cr_assert(ext, "the vCPU's CPUID has no leaf 0x80000001");
+	cr_assert(ext->edx & CPUID_EXT_EDX_LM,
+		  "CPUID 0x80000001 EDX=0x%x: long mode (bit 29) is clear",
+		  ext->edx);
+	basic = cpuid_leaf(cpuid, 0);
+	cr_assert(basic, "the vCPU's CPUID has no leaf 0");
+	cr_assert_geq(basic->eax, 1, "leaf 0 reports no basic leaves");
+	free(cpuid);
+	vm_destroy(&vm);
+}
+
+Test(step06, cpuid_comes_from_kvm_and_goes_to_the_vcpu)
+{
+	struct vm vm;
+	const struct ioctl_call *create, *get, *set;
+
+	vm_setup_through(&vm, 5);
+	stage_quiet = 1;
+	ioctl_spy_start();
+	cr_assert_geq(vcpu_create(&vm), 0);
+	ioctl_spy_stop();
+	create = ioctl_spy_find(KVM_CREATE_VCPU);
+	get = ioctl_spy_find(KVM_GET_SUPPORTED_CPUID);
+	set = ioctl_spy_find(KVM_SET_CPUID2);
+	cr_assert(create && get && set, "KVM_CREATE_VCPU %s, "
+		  "KVM_GET_SUPPORTED_CPUID %s, KVM_SET_CPUID2 %s",
+		  create ? "sent" : "missing", get ? "sent" : "missing",
+		  set ? "sent" : "missing");
+	cr_assert_eq(get->fd, vm.kvm_fd, "KVM_GET_SUPPORTED_CPUID not sent "
+		     "to /dev/kvm");
+	cr_assert_eq(set->fd, vm.vcpu_fd, "KVM_SET_CPUID2 not sent to the "
+		     "vCPU fd");
+	cr_assert_lt(create, set, "KVM_SET_CPUID2 before KVM_CREATE_VCPU");
+	vm_destroy(&vm);
+}
+
+Test(step06, dev_kvm_refuses_to_create_a_vcpu)
+{
+	struct vm vm;
+
+	/* /dev/kvm answers EINVAL to what it does not know (kvm_arch_dev_ioctl). */
+	vm_setup_through(&vm, 5);
+	errno = 0;
+	cr_assert_eq(ioctl(vm.kvm_fd, KVM_CREATE_VCPU, 0UL), -1);
+	cr_assert_eq(errno, EINVAL, "KVM_CREATE_VCPU on /dev/kvm: %s",
+		     errno_name(errno));
+	cr_assert(strstr(errno_hint("KVM_CREATE_VCPU", EINVAL), "/dev/kvm"));
+	vm_destroy(&vm);
+}
+
 Test(step06, prints_its_stage_line)
 {
 	struct vm vm;
 	struct capture c;
-	char *out, want[64];
+	char *out, want[160];
 
 	vm_setup_through(&vm, 5);
 	capture_begin(&c, 1);
 	cr_assert_geq(vcpu_create(&vm), 0);
 	out = capture_end(&c);
-	snprintf(want, sizeof(want), "[06] KVM_CREATE_VCPU: vcpu 0, fd %d\n",
-		 vm.vcpu_fd);
+	snprintf(want, sizeof(want), "[06] KVM_CREATE_VCPU: vcpu 0, fd %d\n"
+		 "[06] KVM_SET_CPUID2: the CPUID KVM supports here, "
+		 "long mode included\n", vm.vcpu_fd);
 	cr_assert_str_eq(out, want);
 	free(out);
 	vm_destroy(&vm);

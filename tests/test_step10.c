@@ -173,6 +173,46 @@ Test(step10, guest_reads_what_the_host_wrote, .timeout = 30)
 	guest_result_free(&r);
 }
 
+#define DEVICE_PORT	0xea	/* guests/device_port.asm's DEVICE_PORT */
+#define DEVICE_ANSWER	0x21214b4fU	/* "OK!!" in little-endian order */
+
+/* The test's device: keeps dword outs, answers dword ins, refuses words. */
+static enum exit_action device_io(void *ctx, const struct port_io *io,
+				  FILE *out, struct run_stats *stats)
+{
+	uint32_t *kept = ctx, answer = DEVICE_ANSWER;
+
+	(void)out;
+	(void)stats;
+	if (io->size != 4 || io->count != 1 || io->bytes != 4)
+		return report("device: %u-byte access refused", io->size),
+		       EXIT_ACTION_FAIL;
+	if (io->direction == KVM_EXIT_IO_OUT)
+		memcpy(kept, io->data, 4);
+	else
+		memcpy(io->data, &answer, 4);
+	return EXIT_ACTION_CONTINUE;
+}
+
+/* run_options.device: a real guest's port I/O reaches it, and it decides. */
+Test(step10, guest_talks_to_a_device_on_its_port, .timeout = 30)
+{
+	uint32_t kept = 0;
+	const struct port_device device = { DEVICE_PORT, device_io, &kept };
+	struct run_options opt = run_opt;
+	struct guest_result r;
+
+	opt.device = &device;
+	guest_file_run("device_port", &opt, NULL, &r);
+	cr_assert_eq(kept, 0x12345678, "the device kept 0x%x", kept);
+	output_is(&r, "OK!!", 4);
+	cr_assert_eq(r.status, EXIT_GUEST, "status %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "device: 2-byte access refused"), "%s", r.err);
+	cr_assert_eq(r.stats.io_exits, 4);
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_IO);
+	guest_result_free(&r);
+}
+
 Test(step10, program_prints_greeting_then_hlt_after_32_exits, .timeout = 30)
 {
 	const char *argv[] = { STEP_PROGRAM, NULL };

@@ -410,6 +410,7 @@ Test(step10_gallery, image_unreadable, .timeout = 30)
 
 struct fake {
 	struct kvm_run *run;
+	const struct port_device *device;	/* opt.device, or NULL */
 	struct run_stats stats;
 	char *out;		/* what exit_handle wrote to its FILE */
 	size_t out_len;
@@ -421,12 +422,13 @@ struct fake {
 static void fake_exit(struct fake *f)
 {
 	struct capture cap;
-	FILE *out = open_memstream(&f->out, &f->out_len);
+	struct run_options opt = { .out = open_memstream(&f->out, &f->out_len),
+				   .device = f->device };
 
-	cr_assert(out);
+	cr_assert(opt.out);
 	capture_begin(&cap, 2);
-	f->action = exit_handle(f->run, FAKE_RUN_SIZE, out, &f->stats);
-	fclose(out);
+	f->action = exit_handle(f->run, FAKE_RUN_SIZE, &opt, &f->stats);
+	fclose(opt.out);
 	f->err = capture_end(&cap);
 }
 
@@ -627,6 +629,103 @@ Test(step10_exits, io_bad_size)
 {
 	io_refused(KVM_EXIT_IO_OUT, 3, 1, 4096, "KVM_EXIT_IO with size 3");
 	io_refused(KVM_EXIT_IO_OUT, 0, 1, 4096, "KVM_EXIT_IO with size 0");
+}
+
+/* A device on one more port (struct port_device): what it was handed. */
+struct device_seen {
+	int calls;
+	struct port_io io;
+	uint8_t data[16];	/* io.data[0..bytes) when called */
+	FILE *out;
+	enum exit_action answer;
+};
+
+static enum exit_action device_record(void *ctx, const struct port_io *io,
+				      FILE *out, struct run_stats *stats)
+{
+	struct device_seen *seen = ctx;
+
+	(void)stats;
+	seen->calls++;
+	seen->io = *io;
+	seen->out = out;
+	memcpy(seen->data, io->data, io->bytes < 16 ? io->bytes : 16);
+	if (io->direction == KVM_EXIT_IO_IN)
+		memset(io->data, 0x5a, io->bytes);
+	return seen->answer;
+}
+
+#define DEVICE_PORT 0xea
+
+/* An out to the device's port reaches it, checked and whole; it decides. */
+Test(step10_exits, device_port_out_reaches_the_device)
+{
+	struct device_seen seen = { .answer = EXIT_ACTION_CONTINUE };
+	const struct port_device dev = { DEVICE_PORT, device_record, &seen };
+	struct fake f = fake_new(KVM_EXIT_IO);
+
+	f.device = &dev;
+	f.run->io = (typeof(f.run->io)){ .direction = KVM_EXIT_IO_OUT,
+		.size = 4, .port = DEVICE_PORT, .count = 1, .data_offset = 4096 };
+	memcpy((char *)f.run + 4096, "\x78\x56\x34\x12", 4);
+	fake_exit(&f);
+	cr_assert_eq(seen.calls, 1);
+	cr_assert_eq(f.action, EXIT_ACTION_CONTINUE);
+	cr_assert_eq(seen.io.direction, KVM_EXIT_IO_OUT);
+	cr_assert_eq(seen.io.size, 4);
+	cr_assert_eq(seen.io.port, DEVICE_PORT);
+	cr_assert_eq(seen.io.count, 1);
+	cr_assert_eq(seen.io.bytes, 4);
+	cr_assert_eq(seen.io.data, (uint8_t *)f.run + 4096);
+	cr_assert_eq(memcmp(seen.data, "\x78\x56\x34\x12", 4), 0);
+	cr_assert_neq(seen.out, NULL, "the device got no output stream");
+	cr_assert_eq(f.stats.io_exits, 1);
+	cr_assert_str_eq(f.err, "", "the device's port was called unhandled");
+	fake_free(&f);
+}
+
+/* The device's answer is the loop's: here it stops the run. */
+Test(step10_exits, device_port_in_and_its_failure)
+{
+	struct device_seen seen = { .answer = EXIT_ACTION_FAIL };
+	const struct port_device dev = { DEVICE_PORT, device_record, &seen };
+	struct fake f = fake_new(KVM_EXIT_IO);
+	uint8_t *data = (uint8_t *)f.run + 8192;
+
+	f.device = &dev;
+	f.run->io = (typeof(f.run->io)){ .direction = KVM_EXIT_IO_IN,
+		.size = 2, .port = DEVICE_PORT, .count = 3, .data_offset = 8192 };
+	fake_exit(&f);
+	cr_assert_eq(seen.calls, 1);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL);
+	cr_assert_eq(seen.io.bytes, 6);
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(data[i], 0x5a);
+	fake_free(&f);
+}
+
+/* Other ports, and data outside kvm_run, never reach the device. */
+Test(step10_exits, device_sees_only_its_port_and_checked_data)
+{
+	struct device_seen seen = { .answer = EXIT_ACTION_CONTINUE };
+	const struct port_device dev = { DEVICE_PORT, device_record, &seen };
+	struct fake f = fake_new(KVM_EXIT_IO);
+
+	f.device = &dev;
+	f.run->io = (typeof(f.run->io)){ .direction = KVM_EXIT_IO_OUT,
+		.size = 1, .port = DEVICE_PORT + 1, .count = 1,
+		.data_offset = 4096 };
+	fake_exit(&f);
+	assert_has(f.err, "unhandled port 0xeb");
+	free(f.out);
+	free(f.err);
+	f.run->io.port = DEVICE_PORT;
+	f.run->io.data_offset = FAKE_RUN_SIZE;
+	fake_exit(&f);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL);
+	assert_has(f.err, "outside kvm_run");
+	cr_assert_eq(seen.calls, 0, "the device was called");
+	fake_free(&f);
 }
 
 /* --- Random bytes as guests --- */
