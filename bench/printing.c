@@ -107,54 +107,37 @@ static int doorbell_ring(struct vm *vm, uint32_t gpa, FILE *out,
 }
 
 /*
- * The batched variant's run loop: vcpu_run's loop (without its timer),
- * plus the doorbell port; every other exit goes to step10's exit_handle.
+ * The doorbell device on DOORBELL_PORT, for step10's run loop: one
+ * 4-byte out of a record's address; anything else there is a guest bug.
  */
-static int doorbell_run(struct vm *vm, FILE *out, struct run_stats *stats)
+static enum exit_action doorbell_io(void *ctx, const struct port_io *io,
+				    FILE *out, struct run_stats *stats)
 {
-	*stats = (struct run_stats){ 0 };
-	for (;;) {
-		struct kvm_run *run = vm->run;
-		typeof(run->io) io;
-		uint32_t gpa;
+	uint32_t gpa;
 
-		if (ioctl(vm->vcpu_fd, KVM_RUN, 0UL) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return report_errno("KVM_RUN", errno), EXIT_SETUP;
-		}
-		io = run->io;
-		if (run->exit_reason == KVM_EXIT_IO && io.port == DOORBELL_PORT &&
-		    io.direction == KVM_EXIT_IO_OUT && io.size == 4 &&
-		    io.count == 1 && io.data_offset <= vm->run_size - 4) {
-			stats->exits++;
-			stats->io_exits++;
-			memcpy(&gpa, (uint8_t *)run + io.data_offset, 4);
-			if (doorbell_ring(vm, gpa, out, stats) < 0)
-				return EXIT_GUEST;
-			continue;
-		}
-		switch (exit_handle(run, vm->run_size, out, stats)) {
-		case EXIT_ACTION_CONTINUE:
-			continue;
-		case EXIT_ACTION_HALT:
-			fflush(out);
-			return EXIT_SUCCESS;
-		default:
-			return EXIT_GUEST;
-		}
-	}
+	if (io->direction != KVM_EXIT_IO_OUT || io->size != 4 || io->count != 1)
+		return report("doorbell: port 0x%x takes one 4-byte out, not %s "
+			      "of size %u, count %u", io->port,
+			      io->direction == KVM_EXIT_IO_OUT ? "an out" : "an in",
+			      io->size, io->count), EXIT_ACTION_FAIL;
+	memcpy(&gpa, io->data, sizeof(gpa));
+	if (doorbell_ring(ctx, gpa, out, stats) < 0)
+		return EXIT_ACTION_FAIL;
+	return EXIT_ACTION_CONTINUE;
 }
 
-/* Run a built VM the variant's way: an exit status. */
+/* Run a built VM the variant's way, in step10's run loop: an exit status. */
 static int variant_run(struct vm *vm, const struct variant *v, FILE *out,
 		       struct run_stats *stats)
 {
-	struct run_options opt = { .out = out, .timeout = 60,
-				   .coalesce = v->coalesce };
+	struct port_device doorbell = {
+		.port = DOORBELL_PORT, .io = doorbell_io, .ctx = vm,
+	};
+	struct run_options opt = {
+		.out = out, .timeout = 60, .coalesce = v->coalesce,
+		.device = v->doorbell ? &doorbell : NULL,
+	};
 
-	if (v->doorbell)
-		return doorbell_run(vm, out, stats);
 	return vcpu_run(vm, &opt, stats);
 }
 
