@@ -9,7 +9,7 @@
 
 const char *const stage_names[ST_COUNT] = {
 	"01 open /dev/kvm", "02 KVM_GET_API_VERSION", "03 KVM_CREATE_VM",
-	"04 KVM_SET_TSS_ADDR", "05 memory (2 MiB)", "06 KVM_CREATE_VCPU",
+	"04 KVM_SET_TSS_ADDR", "05 memory (2 MiB)", "06 vCPU + CPUID",
 	"07 kvm_run mmap", "08 sregs (long mode)", "09 KVM_SET_REGS",
 	"10 load guest", "10 run to hlt", "vm_destroy",
 };
