@@ -10,25 +10,34 @@
 #   make diffs   what each step adds over the one before (diffs/)
 #   make workshop [STEP=05]  a copy with stages to write (workshop/)
 #   make check-docs  README excerpts and common/ match the step sources
-#   SANDBOX=1 forces the QEMU sandbox, SANDBOX=0 this machine's /dev/kvm.
+#   make clean   remove everything built (not .cache/'s sandbox kernel)
+#   SANDBOX=1 forces the QEMU sandbox, SANDBOX=0 this machine's /dev/kvm;
+#   V=1 shows the commands; bear -- make writes compile_commands.json.
 
-STEPS := $(sort $(wildcard step[0-9][0-9]-*))
+# The ten steps, then the optional chapters in beyond/, built the same way.
+STEPS := $(sort $(wildcard step[0-9][0-9]-*)) $(sort $(wildcard beyond/step[0-9][0-9]-*))
 BUILD := $(if $(filter 1,$(SANITIZE)),.build-san,.build)
 # step05-memory -> step05-memory/.build/test_step05
-TEST_PROGS := $(foreach s,$(STEPS),$(s)/$(BUILD)/test_$(firstword $(subst -, ,$(s))))
+TEST_PROGS := $(foreach s,$(STEPS),$(s)/$(BUILD)/test_$(firstword $(subst -, ,$(notdir $(s)))))
+SUB := --no-print-directory
 
-.PHONY: all deps test test-build sandbox-test run check bench diffs workshop check-docs clean $(STEPS)
+.PHONY: all deps shared test test-build sandbox-test run check bench diffs \
+	workshop check-docs clean
 
-all: $(STEPS)
+all: $(STEPS:=.all)
 
-$(STEPS):
-	@$(MAKE) --no-print-directory -C $@
+# Each directory's own goals, through make's own recursion:
+# `make step05-memory.test-build` runs `make -C step05-memory test-build`.
+# common/'s objects are built once first, then shared by every step.
+%.all: shared ; +@$(MAKE) $(SUB) -C $* all
+%.test-build: shared ; +@$(MAKE) $(SUB) -C $* test-build
+%.clean: ; +@$(MAKE) $(SUB) -C $* clean
+shared: ; +@$(MAKE) $(SUB) -f common/rules.mk shared
 
 deps:
 	@tools/deps
 
-test-build:
-	@for s in $(STEPS); do $(MAKE) --no-print-directory -C $$s test-build || exit 1; done
+test-build: $(STEPS:=.test-build)
 
 # The sandbox's own tests need no KVM on this machine.  SANDBOX=0 skips
 # them, and so does `make check`: they build nothing it could sanitize.
@@ -40,14 +49,13 @@ sandbox-test:
 test: test-build check-docs sandbox-test
 	@tests/with-kvm tests/run-tests $(TEST_PROGS)
 
-run:
-	@$(MAKE) --no-print-directory -C step10-guest
+run: step10-guest.all
 	@tests/with-kvm step10-guest/step10 $(ARGS)
 
 check:
-	@$(MAKE) --no-print-directory test SANITIZE=1
+	+@$(MAKE) $(SUB) test SANITIZE=1
 
-bench: all
+bench: bench.all
 	@bench/run
 
 diffs:
@@ -59,5 +67,5 @@ workshop:
 check-docs:
 	@tools/regions --check
 
-clean:
-	@for s in $(STEPS); do $(MAKE) --no-print-directory -C $$s clean; done
+clean: $(STEPS:=.clean) bench.clean
+	rm -rf .build .build-san diffs .cache/kvm_probe

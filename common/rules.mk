@@ -1,41 +1,67 @@
 # SPDX-License-Identifier: MIT
 # common/rules.mk: how every step builds, tests and runs.  A step's
-# Makefile sets STEP (its program's name, e.g. step05) and includes this.
+# Makefile sets STEP (its program, e.g. step05), STEP_SRCS (its sources)
+# and STAGE (the common/ file holding its promoted stage, e.g.
+# vm_memory_add), then includes this.
 #
 #   make            build the program ./$(STEP)
 #   make test       build and run tests/test_$(STEP).c against real KVM
 #   make run        run the program (in the QEMU sandbox if no /dev/kvm)
 #   make diff       what this step adds over the step before it
 #   make V=1        show the commands;  make SANITIZE=1  ASan + UBSan build
+#
+# common/ is compiled once per flavour, into $(TOP)/.build/common (or
+# .build-san), and every step links those objects except its own stage's:
+# the step must define that stage itself, or its build fails saying so.
 
 .DEFAULT_GOAL := all
 COMMON := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 TOP := $(abspath $(COMMON)/..)
 TESTS := $(TOP)/tests
 
-CC ?= cc
 NASM ?= nasm
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra
-CPPFLAGS += -I$(COMMON) -MMD -MP
-# Every ioctl() passes through common/trace.c (KVM_TRACE=1, --trace).
-LDFLAGS += -Wl,--wrap=ioctl
-
+# What the code needs, whatever CFLAGS and LDFLAGS say: every ioctl()
+# passes through common/trace.c (KVM_TRACE=1, --trace).
+KVM_CFLAGS := -std=gnu11 -Wall -Wextra
+KVM_CPPFLAGS := -I$(COMMON) -MMD -MP
+KVM_LDFLAGS := -Wl,--wrap=ioctl
 ifeq ($(SANITIZE),1)
 BUILD := .build-san
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-CFLAGS += $(SAN)
-LDFLAGS += $(SAN)
-PROG := $(BUILD)/$(STEP)
 else
 BUILD := .build
-PROG := $(STEP)
 endif
+COMPILE = $(CC) $(KVM_CPPFLAGS) $(CPPFLAGS) $(KVM_CFLAGS) $(CFLAGS) $(SAN)
+LINK = $(CC) $(KVM_LDFLAGS) $(LDFLAGS) $(SAN)
 
 Q := $(if $(filter 1,$(V)),,@)
-say = $(if $(Q),@printf '  %-6s %s\n' $(1) $(2);)
+say = $(if $(Q),@printf '  %-6s %s\n' $(1) $(patsubst $(TOP)/%,%,$(2));)
 
-COMMON_OBJS := $(patsubst $(COMMON)/%.c,$(BUILD)/common/%.o,$(wildcard $(COMMON)/*.c))
+# ---- Shared by every step and the bench: common/ and the test guests ----
+SHARED := $(TOP)/$(BUILD)
+ALL_COMMON_OBJS := $(patsubst $(COMMON)/%.c,$(SHARED)/common/%.o,$(wildcard $(COMMON)/*.c))
+TEST_GUESTS := $(patsubst $(TESTS)/guests/%.asm,$(TOP)/.build/guests/%.bin,\
+	$(wildcard $(TESTS)/guests/*.asm $(TESTS)/guests/gallery/*.asm))
+
+.PHONY: all shared test test-build run diff clean
+shared: $(ALL_COMMON_OBJS) $(TEST_GUESTS)
+
+$(SHARED)/common/%.o: $(COMMON)/%.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D) && $(COMPILE) -c -o $@ $<
+
+$(TOP)/.build/guests/%.bin: $(TESTS)/guests/%.asm
+	$(call say,NASM,$@)
+	$(Q)mkdir -p $(@D) && $(NASM) -f bin -MD $@.d -o $@ $<
+
+-include $(ALL_COMMON_OBJS:.o=.d) $(TEST_GUESTS:=.d)
+
+ifdef STEP
+# ---- One step ----------------------------------------------------------
+PROG := $(if $(SAN),$(BUILD)/$(STEP),$(STEP))
+STAGE_OBJ := $(if $(STAGE),$(SHARED)/common/$(STAGE).o)
+COMMON_OBJS := $(filter-out $(STAGE_OBJ),$(ALL_COMMON_OBJS))
 STEP_OBJS := $(STEP_SRCS:%.c=$(BUILD)/%.o) $(STEP_EXTRA_OBJS)
 # The same sources with main renamed, for linking into the test program.
 STEP_TEST_OBJS := $(STEP_SRCS:%.c=$(BUILD)/%.test.o) $(STEP_EXTRA_OBJS)
@@ -44,64 +70,58 @@ TEST_SRCS ?= test_$(STEP).c
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/tests/%.o) $(BUILD)/tests/kvm_test.o \
 	$(BUILD)/tests/faults.o
 
-.PHONY: all test test-build run diff clean
 all: $(PROG)
 
-$(PROG): $(STEP_OBJS) $(BUILD)/libcommon.a
-	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(STEP_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
+# The stage is the step's to write: each function common/$(STAGE).c
+# defines (and each of STAGE_FUNCS) must be defined by the step's own
+# objects, because the common/ copy is never linked into this step.
+STAGE_WHERE := $(if $(word 2,$(STEP_SRCS)),one of $(STEP_SRCS),$(STEP_SRCS))
+STAGE_FUNCS += $(if $(STAGE_OBJ),$$(nm --defined-only $(STAGE_OBJ) | awk '$$2 == "T" { print $$3 }'))
+$(BUILD)/stage-ok: $(STEP_OBJS) $(STAGE_OBJ)
+	$(Q)defined=" $$(nm --defined-only $(STEP_OBJS) | awk '$$2 == "T" { printf "%s ", $$3 }')"; \
+	for f in $(STAGE_FUNCS); do case $$defined in *" $$f "*) ;; *) \
+		echo "$(STAGE_WHERE) must define $$f() (stage $(STEP:step%=%)); nothing falls back to common/" >&2; \
+		exit 1;; esac; done; touch $@
 
-# One object per stage in the archive: the linker takes a stage from it
-# only when the step has not written that stage out itself.
-$(BUILD)/libcommon.a: $(COMMON_OBJS)
-	$(call say,AR,$@)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(PROG): $(STEP_OBJS) $(COMMON_OBJS) | $(BUILD)/stage-ok
+	$(call say,LD,$@)
+	$(Q)$(LINK) -o $@ $(STEP_OBJS) $(COMMON_OBJS) $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	$(call say,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(COMPILE) -c -o $@ $<
 
 $(BUILD)/%.test.o: %.c
 	$(call say,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -Dmain=step_main -c -o $@ $<
-
-$(BUILD)/common/%.o: $(COMMON)/%.c
-	$(call say,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(COMPILE) -Dmain=step_main -c -o $@ $<
 
 # NASM: guest.asm -> a flat binary; guest_blob.asm embeds it (incbin).
 $(BUILD)/%.bin: %.asm
 	$(call say,NASM,$@)
 	$(Q)mkdir -p $(@D) && $(NASM) -f bin -MD $@.d -o $@ $<
 
+.SECONDARY: $(BUILD)/guest.bin
 $(BUILD)/%_blob.o: %_blob.asm $(BUILD)/guest.bin
 	$(call say,NASM,$@)
 	$(Q)$(NASM) -f elf64 -i $(BUILD)/ -MD $@.d -o $@ $<
 
 # Tests: tests/test_$(STEP).c with the step's own stage code and Criterion.
-# Test guests: tests/guests/*.asm and the gallery, tests/guests/gallery/*.asm.
-TEST_GUESTS := $(patsubst $(TESTS)/guests/%.asm,$(BUILD)/guests/%.bin,\
-	$(wildcard $(TESTS)/guests/*.asm $(TESTS)/guests/gallery/*.asm))
 TEST_CPPFLAGS := -DSTEP_PROGRAM='"$(abspath $(PROG))"' \
 	-DSTEP_DIR='"$(CURDIR)"' -DTOP_DIR='"$(TOP)"' \
-	-DTEST_GUESTS_DIR='"$(abspath $(BUILD))/guests"'
+	-DTEST_GUESTS_DIR='"$(TOP)/.build/guests"'
 
 $(BUILD)/tests/%.o: $(TESTS)/%.c
 	$(call say,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) -I$(TESTS) -I$(CURDIR) $(TEST_CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -I$(CURDIR) $(TEST_CPPFLAGS) -c -o $@ $<
 
-$(BUILD)/guests/%.bin: $(TESTS)/guests/%.asm
-	$(call say,NASM,$@)
-	$(Q)mkdir -p $(@D) && $(NASM) -f bin -MD $@.d -o $@ $<
-
-$(TEST_PROG): $(TEST_OBJS) $(STEP_TEST_OBJS) $(BUILD)/libcommon.a
+$(TEST_PROG): $(TEST_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) | $(BUILD)/stage-ok
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
+	$(Q)$(LINK) -o $@ $^ -lcriterion $(LDLIBS)
 
 test-build: $(PROG) $(TEST_PROG) $(TEST_GUESTS)
 
 test: test-build
-	$(Q)$(TESTS)/with-kvm $(TEST_PROG)
+	$(Q)$(TESTS)/with-kvm $(TESTS)/run-tests $(TEST_PROG)
 
 diff:
 	$(Q)$(TOP)/tools/diffs $(notdir $(CURDIR))
@@ -110,7 +130,9 @@ run: $(PROG)
 	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS)
 
 clean:
-	rm -rf .build .build-san $(STEP)
+	rm -rf .build .build-san $(STEP) $(CLEAN_FILES)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(STEP_OBJS:.o=.d) $(STEP_TEST_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
+	$(STEP_EXTRA_OBJS:.o=.d) $(STEP_EXTRA_OBJS:=.d) $(BUILD)/guest.bin.d
+endif
 .DELETE_ON_ERROR:

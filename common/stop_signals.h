@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stop_signals.h: stopping a guest that does not halt.  The --timeout
+ * stop_signals.h: stopping a guest that does not halt (step10's run loop;
+ * any run loop can use it).  The --timeout
  * timer (SIGALRM), Ctrl-C (SIGINT), kill (SIGTERM) and a closed terminal
  * (SIGHUP) all end a run the same way: their handler sets
  * kvm_run.immediate_exit, so KVM_RUN returns EINTR at once, even if the

@@ -81,11 +81,11 @@ int stdout_finish(void)
 	err = stdout_errno ? stdout_errno : errno;
 	report_errno("writing to stdout", err);
 	if (err == EBADF)
-		report_hint("stdout is closed (started with >&-?): give step10 "
-			    "a terminal, a file or a pipe");
+		report_hint("stdout is closed (started with >&-?): give it a "
+			    "terminal, a file or a pipe");
 	else if (err == EPIPE)
-		report_hint("the program reading step10's output through a pipe "
-			    "exited before step10 finished writing");
+		report_hint("the program reading this output through a pipe "
+			    "exited before all of it was written");
 	else if (err == ENOSPC)
 		report_hint("the file system that stdout writes to is full");
 	return -1;
