@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * std_streams.h: a program's output arrives, or the program says it did
- * not (step10 uses it; so can any step).  A closed stdin, stdout or
- * stderr must not hand its number to a KVM fd, and a failed write to
- * stdout (a full disk, a reader that went away, a closed stdout) is an
- * error, not a silent success.
+ * not.  A closed stdin, stdout or stderr must not hand its number to a
+ * KVM fd, and a failed write to stdout (a full disk, a reader that went
+ * away, a closed stdout) is an error, not a silent success.
  */
 #ifndef STD_STREAMS_H
 #define STD_STREAMS_H

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stop_signals.h: stopping a guest that does not halt (step10's run loop;
- * any run loop can use it).  The --timeout
- * timer (SIGALRM), Ctrl-C (SIGINT), kill (SIGTERM) and a closed terminal
- * (SIGHUP) all end a run the same way: their handler sets
- * kvm_run.immediate_exit, so KVM_RUN returns EINTR at once, even if the
- * signal came just before the thread entered the guest.
+ * stop_signals.h: stopping a guest that does not halt, for a run loop.
+ * The timeout's timer (SIGALRM), Ctrl-C (SIGINT), kill (SIGTERM) and a
+ * closed terminal (SIGHUP) all end a run the same way: their handler
+ * sets kvm_run.immediate_exit, so KVM_RUN returns EINTR at once, even if
+ * the signal came just before the thread entered the guest.
  */
 #ifndef STOP_SIGNALS_H
 #define STOP_SIGNALS_H
