@@ -67,6 +67,7 @@ workshop:
 
 check-docs:
 	@tools/regions --check
+	@tools/pictures --check && tools/reading-time --check
 
 clean: $(STEPS:=.clean) bench.clean
 	rm -rf .build .build-san diffs .cache/kvm_probe

@@ -209,6 +209,20 @@ Test(step06, cpuid_comes_from_kvm_and_goes_to_the_vcpu)
 	vm_destroy(&vm);
 }
 
+Test(step06, dev_kvm_refuses_to_create_a_vcpu)
+{
+	struct vm vm;
+
+	/* /dev/kvm answers EINVAL to what it does not know (kvm_arch_dev_ioctl). */
+	vm_setup_through(&vm, 5);
+	errno = 0;
+	cr_assert_eq(ioctl(vm.kvm_fd, KVM_CREATE_VCPU, 0UL), -1);
+	cr_assert_eq(errno, EINVAL, "KVM_CREATE_VCPU on /dev/kvm: %s",
+		     errno_name(errno));
+	cr_assert(strstr(errno_hint("KVM_CREATE_VCPU", EINVAL), "/dev/kvm"));
+	vm_destroy(&vm);
+}
+
 Test(step06, prints_its_stage_line)
 {
 	struct vm vm;

@@ -93,6 +93,29 @@ Test(step07, asks_the_device_fd_for_the_size)
 	vm_destroy(&vm);
 }
 
+Test(step07, only_dev_kvm_answers_the_mmap_size)
+{
+	struct vm vm;
+
+	/*
+	 * A VM fd answers ENOTTY to ioctls it does not know, a vCPU fd EINVAL
+	 * (x86.c: kvm_arch_vm_ioctl(), kvm_arch_vcpu_ioctl()).
+	 */
+	vm_setup_through(&vm, 6);
+	errno = 0;
+	cr_assert_eq(ioctl(vm.fd, KVM_GET_VCPU_MMAP_SIZE, 0), -1);
+	cr_assert_eq(errno, ENOTTY, "asked of the VM fd: %s", errno_name(errno));
+	errno = 0;
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_VCPU_MMAP_SIZE, 0), -1);
+	cr_assert_eq(errno, EINVAL, "asked of the vCPU fd: %s",
+		     errno_name(errno));
+	cr_assert(strstr(errno_hint("KVM_GET_VCPU_MMAP_SIZE", EINVAL),
+			 "not a vCPU fd"));
+	cr_assert(strstr(errno_hint("KVM_GET_VCPU_MMAP_SIZE", ENOTTY),
+			 "not a VM fd"));
+	vm_destroy(&vm);
+}
+
 Test(step07, prints_its_stage_line)
 {
 	struct vm vm;
