@@ -51,9 +51,11 @@ static const struct {
 	  "run the tutorial in the QEMU sandbox instead: make run / make test" },
 	{ "open", EACCES, "you may not open the KVM device: join the kvm group "
 	  "(sudo usermod -aG kvm $USER), then log out and in again; "
-	  "do not run the tutorial as root for this" },
-	{ "open", EPERM, "the KVM device is refused to this process (a container "
-	  "or security policy); see TROUBLESHOOTING.md" },
+	  "do not run the tutorial as root for this (if you are in the group, "
+	  "an SELinux or AppArmor denial also gives EACCES: see the audit log)" },
+	{ "open", EPERM, "the device cgroup refuses the KVM device to this "
+	  "process, whatever its file mode: a container started without it "
+	  "(docker/podman run --device /dev/kvm); see TROUBLESHOOTING.md" },
 	{ "open", ENXIO, "the KVM device node exists but no driver is behind it: "
 	  "load kvm_intel or kvm_amd (modprobe kvm_amd)" },
 	{ "open", ENODEV, "the KVM device node exists but no driver is behind it: "
@@ -77,27 +79,37 @@ static const struct {
 	{ "KVM_SET_USER_MEMORY_REGION", EEXIST, "this slot's guest physical range "
 	  "overlaps another slot's: give each slot its own range" },
 	{ "KVM_SET_USER_MEMORY_REGION", EINVAL, "guest physical address, host "
-	  "address and size must all be multiples of the page size (4096), and "
-	  "the slot number below KVM_CAP_NR_MEMSLOTS" },
-	{ "KVM_SET_USER_MEMORY_REGION", EFAULT, "the host address range is not "
-	  "mapped in this process" },
+	  "address and size must all be multiples of the page size (4096), the "
+	  "host range must lie in user space, and the slot number below "
+	  "KVM_CAP_NR_MEMSLOTS; a slot already in use keeps its size and host "
+	  "address (only its GPA and its dirty-logging flag may change; size 0 "
+	  "deletes it)" },
+	{ "KVM_SET_USER_MEMORY_REGION", EFAULT, "KVM could not read the struct "
+	  "kvm_userspace_memory_region: the argument pointer is bad (KVM does "
+	  "not check that the host range is mapped; that fails at KVM_RUN)" },
 	{ "KVM_CREATE_VCPU", EEXIST, "a vCPU with this id exists already: each "
 	  "vCPU needs its own id" },
 	{ "KVM_CREATE_VCPU", EINVAL, "the vCPU id is above KVM_CAP_MAX_VCPU_ID, "
-	  "or the VM cannot take more vCPUs" },
-	{ "KVM_GET_VCPU_MMAP_SIZE", ENOTTY, "ask /dev/kvm, not a VM or vCPU fd" },
-	{ "KVM_SET_SREGS", EINVAL, "KVM refused this long-mode state: EFER.LME "
-	  "and CR0.PG need EFER.LMA too, CR0.PG needs CR0.PE, and long mode "
-	  "needs CR4.PAE (step08's README); CS.L with CS.D set is accepted "
-	  "here and, depending on the host, fails at KVM_RUN" },
-	{ "KVM_RUN", EFAULT, "the vCPU touched host memory that is gone: "
-	  "was guest memory unmapped while a slot still pointed at it?" },
-	{ "KVM_RUN", EINVAL, "KVM could not enter the guest: its register state "
-	  "is inconsistent (check the values set in steps 08 and 09)" },
+	  "or the VM cannot take more vCPUs, or the ioctl went to /dev/kvm "
+	  "instead of the VM fd" },
+	{ "KVM_GET_VCPU_MMAP_SIZE", ENOTTY, "ask /dev/kvm, not a VM fd" },
+	{ "KVM_GET_VCPU_MMAP_SIZE", EINVAL, "ask /dev/kvm, not a vCPU fd" },
+	{ "KVM_SET_SREGS", EINVAL, "KVM refused this state: EFER.LME needs long "
+	  "mode in the vCPU's CPUID (stage 06's KVM_SET_CPUID2); EFER.LME with "
+	  "CR0.PG needs EFER.LMA and CR4.PAE; CR0.PG needs CR0.PE; outside "
+	  "long mode CS.L must be 0; CR0's upper 32 bits are reserved, which a "
+	  "sign-extended 1 << 31 sets (write 1ULL << 31); step08's README" },
+	{ "KVM_RUN", EFAULT, "the guest touched guest memory whose host pages "
+	  "are not mapped: was guest memory unmapped (or never mapped) while a "
+	  "slot still pointed at it?" },
+	{ "KVM_RUN", EINVAL, "KVM_RUN takes 0 as its argument, and kvm_run's "
+	  "kvm_valid_regs and kvm_dirty_regs must hold no unknown bits; a guest "
+	  "state KVM cannot enter is an exit (FAIL_ENTRY), not this error" },
 	{ "KVM_REGISTER_COALESCED_MMIO", EINVAL, "this kernel cannot coalesce "
 	  "port I/O (KVM_CAP_COALESCED_PIO)" },
 	{ "*", ENOTTY, "this ioctl was sent to the wrong kind of fd "
-	  "(/dev/kvm, VM and vCPU fds each take their own)" },
+	  "(/dev/kvm, VM and vCPU fds each take their own; a VM fd answers "
+	  "ENOTTY to others, /dev/kvm and vCPU fds answer EINVAL)" },
 	{ "*", EMFILE, "this process has too many open files: check ulimit -n" },
 	{ "*", ENFILE, "the system has too many open files" },
 	{ "*", EBADF, "the fd is not open: did an earlier stage fail?" },

@@ -37,7 +37,8 @@ COMPILE = $(CC) $(KVM_CPPFLAGS) $(CPPFLAGS) $(KVM_CFLAGS) $(CFLAGS) $(SAN)
 LINK = $(CC) $(KVM_LDFLAGS) $(LDFLAGS) $(SAN)
 
 Q := $(if $(filter 1,$(V)),,@)
-say = $(if $(Q),@printf '  %-6s %s\n' $(1) $(patsubst $(TOP)/%,%,$(2));)
+say = $(if $(Q),@printf '  %-6s %s\n' $(1) $(patsubst $(TOP)/%,$(TOPREL)%,$(2));)
+TOPREL := $(shell realpath --relative-to=. $(TOP))/
 
 # ---- Shared by every step and the bench: common/ and the test guests ----
 SHARED := $(TOP)/$(BUILD)
@@ -69,7 +70,7 @@ STEP_TEST_OBJS := $(STEP_SRCS:%.c=$(BUILD)/%.test.o) $(STEP_EXTRA_OBJS)
 TEST_PROG := $(BUILD)/test_$(STEP)
 TEST_SRCS ?= test_$(STEP).c
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/tests/%.o) $(BUILD)/tests/kvm_test.o \
-	$(BUILD)/tests/faults.o
+	$(BUILD)/tests/faults.o $(BUILD)/tests/worker_name.o
 
 all: $(PROG)
 
@@ -125,13 +126,13 @@ test: test-build
 	$(Q)$(TESTS)/with-kvm $(TESTS)/run-tests $(TEST_PROG)
 
 diff:
-	$(Q)$(TOP)/tools/diffs $(notdir $(CURDIR))
+	$(Q)$(TOP)/tools/diffs $(patsubst $(TOP)/%,%,$(CURDIR))
 
 mutants:
 	$(Q)$(TOP)/tools/mutants $(CURDIR)
 
 run: $(PROG)
-	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS)
+	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS) || { s=$$?; echo "make run: $(STEP) exited with status $$s (README.md, Exit statuses)" >&2; exit $$s; }
 
 clean:
 	rm -rf .build .build-san $(STEP) $(CLEAN_FILES)

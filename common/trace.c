@@ -123,6 +123,9 @@ static int arg_print(FILE *out, unsigned long request, void *arg, int ok)
 	case KVM_CREATE_VCPU:
 		fprintf(out, "id %lu", n);
 		return 0;
+	case KVM_INTERRUPT:
+		fprintf(out, "vector %u", ((const struct kvm_interrupt *)arg)->irq);
+		return 0;
 	case KVM_SET_TSS_ADDR:
 		fprintf(out, "0x%lx", n);
 		return 0;

@@ -2,9 +2,10 @@
 /*
  * step04: give the VM a TSS address.
  *
- * Intel's VMX cannot run real-mode code directly; KVM emulates it with
- * the help of a task state segment in three guest pages that the host
- * picks.  AMD's SVM does not need it and KVM ignores it there.
+ * Intel's VMX without "unrestricted guest" cannot run real-mode code
+ * directly; KVM then emulates it with the help of a task state segment
+ * in three guest pages that the host picks.  With unrestricted guest,
+ * and on AMD's SVM, KVM accepts the address and ignores it.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -3,7 +3,9 @@
  * step06: create a vCPU.
  *
  * KVM_CREATE_VCPU on the VM fd returns a new fd: one virtual CPU.  Its
- * registers, and running it, go through this fd from now on.
+ * registers, and running it, go through this fd from now on.  A new vCPU
+ * claims no CPU features at all, so we give it the CPUID that KVM
+ * supports here (KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2).
  */
 #define _GNU_SOURCE
 #include <errno.h>

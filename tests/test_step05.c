@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "faults.h"
 #include "kvm_test.h"
@@ -209,6 +210,79 @@ Test(step05, reports_a_refused_memory_region)
 	vm_setup_through(&vm, 4);
 	cr_assert_eq(fault_inject_ioctl(KVM_SET_USER_MEMORY_REGION, EEXIST), 0);
 	stage_failure_check(&vm, 5, ": KVM_SET_USER_MEMORY_REGION failed: EEXIST");
+	vm_destroy(&vm);
+}
+
+Test(step05, a_slot_over_unmapped_host_memory_is_accepted)
+{
+	struct vm vm;
+	void *gone;
+
+	/* KVM checks alignment and the user-space range, not the mapping. */
+	vm_setup_through(&vm, 3);
+	gone = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(gone != MAP_FAILED);
+	cr_assert_eq(munmap(gone, 2 * PAGE), 0);
+	struct kvm_userspace_memory_region region = {
+		.slot = 1, .guest_phys_addr = 0x40000000ULL,
+		.memory_size = 2 * PAGE, .userspace_addr = (uintptr_t)gone,
+	};
+	cr_assert_eq(ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION, &region), 0,
+		     "a slot over unmapped host memory: %s", errno_name(errno));
+	vm_destroy(&vm);
+}
+
+Test(step05, guest_memory_unmapped_under_a_slot_fails_kvm_run, .timeout = 20)
+{
+	struct vm vm;
+
+	/* Stock KVM's answer: kvm_handle_error_pfn() in mmu/mmu.c. */
+	if (access("/sys/module/kvm_amd", F_OK) &&
+	    access("/sys/module/kvm_intel", F_OK))
+		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
+			     "the sandbox runs this test");
+	vm_setup_through(&vm, 9);
+	cr_assert_eq(munmap(vm.mem + GUEST_LOAD_ADDR, PAGE), 0);
+	kvm_ioctl_refused(vm.vcpu_fd, KVM_RUN, 0UL, EFAULT, "the guest's code "
+			  "page is no longer mapped in this process");
+	vm_destroy(&vm);
+}
+
+/* Slot 0 registered again with one field changed: 0 or the errno. */
+static int slot0_change(struct vm *vm, uint64_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = GUEST_MEM_SLOT, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = (uintptr_t)host,
+	};
+
+	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? errno : 0;
+}
+
+Test(step05, a_live_slot_moves_but_keeps_its_size_and_host_memory)
+{
+	struct vm vm;
+	void *other;
+	int err;
+
+	/* __kvm_set_memory_region(): only the GPA and the flags may change. */
+	vm_setup_through(&vm, 5);
+	err = slot0_change(&vm, GUEST_MEM_GPA, GUEST_MEM_SIZE / 2, vm.mem);
+	cr_assert_eq(err, EINVAL, "resizing slot 0: %s",
+		     err ? errno_name(err) : "accepted");
+	cr_assert(strstr(errno_hint("KVM_SET_USER_MEMORY_REGION", EINVAL),
+			 "keeps its size and host address"));
+	other = mmap(NULL, GUEST_MEM_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(other != MAP_FAILED);
+	err = slot0_change(&vm, GUEST_MEM_GPA, GUEST_MEM_SIZE, other);
+	cr_assert_eq(err, EINVAL, "slot 0 on other host memory: %s",
+		     err ? errno_name(err) : "accepted");
+	err = slot0_change(&vm, 0x400000, GUEST_MEM_SIZE, vm.mem);
+	cr_assert_eq(err, 0, "moving slot 0 to GPA 0x400000: %s",
+		     errno_name(err));
+	munmap(other, GUEST_MEM_SIZE);
 	vm_destroy(&vm);
 }
 

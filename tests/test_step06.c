@@ -299,6 +299,18 @@ Test(step06, refuses_a_cpuid_without_long_mode)
 	vm_destroy(&vm);
 }
 
+Test(step06, dev_kvm_refuses_to_create_a_vcpu)
+{
+	struct vm vm;
+
+	/* /dev/kvm answers EINVAL to what it does not know (kvm_arch_dev_ioctl). */
+	vm_setup_through(&vm, 5);
+	kvm_ioctl_refused(vm.kvm_fd, KVM_CREATE_VCPU, 0UL, EINVAL,
+			  "vCPUs are created on a VM fd, not on /dev/kvm");
+	cr_assert(strstr(errno_hint("KVM_CREATE_VCPU", EINVAL), "/dev/kvm"));
+	vm_destroy(&vm);
+}
+
 Test(step06, prints_its_stage_line)
 {
 	struct vm vm;

@@ -165,6 +165,26 @@ Test(step07, a_fault_past_a_short_kvm_run_mapping_is_explained)
 	vm_destroy(&vm);
 }
 
+Test(step07, only_dev_kvm_answers_the_mmap_size)
+{
+	struct vm vm;
+
+	/*
+	 * A VM fd answers ENOTTY to ioctls it does not know, a vCPU fd EINVAL
+	 * (x86.c: kvm_arch_vm_ioctl(), kvm_arch_vcpu_ioctl()).
+	 */
+	vm_setup_through(&vm, 6);
+	kvm_ioctl_refused(vm.fd, KVM_GET_VCPU_MMAP_SIZE, 0UL, ENOTTY,
+			  "only /dev/kvm answers it; a VM fd does not know it");
+	kvm_ioctl_refused(vm.vcpu_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL, EINVAL,
+			  "only /dev/kvm answers it; a vCPU fd does not know it");
+	cr_assert(strstr(errno_hint("KVM_GET_VCPU_MMAP_SIZE", EINVAL),
+			 "not a vCPU fd"));
+	cr_assert(strstr(errno_hint("KVM_GET_VCPU_MMAP_SIZE", ENOTTY),
+			 "not a VM fd"));
+	vm_destroy(&vm);
+}
+
 Test(step07, prints_its_stage_line)
 {
 	struct vm vm;

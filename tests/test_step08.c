@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "faults.h"
 #include "kvm_test.h"
@@ -377,6 +378,109 @@ Test(step08, sixty_four_bit_code_runs, .timeout = 20)
 	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
 	cr_assert_eq(regs.rbx, 0x1122334455667788ULL, "rbx 0x%llx", regs.rbx);
 	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code));
+	vm_destroy(&vm);
+}
+
+/* After stages 01-08, KVM_SET_SREGS of the vCPU's state with edit. */
+static int sregs_set_edited(struct vm *vm, void (*edit)(struct kvm_sregs *))
+{
+	struct kvm_sregs s = sregs_get(vm);
+
+	edit(&s);
+	errno = 0;
+	return ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s) < 0 ? errno : 0;
+}
+
+static void cs_l_in_protected_mode(struct kvm_sregs *s)
+{
+	s->cr0 = T_CR0_PE;	/* paging off: not long mode */
+	s->efer = 0;
+	s->cs.l = 1;
+}
+
+static void cs_d_in_long_mode(struct kvm_sregs *s)
+{
+	s->cs.db = 1;
+}
+
+Test(step08, kvm_refuses_cs_l_outside_long_mode)
+{
+	struct vm vm;
+	int err;
+
+	/* kvm_is_valid_sregs(): not in long mode, CS.L must be 0. */
+	vm_setup_through(&vm, 8);
+	err = sregs_set_edited(&vm, cs_l_in_protected_mode);
+	cr_assert_eq(err, EINVAL, "CS.L=1 with paging off: %s",
+		     err ? errno_name(err) : "accepted");
+	vm_destroy(&vm);
+}
+
+Test(step08, kvm_accepts_cs_l_with_d_in_long_mode)
+{
+	struct vm vm;
+	int err;
+
+	/* The reserved L=1, D=1 pair is left to the hardware's entry checks. */
+	vm_setup_through(&vm, 8);
+	err = sregs_set_edited(&vm, cs_d_in_long_mode);
+	cr_assert_eq(err, 0, "CS.L=1 CS.D=1: %s", errno_name(err));
+	cr_assert_eq(sregs_get(&vm).cs.db, 1, "CS.D did not read back as 1");
+	vm_destroy(&vm);
+}
+
+Test(step08, cs_l_with_d_fails_entry_on_stock_kvm, .timeout = 20)
+{
+	const int amd = access("/sys/module/kvm_amd", F_OK) == 0;
+	const int intel = access("/sys/module/kvm_intel", F_OK) == 0;
+	struct vm vm;
+
+	if (!amd && !intel)
+		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
+			     "the sandbox runs this test");
+	vm_setup_through(&vm, 9);
+	cr_assert_eq(sregs_set_edited(&vm, cs_d_in_long_mode), 0);
+	vm.mem[GUEST_LOAD_ADDR] = 0xf4;		/* hlt, never reached */
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_FAIL_ENTRY,
+		     "the vCPU entered with CS.L=1 CS.D=1");
+	/* SVM_EXIT_ERR on AMD; on Intel bit 31 and 33, invalid guest state. */
+	cr_assert_eq(vm.run->fail_entry.hardware_entry_failure_reason,
+		     amd ? 0xffffffffULL : 0x80000021ULL,
+		     "hardware_entry_failure_reason 0x%llx", (unsigned long long)
+		     vm.run->fail_entry.hardware_entry_failure_reason);
+	vm_destroy(&vm);
+}
+
+static void cr0_pg_sign_extended(struct kvm_sregs *s)
+{
+	s->cr0 = T_CR0_PE | (uint64_t)(int64_t)(int32_t)T_CR0_PG;
+}
+
+Test(step08, kvm_refuses_a_sign_extended_cr0_pg)
+{
+	struct vm vm;
+	int err;
+
+	/* (int)1 << 31 widened to 64 bits sets CR0's reserved upper half. */
+	vm_setup_through(&vm, 8);
+	err = sregs_set_edited(&vm, cr0_pg_sign_extended);
+	cr_assert_eq(err, EINVAL, "CR0=0xffffffff80000001: %s",
+		     err ? errno_name(err) : "accepted");
+	cr_assert(strstr(errno_hint("KVM_SET_SREGS", EINVAL), "1ULL << 31"));
+	cr_assert(strstr(errno_hint("KVM_SET_SREGS", EINVAL), "CPUID"));
+	vm_destroy(&vm);
+}
+
+Test(step08, sregs_are_asked_of_the_vcpu_fd)
+{
+	struct vm vm;
+	struct kvm_sregs s;
+
+	vm_setup_through(&vm, 6);
+	kvm_ioctl_refused(vm.kvm_fd, KVM_GET_SREGS, &s, EINVAL,
+			  "registers belong to a vCPU fd, not to /dev/kvm");
+	kvm_ioctl_refused(vm.fd, KVM_GET_SREGS, &s, ENOTTY,
+			  "registers belong to a vCPU fd, not to the VM fd");
 	vm_destroy(&vm);
 }
 

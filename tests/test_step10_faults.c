@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -177,9 +178,9 @@ FAULT_TEST(set_regs, IOCTL_FAULT(KVM_SET_REGS), EINVAL, 9,
 	   "KVM_SET_REGS", NULL)
 /* Stage 10: KVM_RUN, and the timer that bounds it. */
 FAULT_TEST(run, IOCTL_FAULT(KVM_RUN), EFAULT, 10, "KVM_RUN",
-	   "host memory that is gone")
+	   "host pages are not mapped")
 FAULT_TEST(run_einval, IOCTL_FAULT(KVM_RUN), EINVAL, 10, "KVM_RUN",
-	   "register state")
+	   "takes 0 as its argument")
 FAULT_TEST(setitimer, SYS_setitimer, FAULT_ANY, 0, FAULT_ANY, 0, EINVAL, 10,
 	   "setitimer", NULL)
 FAULT_TEST(sigaction_alrm, SYS_rt_sigaction, 0, SIGALRM, FAULT_ANY, 0,
@@ -454,4 +455,17 @@ Test(step10_faults, program_run, .timeout = 30)
 {
 	program_fails(IOCTL_FAULT_NR(KVM_RUN), EFAULT, "KVM_RUN",
 		      "[10] loaded the guest: ");
+}
+
+Test(step10_faults, kvm_run_takes_no_argument)
+{
+	struct vm vm;
+
+	/* kvm_vcpu_ioctl(): KVM_RUN with a non-zero argument is EINVAL. */
+	vm_setup_through(&vm, 9);
+	errno = 0;
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 1UL), -1);
+	cr_assert_eq(errno, EINVAL, "KVM_RUN(1): %s", errno_name(errno));
+	cr_assert(strstr(errno_hint("KVM_RUN", EINVAL), "takes 0"));
+	vm_destroy(&vm);
 }

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_step11: the UART at GPA 0x10000000 works through KVM_EXIT_MMIO.
+ * What KVM puts in an MMIO exit (address, width, bytes, direction), that
+ * a read completes on the next KVM_RUN with the value we supply, that
+ * memory does not exit and MMIO does; the built-in guest's greeting and
+ * exit counts, with and without coalescing; and every way a guest can
+ * misuse the device ends with the documented status and explanation.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "faults.h"
+#include "kvm_test.h"
+#include "report.h"
+#include "step11.h"
+
+#define GREETING "Hello from a 64-bit KVM guest!\n"
+#define GREETING_LEN (sizeof(GREETING) - 1)
+
+/* What one in-process run of a guest did, and the registers it ended with. */
+struct mmio_result {
+	int status;		/* what mmio_vcpu_run() returned */
+	char *out;		/* what the guest transmitted */
+	size_t len;
+	char *err;		/* what the run wrote to stderr */
+	struct run_stats stats;
+	struct kvm_regs regs;	/* KVM_GET_REGS after the run */
+};
+
+/*
+ * Stages 01-09, the guest at GUEST_LOAD_ADDR, then stage 11 with opt and
+ * a UART whose status register reads lsr.
+ */
+static void guest_run(const uint8_t *image, size_t size,
+		      const struct run_options *opt, uint8_t lsr,
+		      struct mmio_result *r)
+{
+	struct uart uart = { .lsr = lsr };
+	struct capture c;
+	struct vm vm;
+
+	memset(r, 0, sizeof(*r));
+	vm_setup_through(&vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(mmio_guest_load(&vm, image, size), 0);
+	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, size), 0);
+	uart.out = open_memstream(&r->out, &r->len);
+	cr_assert(uart.out);
+	capture_begin(&c, 2);
+	r->status = mmio_vcpu_run(&vm, opt, &uart, &r->stats);
+	r->err = capture_end(&c);
+	fclose(uart.out);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &r->regs), 0, "%s",
+		     strerror(errno));
+	vm_destroy(&vm);
+}
+
+static void mmio_result_free(struct mmio_result *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static const struct run_options quick = { .timeout = 10 };
+
+#define READY	(UART_LSR_THRE | UART_LSR_TEMT)
+
+Test(step11, uart_lies_outside_memory_inside_the_page_tables)
+{
+	cr_assert_geq(UART_MMIO_BASE, GUEST_MEM_GPA + GUEST_MEM_SIZE,
+		      "the UART overlaps guest memory");
+	cr_assert_leq(UART_MMIO_BASE + UART_MMIO_SIZE, GUEST_IDENTITY_SIZE,
+		      "the page tables do not map the UART");
+}
+
+/* The built-in guest: the greeting, one read and one write per byte. */
+Test(step11, guest_prints_the_greeting_through_mmio, .timeout = 30)
+{
+	size_t size = guest_image_end - guest_image;
+	struct mmio_result r;
+
+	guest_run(guest_image, size, &quick, READY, &r);
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	cr_assert_eq(r.len, GREETING_LEN);
+	cr_assert_eq(memcmp(r.out, GREETING, GREETING_LEN), 0, "got '%s'", r.out);
+	cr_assert_str_eq(r.err, "");
+	cr_assert_eq(r.stats.mmio_reads, GREETING_LEN, "%llu reads",
+		     (unsigned long long)r.stats.mmio_reads);
+	cr_assert_eq(r.stats.mmio_writes, GREETING_LEN);
+	cr_assert_eq(r.stats.exits, 2 * GREETING_LEN + 1, "%llu exits",
+		     (unsigned long long)r.stats.exits);
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
+	/* KVM's view: stopped just past hlt, the greeting all sent. */
+	cr_assert_eq(r.regs.rip, GUEST_LOAD_ADDR + size - GREETING_LEN,
+		     "RIP 0x%llx", r.regs.rip);
+	cr_assert_eq(r.regs.rcx, 0, "RCX %llu bytes left", r.regs.rcx);
+	cr_assert_eq(r.regs.rdi, UART_MMIO_BASE);
+	mmio_result_free(&r);
+}
+
+/* What KVM_EXIT_MMIO carries for a load, and how the load completes. */
+Test(step11, mmio_read_completes_with_our_value_on_the_next_run, .timeout = 20)
+{
+	static const uint8_t code[] = {
+		0x8a, 0x04, 0x25, 0x05, 0x00, 0x00, 0x10, /* mov al, [0x10000005] */
+		0xf4,					  /* hlt */
+	};
+	struct kvm_regs regs;
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_MMIO, "exit %u",
+		     vm.run->exit_reason);
+	cr_assert_eq(vm.run->mmio.phys_addr, UART_MMIO_BASE + UART_LSR,
+		     "GPA 0x%llx", vm.run->mmio.phys_addr);
+	cr_assert_eq(vm.run->mmio.len, 1);
+	cr_assert_eq(vm.run->mmio.is_write, 0);
+	vm.run->mmio.data[0] = 0x60;		/* the device's answer */
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "exit %u",
+		     vm.run->exit_reason);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0);
+	cr_assert_eq(regs.rax & 0xff, 0x60, "the guest read 0x%llx",
+		     regs.rax & 0xff);
+	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code));
+	vm_destroy(&vm);
+}
+
+/* A store's exit: the address, the instruction's width, the bytes. */
+struct store_case {
+	uint8_t code[24];
+	size_t size;
+	uint64_t gpa;
+	uint32_t len;
+	uint8_t data[8];
+};
+
+static const struct store_case stores[] = {
+	{ /* mov byte [0x10000003], 0x80 */
+	  { 0xc6, 0x04, 0x25, 0x03, 0x00, 0x00, 0x10, 0x80, 0xf4 }, 9,
+	  UART_MMIO_BASE + 3, 1, { 0x80 } },
+	{ /* mov word [0x10000000], ax (ax = 0) */
+	  { 0x66, 0x89, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4 }, 9,
+	  UART_MMIO_BASE, 2, { 0, 0 } },
+	{ /* mov dword [0x10000100], 0x11223344 */
+	  { 0xc7, 0x04, 0x25, 0x00, 0x01, 0x00, 0x10, 0x44, 0x33, 0x22, 0x11,
+	    0xf4 }, 12, UART_MMIO_BASE + 0x100, 4, { 0x44, 0x33, 0x22, 0x11 } },
+	{ /* mov rax, 0x8877665544332211; mov [0x10000200], rax */
+	  { 0x48, 0xb8, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+	    0x48, 0x89, 0x04, 0x25, 0x00, 0x02, 0x00, 0x10 }, 18,
+	  UART_MMIO_BASE + 0x200, 8,
+	  { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 } },
+};
+
+Test(step11, mmio_write_carries_address_width_and_bytes, .timeout = 20)
+{
+	for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++) {
+		const struct store_case *s = &stores[i];
+		struct vm vm;
+
+		vm_setup_through(&vm, 9);
+		memcpy(vm.mem + GUEST_LOAD_ADDR, s->code, s->size);
+		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_MMIO, "case %zu: exit %u",
+			     i, vm.run->exit_reason);
+		cr_assert_eq(vm.run->mmio.is_write, 1, "case %zu", i);
+		cr_assert_eq(vm.run->mmio.phys_addr, s->gpa, "case %zu: 0x%llx",
+			     i, vm.run->mmio.phys_addr);
+		cr_assert_eq(vm.run->mmio.len, s->len, "case %zu: len %u", i,
+			     vm.run->mmio.len);
+		cr_assert_eq(memcmp(vm.run->mmio.data, s->data, s->len), 0,
+			     "case %zu: data", i);
+		vm_destroy(&vm);
+	}
+}
+
+/* Memory is not MMIO: a store to RAM never leaves the guest. */
+Test(step11, store_to_memory_does_not_exit, .timeout = 20)
+{
+	static const uint8_t code[] = {
+		0xc6, 0x04, 0x25, 0x00, 0x00, 0x10, 0x00, 0x5a, /* mov byte [0x100000], 0x5a */
+		0xf4,						/* hlt */
+	};
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "exit %u",
+		     vm.run->exit_reason);
+	cr_assert_eq(vm.mem[0x100000], 0x5a);
+	vm_destroy(&vm);
+}
+
+Test(step11, wider_access_to_a_register_is_refused, .timeout = 20)
+{
+	static const uint8_t code[] = {
+		0x66, 0x89, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, /* mov [0x10000000], ax */
+		0xf4,
+	};
+	struct mmio_result r;
+
+	guest_run(code, sizeof(code), &quick, READY, &r);
+	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
+	cr_assert(strstr(r.err, "guest wrote 2 bytes at UART register +0; its "
+			 "registers are one byte wide"), "%s", r.err);
+	cr_assert(strstr(r.err, "RIP="), "no register dump:\n%s", r.err);
+	cr_assert_eq(r.len, 0, "a refused write was transmitted");
+	mmio_result_free(&r);
+}
+
+Test(step11, access_where_nothing_is_fails_with_explanation, .timeout = 20)
+{
+	static const uint8_t code[] = {
+		0xc6, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00, 0x41, /* mov byte [0x300000], 0x41 */
+		0xf4,
+	};
+	struct mmio_result r;
+
+	guest_run(code, sizeof(code), &quick, READY, &r);
+	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
+	cr_assert(strstr(r.err, "guest wrote 1 byte at guest physical address "
+			 "0x300000, where neither memory nor the UART is"),
+		  "%s", r.err);
+	cr_assert(strstr(r.err, "  data: 41\n"), "%s", r.err);
+	cr_assert(strstr(r.err, "  hint: memory is GPA 0x0-0x1fffff and the "
+			 "UART's registers are 0x10000000-0x10000007"), "%s", r.err);
+	mmio_result_free(&r);
+}
+
+/* Registers the UART lacks: reads give 0, writes are dropped, both noted. */
+Test(step11, registers_it_lacks_read_zero_and_drop_writes, .timeout = 20)
+{
+	static const uint8_t code[] = {
+		0xb0, 0xff,				  /* mov al, 0xff */
+		0x8a, 0x04, 0x25, 0x01, 0x00, 0x00, 0x10, /* mov al, [0x10000001] */
+		0xc6, 0x04, 0x25, 0x03, 0x00, 0x00, 0x10, 0x80, /* mov byte [0x10000003], 0x80 */
+		0xf4,
+	};
+	struct mmio_result r;
+
+	guest_run(code, sizeof(code), &quick, READY, &r);
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	cr_assert_eq(r.regs.rax & 0xff, 0, "register +1 read 0x%llx",
+		     r.regs.rax & 0xff);
+	cr_assert(strstr(r.err, "guest read UART register +1, which this UART "
+			 "does not have; it reads 0"), "%s", r.err);
+	cr_assert(strstr(r.err, "guest wrote 0x80 to UART register +3, which "
+			 "this UART does not have; ignored"), "%s", r.err);
+	cr_assert_eq(r.len, 0);
+	mmio_result_free(&r);
+}
+
+/* The status register matters: a UART that is never ready never hangs us. */
+Test(step11, uart_never_ready_is_stopped_by_the_timeout, .timeout = 30)
+{
+	const struct run_options opt = { .timeout = 0.3 };
+	struct mmio_result r;
+	double start = seconds_now();
+
+	guest_run(guest_image, guest_image_end - guest_image, &opt, 0, &r);
+	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
+	cr_assert_lt(seconds_now() - start, 5.0);
+	cr_assert_eq(r.len, 0, "transmitted while not ready");
+	cr_assert_gt(r.stats.mmio_reads, 1, "the guest did not poll LSR");
+	cr_assert_eq(r.stats.mmio_writes, 0);
+	cr_assert(strstr(r.err, "the guest did not halt within 0.3 s"), "%s",
+		  r.err);
+	mmio_result_free(&r);
+}
+
+Test(step11, port_io_is_not_this_machines_device, .timeout = 20)
+{
+	static const uint8_t code[] = {
+		0xb0, 0x41,	/* mov al, 0x41 */
+		0xe6, 0xe9,	/* out 0xe9, al */
+		0xf4,
+	};
+	struct mmio_result r;
+
+	guest_run(code, sizeof(code), &quick, READY, &r);
+	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
+	cr_assert(strstr(r.err, "guest used port 0xe9 (KVM_EXIT_IO); this "
+			 "machine's one device is the UART at GPA 0x10000000"),
+		  "%s", r.err);
+	mmio_result_free(&r);
+}
+
+/* Coalescing: the writes are queued in the ring; only the reads exit. */
+Test(step11, coalesced_writes_skip_the_exit_and_keep_order, .timeout = 30)
+{
+	const struct run_options opt = { .timeout = 10, .coalesce = 1 };
+	struct mmio_result r;
+
+	guest_run(guest_image, guest_image_end - guest_image, &opt, READY, &r);
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	cr_assert_eq(r.len, GREETING_LEN);
+	cr_assert_eq(memcmp(r.out, GREETING, GREETING_LEN), 0, "got '%s'", r.out);
+	cr_assert_eq(r.stats.mmio_writes, 0, "%llu write exits",
+		     (unsigned long long)r.stats.mmio_writes);
+	cr_assert_eq(r.stats.mmio_reads, GREETING_LEN);
+	cr_assert_eq(r.stats.ring_bytes, GREETING_LEN);
+	cr_assert_eq(r.stats.exits, GREETING_LEN + 1);
+	mmio_result_free(&r);
+}
+
+/* Made-up exits through mmio_exit_handle(), with no guest. */
+Test(step11, exit_handle_answers_each_kind_of_exit)
+{
+	struct kvm_run run;
+	struct uart uart = { .lsr = READY };
+	struct run_stats stats = { 0 };
+	char *out = NULL;
+	size_t len = 0;
+	struct capture c;
+	char *err;
+
+	uart.out = open_memstream(&out, &len);
+	cr_assert(uart.out);
+	memset(&run, 0, sizeof(run));
+	run.exit_reason = KVM_EXIT_MMIO;
+	run.mmio.phys_addr = UART_MMIO_BASE + UART_LSR;
+	run.mmio.len = 1;
+	memset(run.mmio.data, 0xaa, 8);
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_CONTINUE);
+	cr_assert_eq(run.mmio.data[0], READY, "LSR read 0x%x", run.mmio.data[0]);
+	cr_assert_eq(run.mmio.data[1], 0, "the rest of data[] is not cleared");
+
+	run.mmio.phys_addr = UART_MMIO_BASE + UART_THR;
+	run.mmio.is_write = 1;
+	run.mmio.data[0] = 'Z';
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_CONTINUE);
+	fflush(uart.out);
+	cr_assert_eq(len, 1);
+	cr_assert_eq(out[0], 'Z');
+
+	run.mmio.phys_addr = UART_MMIO_BASE - 1;	/* just below the UART */
+	capture_begin(&c, 2);
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL);
+	run.exit_reason = KVM_EXIT_HLT;
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_HALT);
+	run.exit_reason = KVM_EXIT_SHUTDOWN;
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL);
+	run.exit_reason = 1234;
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL);
+	err = capture_end(&c);
+	cr_assert(strstr(err, "at guest physical address 0xfffffff, where neither"),
+		  "%s", err);
+	cr_assert(strstr(err, "triple-faulted (KVM_EXIT_SHUTDOWN)"), "%s", err);
+	cr_assert(strstr(err, "unexpected exit unknown (1234)"), "%s", err);
+	cr_assert_eq(stats.exits, 6);
+	cr_assert_eq(stats.mmio_reads, 1);
+	cr_assert_eq(stats.mmio_writes, 2);
+	fclose(uart.out);
+	free(out);
+	free(err);
+}
+
+/* System calls made to fail for real (a seccomp filter, tests/faults.c). */
+static void run_with_fault(unsigned long request, int err_no,
+			   const struct run_options *opt, const char *want)
+{
+	struct mmio_result r;
+
+	cr_assert_eq(fault_inject_ioctl(request, err_no), 0, "%s",
+		     strerror(errno));
+	/* Stages 01-09 make none of these calls: they still succeed. */
+	{
+		struct uart uart = { .lsr = READY };
+		struct capture c;
+		struct vm vm;
+		int fds;
+
+		fds = fd_count();
+		vm_setup_through(&vm, 9);
+		stage_quiet = 1;
+		cr_assert_eq(mmio_guest_load(&vm, guest_image,
+					     guest_image_end - guest_image), 0);
+		uart.out = open_memstream(&r.out, &r.len);
+		capture_begin(&c, 2);
+		r.status = mmio_vcpu_run(&vm, opt, &uart, &r.stats);
+		r.err = capture_end(&c);
+		fclose(uart.out);
+		vm_destroy(&vm);
+		cr_assert_eq(fd_count(), fds, "a descriptor was left open");
+	}
+	cr_assert_eq(r.status, EXIT_SETUP, "status %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, want), "no '%s' in:\n%s", want, r.err);
+	free(r.out);
+	free(r.err);
+}
+
+Test(step11, failed_kvm_run_is_reported, .timeout = 20)
+{
+	run_with_fault(KVM_RUN, EFAULT, &quick, "KVM_RUN failed: EFAULT");
+}
+
+Test(step11, failed_coalesced_registration_is_reported, .timeout = 20)
+{
+	const struct run_options opt = { .timeout = 10, .coalesce = 1 };
+
+	run_with_fault(KVM_REGISTER_COALESCED_MMIO, ENOSPC, &opt,
+		       "KVM_REGISTER_COALESCED_MMIO failed: ENOSPC");
+}
+
+Test(step11, guest_too_large_is_refused)
+{
+	struct vm vm;
+	struct capture c;
+	char *err;
+
+	vm_setup_through(&vm, 5);
+	capture_begin(&c, 2);
+	cr_assert_eq(mmio_guest_load(&vm, guest_image, GUEST_CODE_MAX + 1), -1);
+	err = capture_end(&c);
+	cr_assert(strstr(err, "the guest is 1966081 bytes; it has room for "
+			 "1966080"), "%s", err);
+	free(err);
+	vm_destroy(&vm);
+}
+
+/* The program, run as a user runs it. */
+static void program_run_args(const char *a, const char *b,
+			     struct program_result *r)
+{
+	const char *argv[] = { STEP_PROGRAM, a, b, NULL };
+
+	program_run(argv, NULL, 60, r);
+}
+
+Test(step11, program_output_matches_readme_transcript, .timeout = 60)
+{
+	program_check_readme();
+}
+
+/* Stages 01-09 as every step prints them, then this chapter's [11]. */
+Test(step11, program_prints_stages_then_its_own, .timeout = 60)
+{
+	struct program_result r;
+	char *own;
+
+	program_run_args(NULL, NULL, &r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	cr_assert_str_eq(r.err, "");
+	own = strstr(r.out, "[11] ");
+	cr_assert(own, "no [11] line:\n%s", r.out);
+	*own = '\0';
+	stage_lines_check(r.out, 9);
+	*own = '[';
+	cr_assert(strstr(own, "\n" GREETING "[11] KVM_RUN: KVM_EXIT_HLT after 63 "
+			 "exits: 31 MMIO reads, 31 MMIO writes\n"), "%s", own);
+	program_result_free(&r);
+}
+
+Test(step11, program_coalesce_prints_fewer_exits, .timeout = 60)
+{
+	struct program_result r;
+
+	program_run_args("--coalesce", NULL, &r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.out, "\n" GREETING "[11] KVM_RUN: KVM_EXIT_HLT after "
+			 "32 exits: 31 MMIO reads, 0 MMIO writes\n[11] coalesced "
+			 "ring: 31 of 31 transmitted bytes\n"), "%s", r.out);
+	program_result_free(&r);
+}
+
+Test(step11, program_refuses_bad_timeout, .timeout = 30)
+{
+	struct program_result r;
+
+	program_run_args("--timeout", "soon", &r);
+	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
+	cr_assert(strstr(r.err, "--timeout wants seconds from 0 to 1000000, not "
+			 "'soon'"), "%s", r.err);
+	cr_assert_str_eq(r.out, "");
+	program_result_free(&r);
+}
+
+Test(step11, program_traces_mmio_exits, .timeout = 60)
+{
+	struct program_result r;
+
+	program_run_args("--trace", NULL, &r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: read 1 "
+			 "bytes at GPA 0x10000005\n"
+			 "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: write 1 bytes at "
+			 "GPA 0x10000000, data 48 \"H\"\n"), "%s", r.err);
+	cr_assert(strstr(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n"), "%s",
+		  r.err);
+	program_result_free(&r);
+}
+
+Test(step11, program_stages_traced_as_in_every_step, .timeout = 60)
+{
+	program_check_trace(9);
+}
+
+Test(step11, program_reports_missing_device, .timeout = 30)
+{
+	program_check_missing_device();
+}
+
+Test(step11, program_reports_device_that_is_not_kvm, .timeout = 30)
+{
+	program_check_not_kvm_device(11);
+}
+
+Test(step11, program_reports_permission_denied, .timeout = 30)
+{
+	program_check_permission_denied();
+}
+
+Test(step11, program_refuses_unknown_argument, .timeout = 30)
+{
+	program_check_unknown_argument();
+}
+
+Test(step11, program_help_exits_0, .timeout = 30)
+{
+	program_check_help();
+}
