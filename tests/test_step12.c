@@ -86,6 +86,11 @@ Test(step12, guest_prints_five_ticks_and_finishes, .timeout = 60)
 	cr_assert(r.stats.injected == 5 || r.stats.injected == 6,
 		  "%llu interrupts injected", (unsigned long long)r.stats.injected);
 	cr_assert_geq(r.stats.hlt_exits, 6, "hlt did not come back to us");
+	/* Each hlt with IF set waited for its tick: one per injection. */
+	cr_assert_leq(r.stats.hlt_exits, r.stats.injected + 1,
+		      "%llu hlt exits for %llu interrupts: hlt did not wait",
+		      (unsigned long long)r.stats.hlt_exits,
+		      (unsigned long long)r.stats.injected);
 	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
 	/* KVM's view of the guest at the end: IF clear, its own IDT loaded. */
 	cr_assert_eq(r.regs.rflags & (1ULL << 9), 0, "RFLAGS 0x%llx", r.regs.rflags);
@@ -194,6 +199,58 @@ Test(step12, kvm_interrupt_is_delivered_even_with_interrupts_off,
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_SHUTDOWN, "exit %u: the "
 		     "interrupt waited for IF", vm.run->exit_reason);
 	vm_destroy(&vm);
+}
+
+/*
+ * A guest that keeps interrupts off for many ticks' time, exiting all
+ * along (20000 port writes): tick_inject() must hold every tick back.
+ * Then it enables interrupts and spins: the pending tick goes in as soon
+ * as the window opens, and with no IDT that is a triple fault.
+ */
+#define IF_OFF_WRITES 20000
+static const uint8_t if_off_code[] = {
+	0xfa,				/* cli */
+	0xb9, 0x20, 0x4e, 0x00, 0x00,	/* mov ecx, 20000 */
+	0xe6, 0xe9,			/* .l: out 0xe9, al */
+	0xe2, 0xfc,			/* loop .l */
+};
+
+Test(step12, no_tick_is_injected_while_interrupts_are_off, .timeout = 60)
+{
+	static uint8_t code[sizeof(if_off_code) + 1];
+	struct run_options opt = fast;
+	struct tick_result r;
+	double start = seconds_now(), took;
+
+	memcpy(code, if_off_code, sizeof(if_off_code));
+	code[sizeof(if_off_code)] = 0xf4;	/* hlt, IF still clear: done */
+	opt.period = 0.002;
+	guest_run(code, sizeof(code), &opt, &r);
+	took = seconds_now() - start;
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	cr_assert_eq(r.stats.out_bytes, IF_OFF_WRITES);
+	cr_assert_gt(took, 4 * opt.period, "the guest ran %.4f s: too short to "
+		     "see a tick", took);
+	cr_assert_eq(r.stats.injected, 0, "injected into a guest with IF clear");
+	tick_result_free(&r);
+}
+
+Test(step12, a_held_tick_goes_in_when_the_window_opens, .timeout = 60)
+{
+	static uint8_t code[sizeof(if_off_code) + 3];
+	struct run_options opt = fast;
+	struct tick_result r;
+
+	memcpy(code, if_off_code, sizeof(if_off_code));
+	memcpy(code + sizeof(if_off_code), "\xfb\xeb\xfe", 3); /* sti; jmp $ */
+	opt.period = 0.002;
+	guest_run(code, sizeof(code), &opt, &r);
+	cr_assert_eq(r.status, EXIT_GUEST, "status %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "triple-faulted"), "%s", r.err);
+	cr_assert_eq(r.stats.injected, 1);
+	if (!kvm_is_pvm())	/* PVM has no window exits (see above) */
+		cr_assert_geq(r.stats.window_exits, 1, "no KVM_EXIT_IRQ_WINDOW_OPEN");
+	tick_result_free(&r);
 }
 
 /* The vector decides the handler: 33 has no IDT entry, so a triple fault. */
