@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +338,85 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0);
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_HALTED, "mp_state %u",
 		     mp.mp_state);
+	vm_destroy(&vm);
+}
+
+/*
+ * The in-kernel route whole: the guest programs the kernel's 8259 PIC
+ * (vector base 32, IRQ 0 unmasked) and sleeps in hlt; a host thread
+ * raises IRQ 0 with KVM_IRQ_LINE; the PIC, the local APIC (in virtual
+ * wire mode, LINT0 as ExtINT) and KVM deliver vector 32 and wake the
+ * halted vCPU, with not one exit to us before the handler's out.
+ */
+static void *irq0_raise_later(void *arg)
+{
+	struct vm *vm = arg;
+	struct kvm_irq_level up = { .irq = 0, .level = 1 };
+	struct kvm_irq_level down = { .irq = 0, .level = 0 };
+
+	usleep(200000);		/* the guest is asleep in hlt by now */
+	ioctl(vm->fd, KVM_IRQ_LINE, &up);
+	ioctl(vm->fd, KVM_IRQ_LINE, &down);
+	return NULL;
+}
+
+Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
+     .timeout = 30)
+{
+	static const uint8_t code[] = {
+		0xb0, 0x11, 0xe6, 0x20,	/* ICW1: edge, cascade, ICW4 follows */
+		0xb0, 0x20, 0xe6, 0x21,	/* ICW2: IRQ 0-7 on vectors 32-39 */
+		0xb0, 0x04, 0xe6, 0x21,	/* ICW3: the slave on IRQ 2 */
+		0xb0, 0x01, 0xe6, 0x21,	/* ICW4: 8086 mode */
+		0xb0, 0xfe, 0xe6, 0x21,	/* OCW1: only IRQ 0 unmasked */
+		0xfb, 0xf4,		/* sti; hlt */
+		0xeb, 0xfe,		/* jmp $ */
+		0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+		/* 0x20: the handler for vector 32 */
+		0xb0, 0x20, 0xe6, 0x20,	/* EOI to the PIC */
+		0xb0, 0x49, 0xe6, 0xe9,	/* out 0xe9, 'I': our first exit */
+		0xeb, 0xfe,		/* jmp $ */
+	};
+	const uint64_t idt = 0x5000, handler = GUEST_LOAD_ADDR + 0x20;
+	uint8_t *gate;
+	struct kvm_sregs sregs;
+	struct vm vm = VM_EMPTY;
+	pthread_t raiser;
+	double start;
+
+	stage_quiet = 1;
+	cr_assert(kvm_open(&vm) >= 0 && kvm_check_api_version(&vm) == 0 &&
+		  vm_create(&vm) >= 0);
+	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0, "%s",
+		     strerror(errno));
+	cr_assert(vm_set_tss_addr(&vm) == 0 &&
+		  vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 &&
+		  vcpu_create(&vm) >= 0 && vcpu_map_run(&vm) == 0 &&
+		  vcpu_enter_long_mode(&vm) == 0 && vcpu_regs_set(&vm) == 0);
+	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	/* The IDT, written by the host here: one gate, vector 32. */
+	gate = vm.mem + idt + TIMER_VECTOR * 16;
+	memset(vm.mem + idt, 0, (TIMER_VECTOR + 1) * 16);
+	gate[0] = handler & 0xff;
+	gate[1] = handler >> 8 & 0xff;
+	gate[2] = 0x08;			/* the code segment's selector */
+	gate[5] = 0x8e;			/* present, 64-bit interrupt gate */
+	gate[6] = handler >> 16 & 0xff;
+	gate[7] = handler >> 24 & 0xff;
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0);
+	sregs.idt.base = idt;
+	sregs.idt.limit = (TIMER_VECTOR + 1) * 16 - 1;
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_SET_SREGS, &sregs), 0);
+
+	start = seconds_now();
+	cr_assert_eq(pthread_create(&raiser, NULL, irq0_raise_later, &vm), 0);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO, "exit %u",
+		     vm.run->exit_reason);
+	pthread_join(raiser, NULL);
+	cr_assert_geq(seconds_now() - start, 0.15, "woke before IRQ 0 was raised");
+	cr_assert_eq(vm.run->io.port, CONSOLE_PORT, "first exit at port 0x%x: "
+		     "the PIC's ports exited to us", vm.run->io.port);
+	cr_assert_eq(*((uint8_t *)vm.run + vm.run->io.data_offset), 'I');
 	vm_destroy(&vm);
 }
 
