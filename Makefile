@@ -50,8 +50,9 @@ sandbox-test:
 test: test-build check-docs sandbox-test
 	@tests/with-kvm tests/run-tests $(TEST_PROGS)
 
+# A failing program's own status, said before make's "Error N" (make exits 2).
 run: step10-guest.all
-	@tests/with-kvm step10-guest/step10 $(ARGS)
+	@tests/with-kvm step10-guest/step10 $(ARGS) || { s=$$?; echo "make run: step10 exited with status $$s (README.md, Exit statuses)" >&2; exit $$s; }
 
 check:
 	+@$(MAKE) $(SUB) test SANITIZE=1

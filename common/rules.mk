@@ -130,7 +130,7 @@ diff:
 	$(Q)$(TOP)/tools/diffs $(patsubst $(TOP)/%,%,$(CURDIR))
 
 run: $(PROG)
-	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS)
+	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS) || { s=$$?; echo "make run: $(STEP) exited with status $$s (README.md, Exit statuses)" >&2; exit $$s; }
 
 clean:
 	rm -rf .build .build-san $(STEP) $(CLEAN_FILES)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* step10.h: step10's stage, for its tests and the benchmarks. */
+/* step10.h: step10's stage (step10.c), for its tests and the benchmarks. */
 #ifndef STEP10_H
 #define STEP10_H
 
 #include <stdint.h>
 #include <stdio.h>
 
+#include "guest_image.h"
 #include "vm.h"
 
 /* The port the guest writes its output to (the Bochs/QEMU debug port). */
@@ -64,13 +65,6 @@ struct run_options {
 	int coalesce;		/* queue CONSOLE_PORT writes in the ring */
 	const struct port_device *device;	/* one more port, or NULL */
 };
-
-/*
- * Read a guest image file.  Refuses a missing, unreadable, non-regular
- * or empty file and one over GUEST_CODE_MAX bytes, naming the file and
- * the limit.  On success *image is malloc'd.
- */
-int guest_image_read(const char *path, uint8_t **image, size_t *size);
 
 /* Stage 10, part 1: copy the guest to GUEST_LOAD_ADDR. */
 int guest_load(struct vm *vm, const uint8_t *image, size_t size);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# tests/sandbox/test_sandbox.sh: the sandbox's own tests (6 VM boots).
+# tests/sandbox/test_sandbox.sh: the sandbox's own tests (6 or 7 VM boots).
 # Prints "ok - NAME" or "FAIL - NAME: DETAIL" per check, then
 # "sandbox: N passed, N failed"; exits 1 if any check failed.
 
@@ -44,6 +44,16 @@ SANDBOX_KERNEL=/nonexistent/vmlinux SANDBOX_MODULES=/nonexistent "$run" true >"$
 rc=$?
 check "bad SANDBOX_KERNEL: status 125 and message" "got $rc; $(head -c 300 "$tmp/e")" \
 	eval 'test "$rc" -eq 125 && grep -q "SANDBOX_KERNEL=/nonexistent/vmlinux" "$tmp/e"'
+
+SANDBOX_KERNEL=6.0 "$run" true >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "unknown SANDBOX_KERNEL name: status 125 and the names it knows" "got $rc; $(head -c 300 "$tmp/e")" \
+	eval 'test "$rc" -eq 125 && grep -q "SANDBOX_KERNEL=6.0: .*6.1 6.12" "$tmp/e"'
+SANDBOX_KERNEL=6.12 SANDBOX_CACHE=$tmp/no-cache "$run" true >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "6.12 not prepared: status 125 and message says make deps SANDBOX_KERNEL=6.12" \
+	"got $rc; $(head -c 300 "$tmp/e")" \
+	eval 'test "$rc" -eq 125 && grep -q "make deps SANDBOX_KERNEL=6.12" "$tmp/e"'
 
 # ---- boot 1: streams, status 42, cwd, environment, a file back ---------
 head -c 1048576 /dev/urandom >"$tmp/out.bin"
@@ -117,12 +127,34 @@ else
 	bad "kvm probe builds" "$(head -c 300 "$tmp/cc.err")"
 fi
 
-# ---- boot 3: status 1; bash's <(...) works (needs /dev/fd) ---------------
-"$run" bash -c 'cat <(echo devfd-ok); exit 1' >"$tmp/o" 2>"$tmp/e"
+# ---- boot 3: status 1; bash's <(...) works (needs /dev/fd); the kernel --
+"$run" bash -c 'cat <(echo devfd-ok); uname -r; exit 1' >"$tmp/o" 2>"$tmp/e"
 rc=$?
 check "exit status 1 comes back" "got $rc; $(cat "$tmp/e")" test "$rc" -eq 1
 check "process substitution works (/dev/fd)" "stdout: $(cat "$tmp/o"); stderr: $(head -c 300 "$tmp/e")" \
 	grep -qx devfd-ok "$tmp/o"
+kernel=${SANDBOX_KERNEL:-6.1}
+case $kernel in
+6.1) want='6\.1\.0-.*' ;;
+6.12) want='6\.12\..*' ;;
+*) want=.* ;; # a kernel given by path: any version
+esac
+check "the VM runs the kernel SANDBOX_KERNEL selects ($kernel)" "uname -r: $(tail -n1 "$tmp/o")" \
+	grep -qx "$want" <(tail -n1 "$tmp/o")
+
+# ---- boot 3b: the other Debian kernel, when it is prepared --------------
+other=6.12
+[ "$kernel" != 6.12 ] || other=6.1
+other_cache=$repo/.cache/sandbox
+[ "$other" = 6.1 ] || other_cache=$other_cache/6.12
+if [ -z "${SANDBOX_CACHE:-}" ] && [ -f "$other_cache/sandbox.env" ]; then
+	SANDBOX_KERNEL=$other "$run" uname -r >"$tmp/o" 2>"$tmp/e"
+	rc=$?
+	check "SANDBOX_KERNEL=$other boots Debian's $other kernel" "got $rc; uname -r: $(cat "$tmp/o") $(head -c 300 "$tmp/e")" \
+		eval 'test "$rc" -eq 0 && grep -q "^${other//./\\.}[.-]" "$tmp/o"'
+else
+	echo "skip - SANDBOX_KERNEL=$other: not prepared here (make deps SANDBOX_KERNEL=$other)"
+fi
 
 # ---- boot 4: a command that is not there: 127 ---------------------------
 "$run" sandbox-no-such-command >"$tmp/o" 2>"$tmp/e"

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* step13.h: step13's stage, for its tests. */
+#ifndef STEP13_H
+#define STEP13_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vm.h"
+
+#define CONSOLE_PORT		0xe9
+#define NR_VCPUS		2
+/* Where the guest keeps the counter both CPUs add to (guest.asm). */
+#define COUNTER_ADDR		0x100000ULL
+#define FINISHED_ADDR		(COUNTER_ADDR + 8)
+#define ADDS_PER_CPU		100000
+/* Each vCPU's stack: the top of GUEST_STACK_SIZE, split in two. */
+#define CPU_STACK_SIZE		(GUEST_STACK_SIZE / NR_VCPUS)
+#define CPU_STACK_TOP(id)	(GUEST_STACK_TOP - (uint64_t)(id) * CPU_STACK_SIZE)
+/* The longest line a vCPU may print; a longer one is cut there. */
+#define CONSOLE_LINE_MAX	128
+#define DEFAULT_TIMEOUT_SECONDS	10.0
+
+/* The built-in guest, beyond/step13-smp/guest.asm (guest_blob.asm). */
+extern const uint8_t guest_image[];
+extern const uint8_t guest_image_end[];
+
+/*
+ * The console both vCPUs print to: each vCPU's bytes gather in its own
+ * line, and a whole line goes out at once, under the lock.
+ */
+struct console {
+	FILE *out;
+	pthread_mutex_t lock;
+	char line[NR_VCPUS][CONSOLE_LINE_MAX];
+	size_t len[NR_VCPUS];
+};
+
+/* One vCPU and the thread that runs it. */
+struct vcpu {
+	int id;			/* its KVM_CREATE_VCPU id, and its number */
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	struct console *console;
+	sem_t *finished;	/* posted when the thread is done */
+	int status;		/* EXIT_SUCCESS on hlt, or why it stopped */
+	int done;		/* set (atomically) when status is final */
+	uint64_t exits;
+};
+
+struct run_options {
+	double timeout;		/* seconds, for every vCPU; 0 waits for ever */
+};
+
+/* Copy the guest to GUEST_LOAD_ADDR; -1 after reporting if too large. */
+int smp_guest_load(struct vm *vm, const uint8_t *image, size_t size);
+
+/* Stage 13, part 1: vCPU id, in the same mode as vCPU 0 (vm->vcpu_fd). */
+int vcpu_add(struct vm *vm, struct vcpu *cpu, int id);
+
+/* Put len bytes that vCPU cpu wrote to the console, line by line. */
+void console_put(struct console *c, int cpu, const uint8_t *data, size_t len);
+
+/* Write out what is left of each vCPU's last line. */
+void console_flush(struct console *c);
+
+/*
+ * Stage 13, part 2: run every vCPU in cpus[0..n) on its own thread
+ * until all halt, one fails, or the timeout.  Returns EXIT_SUCCESS, or
+ * EXIT_GUEST, EXIT_TIMEOUT or EXIT_SETUP, having explained why.
+ */
+int vcpus_run(struct vm *vm, struct vcpu *cpus, int n,
+	      const struct run_options *opt);
+
+#endif

@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_step13: two vCPUs on two threads.  vCPU 1 gets vCPU 0's long mode,
+ * its own stack and number, and a CPUID (read back from KVM); both run
+ * the guest at once, the shared counter comes out exact in guest memory,
+ * and every console line is whole.  What KVM does that the chapter
+ * teaches: immediate_exit, a signal ending KVM_RUN, a used vCPU id
+ * refused, and with an in-kernel irqchip a second vCPU waiting for
+ * INIT/SIPI.  A spinning, failing or broken vCPU never hangs the run.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "faults.h"
+#include "kvm_test.h"
+#include "report.h"
+#include "step13.h"
+
+#define GUEST_SIZE ((size_t)(guest_image_end - guest_image))
+
+static const char *const cpu0_lines[] = {
+	"cpu 0: up, adding 1 to the shared counter 100000 times",
+	"cpu 0: added 100000",
+	"cpu 0: both done, counter = 200000",
+};
+static const char *const cpu1_lines[] = {
+	"cpu 1: up, adding 1 to the shared counter 100000 times",
+	"cpu 1: added 100000",
+};
+
+struct smp_result {
+	int status;		/* what vcpus_run() returned */
+	char *out;		/* the console */
+	size_t len;
+	char *err;
+	double seconds;
+	uint64_t counter, finished;	/* guest memory after the run */
+	struct kvm_regs regs[NR_VCPUS];	/* KVM_GET_REGS after the run */
+	int cpu_status[NR_VCPUS];
+	uint64_t exits[NR_VCPUS];
+};
+
+/* Stages 01-09, the guest, vCPU 1, then stage 13 with opt. */
+static void smp_run(const uint8_t *image, size_t size,
+		    const struct run_options *opt, struct smp_result *r)
+{
+	struct console console = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct vcpu cpus[NR_VCPUS];
+	struct capture c;
+	struct vm vm;
+	double start;
+
+	memset(r, 0, sizeof(*r));
+	vm_setup_through(&vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(smp_guest_load(&vm, image, size), 0);
+	cr_assert_eq(vcpu_add(&vm, &cpus[1], 1), 0);
+	cpus[0] = (struct vcpu){ .id = 0, .fd = vm.vcpu_fd, .run = vm.run,
+				 .run_size = vm.run_size };
+	console.out = open_memstream(&r->out, &r->len);
+	cr_assert(console.out);
+	cpus[0].console = cpus[1].console = &console;
+	capture_begin(&c, 2);
+	start = seconds_now();
+	r->status = vcpus_run(&vm, cpus, NR_VCPUS, opt);
+	r->seconds = seconds_now() - start;
+	r->err = capture_end(&c);
+	fclose(console.out);
+	memcpy(&r->counter, vm.mem + COUNTER_ADDR, 8);
+	memcpy(&r->finished, vm.mem + FINISHED_ADDR, 8);
+	for (int i = 0; i < NR_VCPUS; i++) {
+		cr_assert_eq(ioctl(cpus[i].fd, KVM_GET_REGS, &r->regs[i]), 0);
+		r->cpu_status[i] = cpus[i].status;
+		r->exits[i] = cpus[i].exits;
+	}
+	munmap(cpus[1].run, cpus[1].run_size);
+	close(cpus[1].fd);
+	vm_destroy(&vm);
+}
+
+static void smp_result_free(struct smp_result *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static const struct run_options quick = { .timeout = 20 };
+
+/* Every line is one the guest prints, and each vCPU's come in order. */
+static void lines_check(const char *out)
+{
+	size_t next[NR_VCPUS] = { 0 };
+	const char *p = out;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		int cpu = !strncmp(p, "cpu 1: ", 7);
+		const char *const *want = cpu ? cpu1_lines : cpu0_lines;
+		size_t max = cpu ? 2 : 3;
+
+		cr_assert(p[n] == '\n', "a line without its newline: '%s'", p);
+		cr_assert_lt(next[cpu], max, "cpu %d printed more lines:\n%s",
+			     cpu, out);
+		cr_assert(strlen(want[next[cpu]]) == n &&
+			  !strncmp(p, want[next[cpu]], n),
+			  "line '%.*s' is not cpu %d's next, '%s':\n%s", (int)n, p,
+			  cpu, want[next[cpu]], out);
+		next[cpu]++;
+		p += n + 1;
+	}
+	cr_assert_eq(next[0], 3, "cpu 0 printed %zu lines:\n%s", next[0], out);
+	cr_assert_eq(next[1], 2, "cpu 1 printed %zu lines:\n%s", next[1], out);
+}
+
+Test(step13, both_vcpus_run_and_the_counter_is_exact, .timeout = 60)
+{
+	struct smp_result r;
+
+	smp_run(guest_image, GUEST_SIZE, &quick, &r);
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	cr_assert_str_eq(r.err, "");
+	lines_check(r.out);
+	cr_assert_eq(r.counter, 2 * ADDS_PER_CPU, "counter %llu",
+		     (unsigned long long)r.counter);
+	cr_assert_eq(r.finished, 2);
+	for (int i = 0; i < NR_VCPUS; i++) {
+		/* KVM's view of each: halted, its own number, its own stack. */
+		cr_assert_eq(r.cpu_status[i], EXIT_SUCCESS, "vcpu %d", i);
+		cr_assert_eq(r.regs[i].rdi, (uint64_t)i, "vcpu %d RDI", i);
+		cr_assert_eq(r.regs[i].rsp, CPU_STACK_TOP(i), "vcpu %d RSP 0x%llx",
+			     i, r.regs[i].rsp);
+		cr_assert_gt(r.exits[i], 20, "vcpu %d: %llu exits", i,
+			     (unsigned long long)r.exits[i]);
+	}
+	smp_result_free(&r);
+}
+
+Test(step13, vcpu_add_gives_vcpu_1_the_mode_of_vcpu_0, .timeout = 20)
+{
+	struct kvm_sregs s0, s1;
+	struct kvm_regs regs;
+	struct kvm_cpuid2 *cpuid;
+	struct vcpu cpu;
+	struct vm vm;
+	int lm = 0;
+
+	vm_setup_through(&vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(vcpu_add(&vm, &cpu, 1), 0);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &s0), 0);
+	cr_assert_eq(ioctl(cpu.fd, KVM_GET_SREGS, &s1), 0);
+	cr_assert_eq(s1.cr0, s0.cr0);
+	cr_assert_eq(s1.cr3, s0.cr3);
+	cr_assert_eq(s1.cr4, s0.cr4);
+	cr_assert_eq(s1.efer, s0.efer, "EFER 0x%llx", s1.efer);
+	cr_assert_eq(s1.gdt.base, s0.gdt.base);
+	cr_assert_eq(s1.cs.l, 1);
+	cr_assert_eq(s1.cs.selector, s0.cs.selector);
+	cr_assert_eq(ioctl(cpu.fd, KVM_GET_REGS, &regs), 0);
+	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR);
+	cr_assert_eq(regs.rsp, CPU_STACK_TOP(1));
+	cr_assert_eq(regs.rdi, 1);
+	cr_assert_leq(CPU_STACK_TOP(1), CPU_STACK_TOP(0) - CPU_STACK_SIZE);
+	cr_assert_geq(CPU_STACK_TOP(1) - CPU_STACK_SIZE,
+		      GUEST_STACK_TOP - GUEST_STACK_SIZE);
+	/* Its CPUID, as stage 06 gave vCPU 0: long mode among it. */
+	cpuid = calloc(1, sizeof(*cpuid) + 4096 * sizeof(cpuid->entries[0]));
+	cr_assert(cpuid);
+	cpuid->nent = 4096;
+	cr_assert_eq(ioctl(cpu.fd, KVM_GET_CPUID2, cpuid), 0, "%s",
+		     strerror(errno));
+	for (uint32_t i = 0; i < cpuid->nent && i < 4096; i++)
+		if (cpuid->entries[i].function == 0x80000001)
+			lm = !!(cpuid->entries[i].edx & (1u << 29));
+	cr_assert(lm, "vCPU 1's CPUID has no long mode");
+	free(cpuid);
+	munmap(cpu.run, cpu.run_size);
+	close(cpu.fd);
+	vm_destroy(&vm);
+}
+
+Test(step13, vcpu_add_refuses_an_id_in_use, .timeout = 20)
+{
+	struct vcpu cpu;
+	struct capture c;
+	struct vm vm;
+	char *err;
+
+	vm_setup_through(&vm, 9);
+	capture_begin(&c, 2);
+	cr_assert_eq(vcpu_add(&vm, &cpu, 0), -1);
+	err = capture_end(&c);
+	cr_assert(strstr(err, "KVM_CREATE_VCPU failed: EEXIST"), "%s", err);
+	cr_assert_eq(cpu.fd, -1);
+	free(err);
+	vm_destroy(&vm);
+}
+
+/* Bytes of two vCPUs, alternating, still come out as two whole lines. */
+Test(step13, console_keeps_each_line_whole)
+{
+	struct console c = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	const char *a = "cpu 0: abc\n", *b = "cpu 1: xyz\n";
+	char *out = NULL;
+	size_t len = 0;
+
+	c.out = open_memstream(&out, &len);
+	cr_assert(c.out);
+	for (size_t i = 0; i < strlen(a); i++) {
+		console_put(&c, 0, (const uint8_t *)a + i, 1);
+		console_put(&c, 1, (const uint8_t *)b + i, 1);
+	}
+	fclose(c.out);
+	cr_assert_str_eq(out, "cpu 0: abc\ncpu 1: xyz\n");
+	free(out);
+}
+
+Test(step13, console_splits_a_line_too_long_and_flushes_the_rest)
+{
+	struct console c = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	uint8_t big[300];
+	char *out = NULL;
+	size_t len = 0;
+
+	memset(big, 'x', sizeof(big));
+	c.out = open_memstream(&out, &len);
+	cr_assert(c.out);
+	console_put(&c, 1, big, sizeof(big));
+	console_put(&c, 0, (const uint8_t *)"tail", 4);
+	console_flush(&c);
+	fclose(c.out);
+	/* 127 + 127 bytes, each line closed, then 46 and "tail" flushed. */
+	cr_assert_eq(len, 300 + 4 + 4, "%zu bytes", len);
+	cr_assert_eq(out[CONSOLE_LINE_MAX - 1], '\n');
+	cr_assert_eq(strspn(out, "x"), CONSOLE_LINE_MAX - 1);
+	cr_assert(strstr(out, "tail\n"), "%s", out);
+	free(out);
+}
+
+/* The timeout holds for every vCPU: both spin, both are kicked out. */
+Test(step13, timeout_stops_every_vcpu, .timeout = 30)
+{
+	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $ */
+	const struct run_options opt = { .timeout = 0.5 };
+	struct smp_result r;
+
+	smp_run(code, sizeof(code), &opt, &r);
+	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
+	cr_assert_lt(r.seconds, 5.0, "took %.1f s", r.seconds);
+	cr_assert_eq(r.cpu_status[0], EXIT_TIMEOUT);
+	cr_assert_eq(r.cpu_status[1], EXIT_TIMEOUT);
+	cr_assert(strstr(r.err, "the guest did not halt within 0.5 s; every vCPU "
+			 "was stopped"), "%s", r.err);
+	cr_assert(strstr(r.err, "vcpu 0 (stopped):\n"), "%s", r.err);
+	cr_assert(strstr(r.err, "vcpu 1 (stopped):\n"), "%s", r.err);
+	smp_result_free(&r);
+}
+
+/* One vCPU fails: the run ends at once, the other kicked out of its spin. */
+Test(step13, one_failing_vcpu_stops_the_other, .timeout = 30)
+{
+	static const uint8_t code[] = {
+		0x85, 0xff,	/* test edi, edi */
+		0x75, 0x02,	/* jnz +2: vCPU 1 goes to ud2 */
+		0xeb, 0xfe,	/* jmp $: vCPU 0 spins */
+		0x0f, 0x0b,	/* ud2: no IDT, so a triple fault */
+	};
+	struct smp_result r;
+
+	smp_run(code, sizeof(code), &quick, &r);
+	cr_assert_eq(r.status, EXIT_GUEST, "status %d:\n%s", r.status, r.err);
+	cr_assert_lt(r.seconds, 5.0, "took %.1f s: waited for the timeout",
+		     r.seconds);
+	cr_assert_eq(r.cpu_status[1], EXIT_GUEST);
+	cr_assert_eq(r.cpu_status[0], EXIT_TIMEOUT, "vcpu 0 was not stopped");
+	cr_assert(strstr(r.err, "vcpu 1: the guest triple-faulted"), "%s", r.err);
+	cr_assert(strstr(r.err, "vcpu 0 (stopped):\n"), "%s", r.err);
+	cr_assert(strstr(r.err, "vcpu 1 (failed):\n"), "%s", r.err);
+	smp_result_free(&r);
+}
+
+/* KVM_RUN made to fail for real in the threads: reported, and no hang. */
+Test(step13, failed_kvm_run_is_reported_per_vcpu, .timeout = 30)
+{
+	struct smp_result r;
+	int fds = fd_count();
+
+	cr_assert_eq(fault_inject_ioctl(KVM_RUN, EIO), 0);
+	smp_run(guest_image, GUEST_SIZE, &quick, &r);
+	cr_assert_eq(r.status, EXIT_SETUP, "status %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, ": KVM_RUN failed: EIO"), "%s", r.err);
+	cr_assert(strstr(r.err, "vcpu 0: KVM_RUN") || strstr(r.err, "vcpu 1: KVM_RUN"),
+		  "%s", r.err);
+	cr_assert_lt(r.seconds, 5.0);
+	cr_assert_eq(fd_count(), fds, "a descriptor was left open");
+	smp_result_free(&r);
+}
+
+Test(step13, failed_second_vcpu_is_reported, .timeout = 20)
+{
+	struct vcpu cpu;
+	struct capture c;
+	struct vm vm;
+	char *err;
+
+	vm_setup_through(&vm, 9);
+	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VCPU, EMFILE), 0);
+	capture_begin(&c, 2);
+	cr_assert_eq(vcpu_add(&vm, &cpu, 1), -1);
+	err = capture_end(&c);
+	cr_assert(strstr(err, "KVM_CREATE_VCPU failed: EMFILE"), "%s", err);
+	free(err);
+	vm_destroy(&vm);
+}
+
+/* What the README teaches about kicking a vCPU, on KVM itself. */
+Test(step13, immediate_exit_makes_kvm_run_return_eintr_at_once, .timeout = 20)
+{
+	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $ */
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	vm.run->immediate_exit = 1;
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), -1, "the guest ran");
+	cr_assert_eq(errno, EINTR, "%s", strerror(errno));
+	vm_destroy(&vm);
+}
+
+static void ignore(int sig)
+{
+	(void)sig;
+}
+
+struct spinner {
+	struct vm *vm;
+	int ret, err;
+};
+
+static void *spin_thread(void *arg)
+{
+	struct spinner *s = arg;
+
+	s->ret = ioctl(s->vm->vcpu_fd, KVM_RUN, 0UL);
+	s->err = errno;
+	return NULL;
+}
+
+Test(step13, a_signal_ends_kvm_run_in_another_thread, .timeout = 20)
+{
+	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $ */
+	struct sigaction sa = { .sa_handler = ignore };
+	struct spinner s;
+	pthread_t t;
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	s = (struct spinner){ .vm = &vm };
+	cr_assert_eq(pthread_create(&t, NULL, spin_thread, &s), 0);
+	usleep(200000);			/* it is in the guest by now */
+	vm.run->immediate_exit = 1;	/* in case it is not yet */
+	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(s.ret, -1);
+	cr_assert_eq(s.err, EINTR, "%s", strerror(s.err));
+	vm_destroy(&vm);
+}
+
+/*
+ * How real machines start CPUs: with an in-kernel irqchip, vCPU 0 is
+ * the bootstrap processor and runs; any other waits for INIT and SIPI
+ * (KVM_MP_STATE_UNINITIALIZED), and KVM_RUN on it sleeps until a signal.
+ * Without an irqchip, as in this chapter, every vCPU is runnable.
+ */
+Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
+{
+	struct sigaction sa = { .sa_handler = ignore };
+	struct itimerval timer = { .it_value = { .tv_usec = 300000 } };
+	struct kvm_mp_state mp;
+	struct vm vm = VM_EMPTY;
+	int fd1, ret, err;
+
+	stage_quiet = 1;
+	cr_assert(kvm_open(&vm) >= 0 && kvm_check_api_version(&vm) == 0 &&
+		  vm_create(&vm) >= 0);
+	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0, "%s",
+		     strerror(errno));
+	cr_assert(vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 && vcpu_create(&vm) >= 0);
+	fd1 = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
+	cr_assert_geq(fd1, 0, "%s", strerror(errno));
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0);
+	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 0: %u", mp.mp_state);
+	cr_assert_eq(ioctl(fd1, KVM_GET_MP_STATE, &mp), 0);
+	cr_assert_eq(mp.mp_state, KVM_MP_STATE_UNINITIALIZED, "vcpu 1: %u",
+		     mp.mp_state);
+
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	cr_assert_eq(setitimer(ITIMER_REAL, &timer, NULL), 0);
+	ret = ioctl(fd1, KVM_RUN, 0UL);
+	err = errno;
+	cr_assert_eq(ret, -1, "vcpu 1 ran without a SIPI");
+	cr_assert_eq(err, EINTR, "%s", strerror(err));
+	close(fd1);
+	vm_destroy(&vm);
+
+	/* No irqchip: both runnable from the start. */
+	vm_setup_through(&vm, 6);
+	fd1 = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
+	cr_assert_geq(fd1, 0);
+	cr_assert_eq(ioctl(fd1, KVM_GET_MP_STATE, &mp), 0);
+	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 1: %u", mp.mp_state);
+	close(fd1);
+	vm_destroy(&vm);
+}
+
+/* The program, run as a user runs it. */
+static void program_run_args(const char *a, const char *b,
+			     struct program_result *r)
+{
+	const char *argv[] = { STEP_PROGRAM, a, b, NULL };
+
+	program_run(argv, NULL, 60, r);
+}
+
+/* The ```console block after `<!-- transcript -->` and `$ ./step13`. */
+static char *readme_transcript(void)
+{
+	char *readme = file_read(STEP_DIR "/README.md", NULL);
+	const char *start = strstr(readme, "<!-- transcript -->\n```console\n"
+				   "$ ./step13\n"), *end;
+	char *shown;
+
+	cr_assert(start, "no transcript of ./step13 in README.md");
+	start = strchr(strstr(start, "$ ./step13"), '\n') + 1;
+	end = strstr(start, "\n```");
+	cr_assert(end, "the transcript does not end");
+	shown = strndup(start, end - start + 1);
+	free(readme);
+	return shown;
+}
+
+/* The lines of text that begin with prefix (or, if NULL, with neither). */
+static char *lines_select(const char *text, const char *prefix)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	cr_assert(f);
+	for (const char *p = text; *p; ) {
+		size_t n = strcspn(p, "\n");
+		int cpu = !strncmp(p, "cpu 0: ", 7) || !strncmp(p, "cpu 1: ", 7);
+
+		if (prefix ? !strncmp(p, prefix, strlen(prefix)) : !cpu)
+			fprintf(f, "%.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+	fclose(f);
+	return out;
+}
+
+/*
+ * The README's transcript is one real run.  How cpu 0's and cpu 1's
+ * lines interleave differs from run to run; each vCPU's own lines, and
+ * everything else, must match it exactly.
+ */
+Test(step13, program_output_matches_readme_transcript, .timeout = 60)
+{
+	static const char *const parts[] = { NULL, "cpu 0: ", "cpu 1: " };
+	struct program_result r;
+	char *shown, *want, *got;
+
+	program_run_args(NULL, NULL, &r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	shown = readme_transcript();
+	want = output_normalize(shown);
+	got = output_normalize(r.out);
+	for (size_t i = 0; i < 3; i++) {
+		char *w = lines_select(want, parts[i]), *g = lines_select(got, parts[i]);
+
+		cr_assert_str_eq(g, w, "README.md's transcript, %s lines:\n"
+				 "README shows:\n%s\nprogram printed:\n%s",
+				 parts[i] ? parts[i] : "other", w, g);
+		free(w);
+		free(g);
+	}
+	free(shown);
+	free(want);
+	free(got);
+	program_result_free(&r);
+}
+
+Test(step13, program_prints_stages_then_its_own, .timeout = 60)
+{
+	struct program_result r;
+	char *own, *cpu_lines;
+
+	program_run_args(NULL, NULL, &r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	cr_assert_str_eq(r.err, "");
+	own = strstr(r.out, "[13] ");
+	cr_assert(own, "no [13] line:\n%s", r.out);
+	*own = '\0';
+	stage_lines_check(r.out, 9);
+	*own = '[';
+	cr_assert(strstr(own, "[13] both vCPUs halted; the counter at GPA "
+			 "0x100000 reads 200000 = 2 x 100000\n"), "%s", own);
+	cpu_lines = lines_select(own, "cpu ");
+	lines_check(cpu_lines);
+	free(cpu_lines);
+	program_result_free(&r);
+}
+
+Test(step13, program_traces_the_second_vcpu, .timeout = 150)
+{
+	static const char *const wanted[] = {
+		"ioctl(4, KVM_CREATE_VCPU, id 0) = 5\n",
+		"ioctl(4, KVM_CREATE_VCPU, id 1) = 6\n",
+		"ioctl(6, KVM_SET_CPUID2, ",
+		"ioctl(6, KVM_SET_REGS, {RIP=0x10000, RSP=0x1f8000, "
+		"RFLAGS=0x2 <RESERVED_1>}) = 0\n",
+		"ioctl(6, KVM_RUN) = 0, KVM_EXIT_IO: out port 0xe9",
+		"ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT",
+		"ioctl(6, KVM_RUN) = 0, KVM_EXIT_HLT",
+	};
+	const char *env[] = { "KVM_TRACE=1", NULL };
+	const char *argv[] = { STEP_PROGRAM, NULL };
+	struct program_result flag, environ_;
+	char *a, *b, *cut;
+
+	const char *flag_argv[] = { STEP_PROGRAM, "--trace", NULL };
+
+	/* Slow: each traced exit maps the vCPU's kvm_run to decode it. */
+	program_run(flag_argv, NULL, 70, &flag);
+	program_run(argv, env, 70, &environ_);
+	cr_assert_eq(flag.status, 0, "exit %d:\n%s", flag.status, flag.err);
+	cr_assert_eq(environ_.status, 0);
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+		cr_assert(strstr(flag.err, wanted[i]), "no \"%s\" in the trace",
+			  wanted[i]);
+	/* The setup is the same both ways; the threads' order is not. */
+	a = output_normalize(flag.err);
+	b = output_normalize(environ_.err);
+	cut = strstr(a, ", KVM_RUN)");
+	cr_assert(cut);
+	while (cut > a && cut[-1] != '\n')
+		cut--;		/* the start of the first KVM_RUN's line */
+	*cut = '\0';
+	cr_assert(!strncmp(a, b, strlen(a)), "--trace and KVM_TRACE=1 differ:\n"
+		  "%s\n---\n%.*s", a, (int)strlen(a), b);
+	free(a);
+	free(b);
+	program_result_free(&flag);
+	program_result_free(&environ_);
+}
+
+Test(step13, program_refuses_bad_timeout, .timeout = 30)
+{
+	struct program_result r;
+
+	program_run_args("--timeout", "1e9", &r);
+	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
+	cr_assert(strstr(r.err, "--timeout wants seconds from 0 to 1000000, not "
+			 "'1e9'"), "%s", r.err);
+	cr_assert_str_eq(r.out, "");
+	program_result_free(&r);
+}
+
+Test(step13, program_reports_missing_device, .timeout = 30)
+{
+	program_check_missing_device();
+}
+
+Test(step13, program_reports_device_that_is_not_kvm, .timeout = 30)
+{
+	program_check_not_kvm_device(13);
+}
+
+Test(step13, program_reports_permission_denied, .timeout = 30)
+{
+	program_check_permission_denied();
+}
+
+Test(step13, program_refuses_unknown_argument, .timeout = 30)
+{
+	program_check_unknown_argument();
+}
+
+Test(step13, program_help_exits_0, .timeout = 30)
+{
+	program_check_help();
+}
