@@ -10,6 +10,7 @@
 #   make diffs   what each step adds over the one before (diffs/)
 #   make workshop [STEP=05]  a copy with stages to write (workshop/)
 #   make check-docs  README excerpts and common/ match the step sources
+#   make mutants  every catalogued wrong stage is caught by its tests
 #   make clean   remove everything built (not .cache/'s sandbox kernel)
 #   SANDBOX=1 forces the QEMU sandbox, SANDBOX=0 this machine's /dev/kvm;
 #   V=1 shows the commands; bear -- make writes compile_commands.json.
@@ -22,7 +23,7 @@ TEST_PROGS := $(foreach s,$(STEPS),$(s)/$(BUILD)/test_$(firstword $(subst -, ,$(
 SUB := --no-print-directory
 
 .PHONY: $(STEPS) all deps shared test test-build sandbox-test run check bench diffs \
-	workshop check-docs clean
+	workshop check-docs mutants clean
 
 all: $(STEPS:=.all)
 
@@ -69,6 +70,9 @@ workshop:
 check-docs:
 	@tools/regions --check
 	@tools/pictures --check && tools/reading-time --check
+
+mutants:
+	@tools/mutants
 
 clean: $(STEPS:=.clean) bench.clean
 	rm -rf .build .build-san diffs .cache/kvm_probe

@@ -23,6 +23,7 @@
 
 #define SANDBOX_RUNS	5	/* default --runs under emulation */
 
+/* The command line, to stdout (--help) or stderr (a mistake). */
 static void usage(FILE *to)
 {
 	fprintf(to, "usage: bench [--runs N] [--quick] [--out DIR]\n"

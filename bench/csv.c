@@ -32,6 +32,7 @@ static int csv_close(FILE *f, const char *name)
 	return 0;
 }
 
+/* ",min,median,max" of s. */
 static void summary_cells(FILE *f, struct summary s)
 {
 	fprintf(f, ",%.3f,%.3f,%.3f", s.min, s.median, s.max);
@@ -49,6 +50,7 @@ static int machine_write(const char *dir, const struct results *r)
 	return csv_close(f, "machine.txt");
 }
 
+/* stages.csv: one row per stage. */
 static int stages_write(const char *dir, const struct results *r)
 {
 	FILE *f = csv_open(dir, "stages.csv");
@@ -64,6 +66,7 @@ static int stages_write(const char *dir, const struct results *r)
 	return csv_close(f, "stages.csv");
 }
 
+/* processes.csv: one row per process timed from exec to exit. */
 static int processes_write(const char *dir, const struct results *r)
 {
 	FILE *f = csv_open(dir, "processes.csv");
@@ -79,6 +82,7 @@ static int processes_write(const char *dir, const struct results *r)
 	return csv_close(f, "processes.csv");
 }
 
+/* exit.csv: one row, the cost of one port-I/O exit. */
 static int exit_write(const char *dir, const struct results *r)
 {
 	const struct message_result *w = &r->exit_with, *wo = &r->exit_without;
@@ -95,6 +99,7 @@ static int exit_write(const char *dir, const struct results *r)
 	return csv_close(f, "exit.csv");
 }
 
+/* memory.csv: one row per guest memory size. */
 static int memory_write(const char *dir, const struct results *r)
 {
 	FILE *f = csv_open(dir, "memory.csv");
@@ -114,6 +119,7 @@ static int memory_write(const char *dir, const struct results *r)
 	return csv_close(f, "memory.csv");
 }
 
+/* output.csv: one row per variant and message size. */
 static int output_write(const char *dir, const struct results *r)
 {
 	FILE *f = csv_open(dir, "output.csv");

@@ -41,6 +41,7 @@ static const char *size_str(unsigned long long bytes)
 	return s;
 }
 
+/* The header: the machine and the number of runs. */
 void machine_table(const struct results *r)
 {
 	printf("# make bench\n\nmachine: %s\nruns: %d per measurement "

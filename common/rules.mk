@@ -8,6 +8,7 @@
 #   make test       build and run tests/test_$(STEP).c against real KVM
 #   make run        run the program (in the QEMU sandbox if no /dev/kvm)
 #   make diff       what this step adds over the step before it
+#   make mutants    every catalogued wrong stage fails this step's tests
 #   make V=1        show the commands;  make SANITIZE=1  ASan + UBSan build
 #
 # common/ is compiled once per flavour, into $(TOP)/.build/common (or
@@ -45,7 +46,7 @@ ALL_COMMON_OBJS := $(patsubst $(COMMON)/%.c,$(SHARED)/common/%.o,$(wildcard $(CO
 TEST_GUESTS := $(patsubst $(TESTS)/guests/%.asm,$(TOP)/.build/guests/%.bin,\
 	$(wildcard $(TESTS)/guests/*.asm $(TESTS)/guests/gallery/*.asm))
 
-.PHONY: all shared test test-build run diff clean
+.PHONY: all shared test test-build run diff mutants clean
 shared: $(ALL_COMMON_OBJS) $(TEST_GUESTS)
 
 $(SHARED)/common/%.o: $(COMMON)/%.c
@@ -128,6 +129,9 @@ test: test-build
 
 diff:
 	$(Q)$(TOP)/tools/diffs $(patsubst $(TOP)/%,%,$(CURDIR))
+
+mutants:
+	$(Q)$(TOP)/tools/mutants $(CURDIR)
 
 run: $(PROG)
 	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS) || { s=$$?; echo "make run: $(STEP) exited with status $$s (README.md, Exit statuses)" >&2; exit $$s; }

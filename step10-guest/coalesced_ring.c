@@ -5,8 +5,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "coalesced_ring.h"
 #include "report.h"
+#include "step10.h"
 
 /* <linux/kvm.h> sizes the ring with PAGE_SIZE, which user space lacks. */
 #define PAGE_SIZE ((size_t)sysconf(_SC_PAGESIZE))

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* command_line.c: step10's options and its --help (command_line.h). */
+/* command_line.c: step10's options and its --help (step10.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "command_line.h"
 #include "report.h"
 #include "std_streams.h"
+#include "step10.h"
 #include "trace.h"
 
 static void usage(FILE *to)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* guest_image.c: reading a guest image file (guest_image.h). */
+/* guest_image.c: reading a guest image file (step10.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "guest_image.h"
 #include "report.h"
+#include "step10.h"
 #include "vm.h"
 
 int guest_image_read(const char *path, uint8_t **image, size_t *size)

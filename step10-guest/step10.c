@@ -15,10 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "coalesced_ring.h"
-#include "command_line.h"
 #include "dump.h"
-#include "exit_explain.h"
 #include "kvm_names.h"
 #include "report.h"
 #include "std_streams.h"
