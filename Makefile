@@ -22,7 +22,7 @@ BUILD := $(if $(filter 1,$(SANITIZE)),.build-san,.build)
 TEST_PROGS := $(foreach s,$(STEPS),$(s)/$(BUILD)/test_$(firstword $(subst -, ,$(notdir $(s)))))
 SUB := --no-print-directory
 
-.PHONY: all deps shared test test-build sandbox-test run check bench diffs \
+.PHONY: $(STEPS) all deps shared test test-build sandbox-test run check bench diffs \
 	workshop check-docs mutants clean
 
 all: $(STEPS:=.all)
@@ -33,6 +33,7 @@ all: $(STEPS:=.all)
 %.all: shared ; +@$(MAKE) $(SUB) -C $* all
 %.test-build: shared ; +@$(MAKE) $(SUB) -C $* test-build
 %.clean: ; +@$(MAKE) $(SUB) -C $* clean
+$(STEPS): %: %.all
 shared: ; +@$(MAKE) $(SUB) -f common/rules.mk shared
 
 deps:

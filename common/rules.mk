@@ -114,7 +114,9 @@ TEST_CPPFLAGS := -DSTEP_PROGRAM='"$(abspath $(PROG))"' \
 
 $(BUILD)/tests/%.o: $(TESTS)/%.c
 	$(call say,CC,$@)
-	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -I$(CURDIR) $(TEST_CPPFLAGS) -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -I$(CURDIR) $(TEST_CPPFLAGS) -c -o $@ $< || \
+	{ echo '#include <criterion/criterion.h>' | $(CC) -E -x c - >/dev/null 2>&1 || \
+	  echo "$(STEP): Criterion is not installed; make deps, at the top, installs it" >&2; exit 1; }
 
 $(TEST_PROG): $(TEST_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) | $(BUILD)/stage-ok
 	$(call say,LD,$@)
