@@ -11,7 +11,7 @@
 #   make workshop [STEP=05]  a copy with stages to write (workshop/)
 #   make check-docs  README excerpts and common/ match the step sources
 #   make mutants  every catalogued wrong stage is caught by its tests
-#   make clean   remove everything built (not .cache/'s sandbox kernel)
+#   make clean   remove everything built (not the sandbox kernel in .cache/, nor workshop/)
 #   SANDBOX=1 forces the QEMU sandbox, SANDBOX=0 this machine's /dev/kvm;
 #   V=1 shows the commands; bear -- make writes compile_commands.json.
 
