@@ -62,7 +62,7 @@ int stop_signals_arm(struct vm *vm, double timeout, struct stop_saved *saved)
 {
 	struct sigaction sa = {
 		.sa_sigaction = stop_handler, .sa_flags = SA_SIGINFO,
-	};	/* no SA_RESTART: KVM_RUN must return EINTR */
+	};	/* KVM_RUN returns EINTR, SA_RESTART or not (kvm_handle_signal_exit) */
 	struct itimerval timer = { 0 };
 	sigset_t set;
 	int cap = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT);

@@ -44,6 +44,20 @@ Test(step02, asks_the_kvm_fd_once)
 	vm_destroy(&vm);
 }
 
+Test(step02, refuses_a_nonzero_argument)
+{
+	struct vm vm;
+
+	/* kvm_dev_ioctl(): KVM_GET_API_VERSION takes none, so 0 only. */
+	vm_setup_through(&vm, 1);
+	errno = 0;
+	cr_assert_eq(ioctl(vm.kvm_fd, KVM_GET_API_VERSION, 1UL), -1,
+		     "KVM_GET_API_VERSION accepted an argument of 1");
+	cr_assert_eq(errno, EINVAL, "argument 1: %s", errno_name(errno));
+	cr_assert(strstr(errno_hint("KVM_GET_API_VERSION", EINVAL), "pass 0"));
+	vm_destroy(&vm);
+}
+
 Test(step02, prints_its_stage_line)
 {
 	struct vm vm;

@@ -15,6 +15,19 @@
 #include "kvm_test.h"
 #include "report.h"
 
+Test(step03, an_unknown_machine_type_is_refused)
+{
+	struct vm vm;
+
+	/* kvm_arch_init_vm(): x86 knows type 0 and a few special ones. */
+	vm_setup_through(&vm, 2);
+	errno = 0;
+	cr_assert_eq(ioctl(vm.kvm_fd, KVM_CREATE_VM, 99UL), -1,
+		     "KVM created a VM of machine type 99");
+	cr_assert_eq(errno, EINVAL, "type 99: %s", errno_name(errno));
+	vm_destroy(&vm);
+}
+
 Test(step03, vm_fd_is_a_kvm_vm_and_not_the_device_fd)
 {
 	struct vm vm;

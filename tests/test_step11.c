@@ -10,10 +10,13 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "faults.h"
 #include "kvm_test.h"
@@ -286,6 +289,38 @@ Test(step11, port_io_is_not_this_machines_device, .timeout = 20)
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
 	cr_assert(strstr(r.err, "guest used port 0xe9 (KVM_EXIT_IO); this "
 			 "machine's one device is the UART at GPA 0x10000000"),
+		  "%s", r.err);
+	mmio_result_free(&r);
+}
+
+
+/* Ctrl-C, as the terminal sends it, to the thread that runs the guest. */
+struct ctrl_c {
+	pthread_t target;
+	double after;		/* seconds */
+};
+
+static void *ctrl_c_later(void *arg)
+{
+	struct ctrl_c *c = arg;
+
+	usleep((useconds_t)(c->after * 1e6));
+	pthread_kill(c->target, SIGINT);
+	return NULL;
+}
+
+Test(step11, ctrl_c_stops_a_spinning_guest, .timeout = 30)
+{
+	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $: no exits */
+	struct ctrl_c c = { .target = pthread_self(), .after = 1.0 };
+	struct mmio_result r;
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0);
+	guest_run(code, sizeof(code), &quick, READY, &r);
+	pthread_join(t, NULL);
+	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "interrupted (Ctrl-C); the guest was stopped"),
 		  "%s", r.err);
 	mmio_result_free(&r);
 }

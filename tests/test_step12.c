@@ -420,6 +420,38 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	vm_destroy(&vm);
 }
 
+
+/* Ctrl-C, as the terminal sends it, to the thread that runs the guest. */
+struct ctrl_c {
+	pthread_t target;
+	double after;		/* seconds */
+};
+
+static void *ctrl_c_later(void *arg)
+{
+	struct ctrl_c *c = arg;
+
+	usleep((useconds_t)(c->after * 1e6));
+	pthread_kill(c->target, SIGINT);
+	return NULL;
+}
+
+Test(step12, ctrl_c_stops_a_spinning_guest, .timeout = 30)
+{
+	static const uint8_t code[] = { 0xfa, 0xeb, 0xfe };	/* cli; jmp $ */
+	struct ctrl_c c = { .target = pthread_self(), .after = 1.0 };
+	struct tick_result r;
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0);
+	guest_run(code, sizeof(code), &fast, &r);
+	pthread_join(t, NULL);
+	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "interrupted (Ctrl-C); the guest was stopped"),
+		  "%s", r.err);
+	tick_result_free(&r);
+}
+
 /* A guest that never finishes is stopped, whatever it does with IF. */
 Test(step12, guest_that_never_finishes_is_stopped, .timeout = 30)
 {
