@@ -11,7 +11,7 @@
 #   make workshop [STEP=05]  a copy with stages to write (workshop/)
 #   make check-docs  README excerpts and common/ match the step sources
 #   make mutants  every catalogued wrong stage is caught by its tests
-#   make clean   remove everything built (not .cache/'s sandbox kernel)
+#   make clean   remove everything built (not the sandbox kernel in .cache/, nor workshop/)
 #   SANDBOX=1 forces the QEMU sandbox, SANDBOX=0 this machine's /dev/kvm;
 #   V=1 shows the commands; bear -- make writes compile_commands.json.
 
@@ -48,8 +48,10 @@ sandbox-test:
 	elif [ "$(SANITIZE)" = 1 ]; then echo "sandbox tests: skipped (make check; make test runs them)"; \
 	else tests/sandbox/test_sandbox.sh; fi
 
+# Every step's tests in one run; in the sandbox (TCG, about 100 times
+# slower) that run may take longer than the sandbox's 600 s default.
 test: test-build check-docs sandbox-test
-	@tests/with-kvm tests/run-tests $(TEST_PROGS)
+	@SANDBOX_TIMEOUT=$${SANDBOX_TIMEOUT:-1800} tests/with-kvm tests/run-tests $(TEST_PROGS)
 
 # A failing program's own status, said before make's "Error N" (make exits 2).
 run: step10-guest.all
