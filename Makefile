@@ -10,7 +10,8 @@
 #   make diffs   what each step adds over the one before (diffs/)
 #   make workshop [STEP=05]  a copy with stages to write (workshop/)
 #   make check-docs  README excerpts and common/ match the step sources
-#   make clean   remove everything built (not .cache/'s sandbox kernel)
+#   make mutants  every catalogued wrong stage is caught by its tests
+#   make clean   remove everything built (not the sandbox kernel in .cache/, nor workshop/)
 #   SANDBOX=1 forces the QEMU sandbox, SANDBOX=0 this machine's /dev/kvm;
 #   V=1 shows the commands; bear -- make writes compile_commands.json.
 
@@ -21,8 +22,8 @@ BUILD := $(if $(filter 1,$(SANITIZE)),.build-san,.build)
 TEST_PROGS := $(foreach s,$(STEPS),$(s)/$(BUILD)/test_$(firstword $(subst -, ,$(notdir $(s)))))
 SUB := --no-print-directory
 
-.PHONY: all deps shared test test-build sandbox-test run check bench diffs \
-	workshop check-docs clean
+.PHONY: $(STEPS) all deps shared test test-build sandbox-test run check bench diffs \
+	workshop check-docs mutants clean
 
 all: $(STEPS:=.all)
 
@@ -32,6 +33,7 @@ all: $(STEPS:=.all)
 %.all: shared ; +@$(MAKE) $(SUB) -C $* all
 %.test-build: shared ; +@$(MAKE) $(SUB) -C $* test-build
 %.clean: ; +@$(MAKE) $(SUB) -C $* clean
+$(STEPS): %: %.all
 shared: ; +@$(MAKE) $(SUB) -f common/rules.mk shared
 
 deps:
@@ -51,11 +53,14 @@ sandbox-test:
 sandbox-up: ; @tests/sandbox/up
 sandbox-down: ; @tests/sandbox/down
 
+# Every step's tests in one run; in the sandbox (TCG, about 100 times
+# slower) that run may take longer than the sandbox's 600 s default.
 test: test-build check-docs sandbox-test
-	@tests/with-kvm tests/run-tests $(TEST_PROGS)
+	@SANDBOX_TIMEOUT=$${SANDBOX_TIMEOUT:-1800} tests/with-kvm tests/run-tests $(TEST_PROGS)
 
+# A failing program's own status, said before make's "Error N" (make exits 2).
 run: step10-guest.all
-	@tests/with-kvm step10-guest/step10 $(ARGS)
+	@tests/with-kvm step10-guest/step10 $(ARGS) || { s=$$?; echo "make run: step10 exited with status $$s (README.md, Exit statuses)" >&2; exit $$s; }
 
 check:
 	+@$(MAKE) $(SUB) test SANITIZE=1
@@ -72,6 +77,9 @@ workshop:
 check-docs:
 	@tools/regions --check
 	@tools/pictures --check && tools/reading-time --check
+
+mutants:
+	@tools/mutants
 
 clean: $(STEPS:=.clean) bench.clean
 	rm -rf .build .build-san diffs .cache/kvm_probe

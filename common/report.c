@@ -63,16 +63,18 @@ static const struct {
 	{ "open", EISDIR, "KVM_DEVICE names a directory, not the KVM device" },
 	{ "KVM_GET_API_VERSION", ENOTTY, "this file is not a KVM device "
 	  "(is KVM_DEVICE set to another file?)" },
-	{ "KVM_GET_API_VERSION", EINVAL, "this file is not a KVM device "
-	  "(is KVM_DEVICE set to another file?)" },
+	{ "KVM_GET_API_VERSION", EINVAL, "KVM_GET_API_VERSION takes no "
+	  "argument: pass 0 (a KVM device refuses anything else); or this file "
+	  "is not a KVM device (is KVM_DEVICE set to another file?)" },
 	{ "KVM_CREATE_VM", EINVAL, "the machine type is not one this host "
 	  "supports: on x86 it must be 0" },
 	{ "KVM_CREATE_VM", ENOMEM, "the host could not allocate a VM: free some "
 	  "memory or close other VMs" },
 	{ "KVM_SET_TSS_ADDR", EINVAL, "the TSS address must lie below 4 GiB with "
 	  "room for its three pages" },
-	{ "KVM_SET_TSS_ADDR", EEXIST, "the TSS pages overlap a memory slot: move "
-	  "the TSS or the slot" },
+	{ "KVM_SET_TSS_ADDR", EEXIST, "Intel without unrestricted guest only: the "
+	  "TSS pages overlap a memory slot (move the TSS or the slot), or the "
+	  "TSS address was set already" },
 	{ "mmap", ENOMEM, "the host could not map that much memory: ask for less, "
 	  "or check ulimit -v" },
 	{ "mmap", ENODEV, "this file cannot be mapped: is it a vCPU fd?" },
@@ -89,7 +91,7 @@ static const struct {
 	  "not check that the host range is mapped; that fails at KVM_RUN)" },
 	{ "KVM_CREATE_VCPU", EEXIST, "a vCPU with this id exists already: each "
 	  "vCPU needs its own id" },
-	{ "KVM_CREATE_VCPU", EINVAL, "the vCPU id is above KVM_CAP_MAX_VCPU_ID, "
+	{ "KVM_CREATE_VCPU", EINVAL, "the vCPU id is not below KVM_CAP_MAX_VCPU_ID, "
 	  "or the VM cannot take more vCPUs, or the ioctl went to /dev/kvm "
 	  "instead of the VM fd" },
 	{ "KVM_GET_VCPU_MMAP_SIZE", ENOTTY, "ask /dev/kvm, not a VM fd" },
@@ -105,8 +107,9 @@ static const struct {
 	{ "KVM_RUN", EINVAL, "KVM_RUN takes 0 as its argument, and kvm_run's "
 	  "kvm_valid_regs and kvm_dirty_regs must hold no unknown bits; a guest "
 	  "state KVM cannot enter is an exit (FAIL_ENTRY), not this error" },
-	{ "KVM_REGISTER_COALESCED_MMIO", EINVAL, "this kernel cannot coalesce "
-	  "port I/O (KVM_CAP_COALESCED_PIO)" },
+	{ "KVM_REGISTER_COALESCED_MMIO", EINVAL, "KVM refused the zone: its pio "
+	  "field must be 0 or 1 (whether port I/O can be coalesced at all is "
+	  "KVM_CAP_COALESCED_PIO)" },
 	{ "*", ENOTTY, "this ioctl was sent to the wrong kind of fd "
 	  "(/dev/kvm, VM and vCPU fds each take their own; a VM fd answers "
 	  "ENOTTY to others, /dev/kvm and vCPU fds answer EINVAL)" },

@@ -8,6 +8,7 @@
 #   make test       build and run tests/test_$(STEP).c against real KVM
 #   make run        run the program (in the QEMU sandbox if no /dev/kvm)
 #   make diff       what this step adds over the step before it
+#   make mutants    every catalogued wrong stage fails this step's tests
 #   make V=1        show the commands;  make SANITIZE=1  ASan + UBSan build
 #
 # common/ is compiled once per flavour, into $(TOP)/.build/common (or
@@ -45,7 +46,7 @@ ALL_COMMON_OBJS := $(patsubst $(COMMON)/%.c,$(SHARED)/common/%.o,$(wildcard $(CO
 TEST_GUESTS := $(patsubst $(TESTS)/guests/%.asm,$(TOP)/.build/guests/%.bin,\
 	$(wildcard $(TESTS)/guests/*.asm $(TESTS)/guests/gallery/*.asm))
 
-.PHONY: all shared test test-build run diff clean
+.PHONY: all shared test test-build run diff mutants clean
 shared: $(ALL_COMMON_OBJS) $(TEST_GUESTS)
 
 $(SHARED)/common/%.o: $(COMMON)/%.c
@@ -113,7 +114,9 @@ TEST_CPPFLAGS := -DSTEP_PROGRAM='"$(abspath $(PROG))"' \
 
 $(BUILD)/tests/%.o: $(TESTS)/%.c
 	$(call say,CC,$@)
-	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -I$(CURDIR) $(TEST_CPPFLAGS) -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -I$(CURDIR) $(TEST_CPPFLAGS) -c -o $@ $< || \
+	{ echo '#include <criterion/criterion.h>' | $(CC) -E -x c - >/dev/null 2>&1 || \
+	  echo "$(STEP): Criterion is not installed; make deps, at the top, installs it" >&2; exit 1; }
 
 $(TEST_PROG): $(TEST_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) | $(BUILD)/stage-ok
 	$(call say,LD,$@)
@@ -127,8 +130,11 @@ test: test-build
 diff:
 	$(Q)$(TOP)/tools/diffs $(patsubst $(TOP)/%,%,$(CURDIR))
 
+mutants:
+	$(Q)$(TOP)/tools/mutants $(CURDIR)
+
 run: $(PROG)
-	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS)
+	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS) || { s=$$?; echo "make run: $(STEP) exited with status $$s (README.md, Exit statuses)" >&2; exit $$s; }
 
 clean:
 	rm -rf .build .build-san $(STEP) $(CLEAN_FILES)

@@ -277,6 +277,7 @@ static void trace_ioctl(int fd, unsigned long request, void *arg, int ret,
 	const char *name = kvm_ioctl_name(request);
 	int more;
 
+	flockfile(stderr);	/* one call's lines whole, whatever other threads print */
 	if (name)
 		fprintf(stderr, "ioctl(%d, %s", fd, name);
 	else
@@ -292,6 +293,7 @@ static void trace_ioctl(int fd, unsigned long request, void *arg, int ret,
 	fputc('\n', stderr);
 	if (more)
 		sregs_print(stderr, arg);
+	funlockfile(stderr);
 }
 
 int __real_ioctl(int fd, unsigned long request, ...);

@@ -58,7 +58,7 @@
 #define EXIT_SETUP	1	/* a system call or ioctl failed */
 #define EXIT_USAGE	2	/* bad command line or guest image */
 #define EXIT_GUEST	3	/* the guest stopped in a way it should not */
-#define EXIT_TIMEOUT	4	/* the guest did not halt in time, or Ctrl-C */
+#define EXIT_TIMEOUT	4	/* the guest was stopped: timeout or a signal */
 
 /* Everything a step has built so far; vm_destroy() releases all of it. */
 struct vm {

@@ -18,7 +18,7 @@
 /* Stage 02: refuse to go on unless KVM speaks API version 12. */
 int kvm_check_api_version(struct vm *vm)
 {
-	/* The argument is unused; pass 0 as an unsigned long. */
+	/* It takes no argument: KVM refuses anything but 0 (EINVAL). */
 	int version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0UL);
 
 	if (version < 0)

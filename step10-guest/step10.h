@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* step10.h: step10's stage, for its tests and the benchmarks. */
+/*
+ * step10.h: step 10's types and functions, grouped by the file that
+ * defines them: the stage (step10.c) first, then what it calls.  For
+ * step10's own files, its tests and the benchmarks.
+ */
 #ifndef STEP10_H
 #define STEP10_H
 
@@ -65,13 +69,6 @@ struct run_options {
 	const struct port_device *device;	/* one more port, or NULL */
 };
 
-/*
- * Read a guest image file.  Refuses a missing, unreadable, non-regular
- * or empty file and one over GUEST_CODE_MAX bytes, naming the file and
- * the limit.  On success *image is malloc'd.
- */
-int guest_image_read(const char *path, uint8_t **image, size_t *size);
-
 /* Stage 10, part 1: copy the guest to GUEST_LOAD_ADDR. */
 int guest_load(struct vm *vm, const uint8_t *image, size_t size);
 
@@ -91,5 +88,37 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
 			     const struct run_options *opt,
 			     struct run_stats *stats);
+
+/* exit_explain.c: the exits that end a run badly, explained on stderr:
+ * what happened, the numbers KVM gave, and what to check. */
+void mmio_explain(const struct kvm_run *run);		/* KVM_EXIT_MMIO */
+void shutdown_explain(const struct kvm_run *run);	/* KVM_EXIT_SHUTDOWN */
+void fail_entry_explain(const struct kvm_run *run);	/* KVM_EXIT_FAIL_ENTRY */
+void internal_error_explain(const struct kvm_run *run);	/* ..._INTERNAL_ERROR */
+
+/*
+ * coalesced_ring.c (--coalesce; COALESCED.md).  Setup registers
+ * CONSOLE_PORT as a coalesced zone and returns the ring, or NULL after
+ * reporting why not.  Drain writes every queued entry to out and counts
+ * it in stats; -1 after reporting when the ring's indices are out of range.
+ */
+struct kvm_coalesced_mmio_ring *coalesced_ring_setup(struct vm *vm);
+int coalesced_ring_drain(struct kvm_coalesced_mmio_ring *ring, FILE *out,
+			 struct run_stats *stats);
+
+/*
+ * guest_image.c: read a guest image file.  Refuses a missing,
+ * unreadable, non-regular or empty file and one over GUEST_CODE_MAX
+ * bytes, naming the file and the limit.  On success *image is malloc'd.
+ */
+int guest_image_read(const char *path, uint8_t **image, size_t *size);
+
+/*
+ * command_line.c: parse step10's command line into opt and *guest_path
+ * (NULL for the built-in guest).  --help prints the usage and exits 0; a
+ * bad argument prints the usage on stderr and exits EXIT_USAGE.
+ */
+void command_line_parse(int argc, char **argv, struct run_options *opt,
+			const char **guest_path);
 
 #endif

@@ -12,32 +12,191 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+/* Here STEP_PROGRAM and STEP_DIR are the paths make compiled in. */
+#define KVM_TEST_BUILT_PATHS
 #include "kvm_test.h"
 #include "report.h"
 #include "trace.h"
 
 extern char **environ;
 
+/* The vm of the test running here, for crash_explain. */
+static const struct vm *crash_vm;
+
+/*
+ * SIGSEGV or SIGBUS in a test: say which test, where, and, when the
+ * address lies in or just past the kvm_run mapping, the likely cause.
+ * Then let the signal kill the test as before (SA_RESETHAND), so
+ * Criterion still reports the crash.
+ */
+static void crash_explain(int sig, siginfo_t *si, void *context)
+{
+	const struct criterion_test *t = criterion_current_test;
+	uintptr_t addr = (uintptr_t)si->si_addr;
+	uintptr_t run = crash_vm ? (uintptr_t)crash_vm->run : 0;
+	char msg[768];
+	int n;
+
+	(void)context;
+	n = snprintf(msg, sizeof(msg), "\n%s::%s: %s at address %p",
+		     t ? t->category : "?", t ? t->name : "?",
+		     sig == SIGBUS ? "SIGBUS" : "SIGSEGV", si->si_addr);
+	if (run && addr >= run && addr < run + crash_vm->run_size + 0x10000)
+		n += snprintf(msg + n, sizeof(msg) - n, ", byte 0x%lx of the "
+			      "vCPU's kvm_run mapping (stage 07 says it is "
+			      "%zu bytes)\n  hint: kvm_run is "
+			      "KVM_GET_VCPU_MMAP_SIZE bytes; reading past a "
+			      "shorter mapping faults (SIGSEGV), and so does a "
+			      "mapping from a wrong offset (SIGBUS)\n",
+			      (unsigned long)(addr - run), crash_vm->run_size);
+	else if (crash_vm && crash_vm->mem && addr >= (uintptr_t)crash_vm->mem &&
+		 addr < (uintptr_t)crash_vm->mem + crash_vm->mem_size)
+		n += snprintf(msg + n, sizeof(msg) - n, ", byte 0x%lx of guest "
+			      "memory\n  hint: stage 05 must map guest memory "
+			      "readable and writable (PROT_READ | PROT_WRITE)\n",
+			      (unsigned long)(addr - (uintptr_t)crash_vm->mem));
+	else
+		n += snprintf(msg + n, sizeof(msg) - n, "\n");
+	if (n > (int)sizeof(msg))
+		n = sizeof(msg);
+	if (write(2, msg, n) < 0)
+		return;
+}
+
+static void crash_explain_install(const struct vm *vm)
+{
+	struct sigaction sa = { .sa_sigaction = crash_explain,
+				.sa_flags = SA_SIGINFO | SA_RESETHAND };
+
+	crash_vm = vm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+void run_mapping_check(const struct vm *vm)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), mapped = 0;
+
+	cr_assert(vm->run, "stage 07 left vm->run NULL");
+	cr_assert_geq(vm->run_size, sizeof(struct kvm_run), "stage 07 says "
+		      "kvm_run is %zu bytes, less than struct kvm_run's %zu",
+		      vm->run_size, sizeof(struct kvm_run));
+	/* msync fails with ENOMEM on a page that nothing maps. */
+	while (mapped < vm->run_size &&
+	       msync((char *)vm->run + mapped, page, MS_ASYNC) == 0)
+		mapped += page;
+	cr_assert_geq(mapped, vm->run_size, "stage 07 says kvm_run is %zu "
+		      "bytes at %p, but only %zu of them are mapped: kvm_run "
+		      "is KVM_GET_VCPU_MMAP_SIZE bytes; reading past a shorter "
+		      "mapping faults", vm->run_size, (void *)vm->run, mapped);
+}
+
+/* Stage n's function on vm; its result (0 or an fd on success, -1). */
+int stage_run(struct vm *vm, int n)
+{
+	switch (n) {
+	case 1: return kvm_open(vm);
+	case 2: return kvm_check_api_version(vm);
+	case 3: return vm_create(vm);
+	case 4: return vm_set_tss_addr(vm);
+	case 5: return vm_memory_add(vm, GUEST_MEM_SIZE);
+	case 6: return vcpu_create(vm);
+	case 7: return vcpu_map_run(vm);
+	case 8: return vcpu_enter_long_mode(vm);
+	case 9: return vcpu_regs_set(vm);
+	}
+	cr_assert_fail("there is no stage %d", n);
+	return -1;
+}
+
+static const char *const stage_names[] = {
+	"", "kvm_open", "kvm_check_api_version", "vm_create",
+	"vm_set_tss_addr", "vm_memory_add", "vcpu_create", "vcpu_map_run",
+	"vcpu_enter_long_mode", "vcpu_regs_set",
+};
+
 void vm_setup_through(struct vm *vm, int last)
 {
 	stage_quiet = 1;
 	*vm = (struct vm)VM_EMPTY;
-	cr_assert(last < 1 || kvm_open(vm) >= 0, "stage 01 failed");
-	cr_assert(last < 2 || kvm_check_api_version(vm) == 0, "stage 02 failed");
-	cr_assert(last < 3 || vm_create(vm) >= 0, "stage 03 failed");
-	cr_assert(last < 4 || vm_set_tss_addr(vm) == 0, "stage 04 failed");
-	cr_assert(last < 5 || vm_memory_add(vm, GUEST_MEM_SIZE) == 0,
-		  "stage 05 failed");
-	cr_assert(last < 6 || vcpu_create(vm) >= 0, "stage 06 failed");
-	cr_assert(last < 7 || vcpu_map_run(vm) == 0, "stage 07 failed");
-	cr_assert(last < 8 || vcpu_enter_long_mode(vm) == 0, "stage 08 failed");
-	cr_assert(last < 9 || vcpu_regs_set(vm) == 0, "stage 09 failed");
+	crash_explain_install(vm);
+	for (int n = 1; n <= last && n <= 9; n++) {
+		cr_assert_geq(stage_run(vm, n), 0, "stage %02d (%s) failed, as "
+			      "it says above", n, stage_names[n]);
+		if (n == 7)
+			run_mapping_check(vm);
+	}
 	stage_quiet = 0;
+}
+
+void stage_failure_check(struct vm *vm, int stage, const char *want)
+{
+	struct capture out, err;
+	char *o, *e;
+	int r;
+
+	capture_begin(&out, 1);
+	capture_begin(&err, 2);
+	r = stage_run(vm, stage);
+	e = capture_end(&err);
+	o = capture_end(&out);
+	cr_assert_eq(r, -1, "stage %02d (%s) returned %d after a failed call; "
+		     "it must report it and return -1", stage,
+		     stage_names[stage], r);
+	cr_assert(strstr(e, want), "stage %02d (%s) did not say \"%s\" on "
+		  "stderr, it said:\n%s", stage, stage_names[stage], want, e);
+	cr_assert_str_eq(o, "", "stage %02d (%s) printed its stage line after "
+			 "a failed call:\n%s", stage, stage_names[stage], o);
+	free(o);
+	free(e);
+}
+
+static const char *fd_describe(int fd)
+{
+	static char target[256];
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return "not open";
+	target[n] = '\0';
+	return target;
+}
+
+long kvm_ioctl_ok_named(int fd, unsigned long request, const char *name,
+			unsigned long arg)
+{
+	long r;
+
+	errno = 0;
+	r = ioctl(fd, request, arg);
+	cr_assert_geq(r, 0, "%s on fd %d (%s) failed: %s (%s)", name, fd,
+		      fd_describe(fd), errno_name(errno), strerror(errno));
+	return r;
+}
+
+void kvm_ioctl_refused_named(int fd, unsigned long request, const char *name,
+			     unsigned long arg, int err, const char *why)
+{
+	long r;
+
+	errno = 0;
+	r = ioctl(fd, request, arg);
+	cr_assert_eq(r, -1, "%s on fd %d (%s) returned %ld, but KVM must refuse "
+		     "it with %s: %s", name, fd, fd_describe(fd), r,
+		     errno_name(err), why);
+	cr_assert_eq(errno, err, "%s on fd %d (%s) failed with %s, but KVM "
+		     "must refuse it with %s: %s", name, fd, fd_describe(fd),
+		     errno_name(errno), errno_name(err), why);
 }
 
 double seconds_now(void)
@@ -173,6 +332,23 @@ void program_run_as(const char *const argv[], const char *const env[],
 	cr_assert(waitpid(pid, &wstatus, 0) == pid);
 	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
 				       : 128 + WTERMSIG(wstatus);
+	if (WIFSIGNALED(wstatus)) {
+		/* Said on its stderr, so every assertion that shows it says why. */
+		int sig = WTERMSIG(wstatus);
+		char why[512];
+
+		if (killed)
+			snprintf(why, sizeof(why), "\n[%s was killed by the test "
+				 "after its timeout of %.0f s]\n", argv[0], timeout_s);
+		else
+			snprintf(why, sizeof(why), "\n[%s was killed by signal "
+				 "%d, %s%s]\n", argv[0], sig, strsignal(sig),
+				 sig == SIGSEGV || sig == SIGBUS ? ": it touched "
+				 "memory that is not mapped; if that was kvm_run: "
+				 "kvm_run is KVM_GET_VCPU_MMAP_SIZE bytes, and "
+				 "reading past a shorter mapping faults" : "");
+		buffer_append(&r->err, &r->err_len, why, strlen(why));
+	}
 }
 
 void program_run(const char *const argv[], const char *const env[],
@@ -260,6 +436,43 @@ char *capture_end(struct capture *c)
 		buffer_append(&buf, &len, chunk, got);
 	fclose(c->tmp);
 	return buf;
+}
+
+const char *step_dir(void)
+{
+	static char dir[4096];
+	char exe[4096], *slash;
+	struct stat here, built;
+	ssize_t n;
+
+	if (dir[0])
+		return dir;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		for (int i = 0; i < 2 && (slash = strrchr(exe, '/')); i++)
+			*slash = '\0';	/* .../stepNN-x/.build/test_stepNN */
+	}
+	if (n <= 0 || (stat(exe, &here) == 0 && stat(STEP_DIR, &built) == 0 &&
+		       here.st_dev == built.st_dev && here.st_ino == built.st_ino))
+		snprintf(dir, sizeof(dir), "%s", STEP_DIR);
+	else
+		snprintf(dir, sizeof(dir), "%s", exe);
+	return dir;
+}
+
+const char *step_program(void)
+{
+	static char prog[8192];
+	size_t n = strlen(STEP_DIR);
+
+	if (prog[0])
+		return prog;
+	if (!strncmp(STEP_PROGRAM, STEP_DIR, n) && STEP_PROGRAM[n] == '/')
+		snprintf(prog, sizeof(prog), "%s%s", step_dir(), STEP_PROGRAM + n);
+	else
+		snprintf(prog, sizeof(prog), "%s", STEP_PROGRAM);
+	return prog;
 }
 
 const char *step_name(void)
@@ -415,7 +628,7 @@ void stage_lines_check(const char *out, int last)
 static void program_run_plain(const char *arg, const char *env0,
 			      struct program_result *r)
 {
-	const char *argv[] = { STEP_PROGRAM, arg, NULL };
+	const char *argv[] = { step_program(), arg, NULL };
 	const char *env[] = { env0, NULL };
 
 	program_run(argv, env0 ? env : NULL, 30, r);
@@ -428,7 +641,7 @@ void program_check_readme(void)
 	program_run_plain(NULL, NULL, &r);
 	cr_assert_eq(r.status, 0, "./%s exited %d:\n%s", step_name(), r.status,
 		     r.err);
-	readme_transcript_check(STEP_DIR, r.out);
+	readme_transcript_check(step_dir(), r.out);
 	program_result_free(&r);
 }
 
@@ -481,7 +694,7 @@ void program_check_not_kvm_device(int last)
 
 void program_check_permission_denied(void)
 {
-	const char *argv[] = { STEP_PROGRAM, NULL };
+	const char *argv[] = { step_program(), NULL };
 	char path[] = "/tmp/kvm-test-device-XXXXXX", env_dev[64], want[128];
 	const char *env[] = { env_dev, NULL };
 	const char *device = "/dev/kvm";
@@ -654,7 +867,6 @@ const struct ioctl_call *ioctl_spy_find(unsigned long request)
 
 unsigned int vcpu_run_once(struct vm *vm)
 {
-	cr_assert(ioctl(vm->vcpu_fd, KVM_RUN, 0UL) == 0, "KVM_RUN: %s",
-		  strerror(errno));
+	kvm_ioctl_ok(vm->vcpu_fd, KVM_RUN, 0UL);
 	return vm->run->exit_reason;
 }

@@ -16,8 +16,53 @@
 /* The step's own main(), compiled in as step_main (common/rules.mk). */
 int step_main(int argc, char **argv);
 
-/* Perform stages 1..last quietly, asserting each succeeds. */
+/*
+ * Perform stages 1..last quietly, asserting each succeeds, and that the
+ * kvm_run mapping of stage 07 is as long as it says.  From then on a
+ * SIGSEGV or SIGBUS in the test names the test and, in kvm_run or guest
+ * memory, the likely mistake, before Criterion reports the crash.
+ */
 void vm_setup_through(struct vm *vm, int last);
+
+/* Stage n's function (1..9) on vm: its result, 0 or an fd, or -1. */
+int stage_run(struct vm *vm, int n);
+
+/*
+ * Assert that every byte of vm->run_size at vm->run is mapped (checked
+ * with msync, without touching it): a short mapping fails here with a
+ * sentence, not later with a SIGSEGV.
+ */
+void run_mapping_check(const struct vm *vm);
+
+/*
+ * Perform stage on vm (set up through the stage before it) while some
+ * call it makes fails (faults.h), and assert it fails as a stage must:
+ * returns -1, says want (e.g. "KVM_CREATE_VM failed: EMFILE") on stderr,
+ * and prints no stage line.
+ */
+void stage_failure_check(struct vm *vm, int stage, const char *want);
+
+/*
+ * ioctl(fd, request, arg) that must succeed: returns its result, or fails
+ * the test with a sentence naming the request (not its expanded number),
+ * the fd and the errno: "KVM_GET_REGS on fd 5 (anon_inode:kvm-vcpu:0)
+ * failed: EBADF (Bad file descriptor)".
+ */
+#define kvm_ioctl_ok(fd, request, arg) \
+	kvm_ioctl_ok_named((fd), (request), #request, (unsigned long)(arg))
+long kvm_ioctl_ok_named(int fd, unsigned long request, const char *name,
+			unsigned long arg);
+
+/*
+ * ioctl(fd, request, arg) that KVM must refuse with err, for the reason
+ * why (a sentence about KVM); otherwise fails the test saying so, with
+ * the request's name.
+ */
+#define kvm_ioctl_refused(fd, request, arg, err, why) \
+	kvm_ioctl_refused_named((fd), (request), #request, \
+				(unsigned long)(arg), (err), (why))
+void kvm_ioctl_refused_named(int fd, unsigned long request, const char *name,
+			     unsigned long arg, int err, const char *why);
 
 /* What a program run by program_run() did. */
 struct program_result {
@@ -63,6 +108,20 @@ struct capture {
 };
 void capture_begin(struct capture *c, int fd);
 char *capture_end(struct capture *c);
+
+/*
+ * The step's directory and program: STEP_DIR and STEP_PROGRAM as make
+ * compiled them in, or, when the step was copied with its build (a
+ * scratch copy made by tools/mutants), the ones beside this test program,
+ * so a copy always tests its own program.  Elsewhere STEP_PROGRAM means
+ * step_program().
+ */
+const char *step_dir(void);
+const char *step_program(void);
+#ifndef KVM_TEST_BUILT_PATHS
+#undef STEP_PROGRAM
+#define STEP_PROGRAM step_program()
+#endif
 
 /* "step05", from STEP_PROGRAM. */
 const char *step_name(void);
@@ -127,7 +186,7 @@ void program_check_trace(int last);
  * pointer to a struct the request reads).
  */
 #define IOCTL_SPY_MAX	64
-#define IOCTL_SPY_ARG	64
+#define IOCTL_SPY_ARG	512	/* more than struct kvm_sregs */
 struct ioctl_call {
 	int fd;
 	unsigned long request;

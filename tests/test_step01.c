@@ -41,8 +41,9 @@ Test(step01, fd_is_the_kvm_device_and_answers_kvm_ioctls)
 	cr_assert(S_ISCHR(opened.st_mode), "not a character device");
 	cr_assert_eq(opened.st_rdev, dev.st_rdev);
 	/* Only KVM answers this: the fd really reaches the KVM module. */
-	cr_assert_eq(ioctl(vm.kvm_fd, KVM_GET_API_VERSION, 0UL),
-		     KVM_STABLE_API_VERSION);
+	cr_assert_eq(kvm_ioctl_ok(vm.kvm_fd, KVM_GET_API_VERSION, 0UL),
+		     KVM_STABLE_API_VERSION, "KVM_GET_API_VERSION on the fd is "
+		     "not %d", KVM_STABLE_API_VERSION);
 	vm_destroy(&vm);
 }
 

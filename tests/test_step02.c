@@ -21,7 +21,9 @@ Test(step02, version_is_12_as_kvm_answers_it)
 	vm_setup_through(&vm, 2);
 	cr_assert_eq(vm.api_version, KVM_STABLE_API_VERSION);
 	/* Asked again, directly: the stage stored what KVM said. */
-	cr_assert_eq(ioctl(vm.kvm_fd, KVM_GET_API_VERSION, 0UL), vm.api_version);
+	cr_assert_eq(kvm_ioctl_ok(vm.kvm_fd, KVM_GET_API_VERSION, 0UL),
+		     vm.api_version, "KVM answers a version other than the "
+		     "stage stored (%d)", vm.api_version);
 	vm_destroy(&vm);
 }
 
@@ -39,6 +41,20 @@ Test(step02, asks_the_kvm_fd_once)
 	call = ioctl_spy_find(KVM_GET_API_VERSION);
 	cr_assert(call, "no KVM_GET_API_VERSION");
 	cr_assert_eq(call->fd, vm.kvm_fd);
+	vm_destroy(&vm);
+}
+
+Test(step02, refuses_a_nonzero_argument)
+{
+	struct vm vm;
+
+	/* kvm_dev_ioctl(): KVM_GET_API_VERSION takes none, so 0 only. */
+	vm_setup_through(&vm, 1);
+	errno = 0;
+	cr_assert_eq(ioctl(vm.kvm_fd, KVM_GET_API_VERSION, 1UL), -1,
+		     "KVM_GET_API_VERSION accepted an argument of 1");
+	cr_assert_eq(errno, EINVAL, "argument 1: %s", errno_name(errno));
+	cr_assert(strstr(errno_hint("KVM_GET_API_VERSION", EINVAL), "pass 0"));
 	vm_destroy(&vm);
 }
 
@@ -99,6 +115,36 @@ Test(step02, refuses_api_version_11)
 	err = capture_end(&c);
 	ioctl_hook = NULL;
 	cr_assert(strstr(err, ": KVM_GET_API_VERSION returned 11, not 12\n"
+			 "  hint: "), "%s", err);
+	free(err);
+	vm_destroy(&vm);
+}
+
+/* KVM_GET_API_VERSION answers 13: newer is not stable either. */
+static int version_13(int fd, unsigned long request, void *arg, int *result)
+{
+	(void)fd;
+	(void)arg;
+	if (request != KVM_GET_API_VERSION)
+		return 0;
+	*result = 13;
+	return 1;
+}
+
+Test(step02, refuses_api_version_13)
+{
+	struct vm vm;
+	struct capture c;
+	char *err;
+
+	vm_setup_through(&vm, 1);
+	ioctl_hook = version_13;
+	capture_begin(&c, 2);
+	cr_assert_eq(kvm_check_api_version(&vm), -1,
+		     "stage 02 accepted API version 13: only 12 is stable");
+	err = capture_end(&c);
+	ioctl_hook = NULL;
+	cr_assert(strstr(err, ": KVM_GET_API_VERSION returned 13, not 12\n"
 			 "  hint: "), "%s", err);
 	free(err);
 	vm_destroy(&vm);

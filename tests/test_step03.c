@@ -11,8 +11,22 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "faults.h"
 #include "kvm_test.h"
 #include "report.h"
+
+Test(step03, an_unknown_machine_type_is_refused)
+{
+	struct vm vm;
+
+	/* kvm_arch_init_vm(): x86 knows type 0 and a few special ones. */
+	vm_setup_through(&vm, 2);
+	errno = 0;
+	cr_assert_eq(ioctl(vm.kvm_fd, KVM_CREATE_VM, 99UL), -1,
+		     "KVM created a VM of machine type 99");
+	cr_assert_eq(errno, EINVAL, "type 99: %s", errno_name(errno));
+	vm_destroy(&vm);
+}
 
 Test(step03, vm_fd_is_a_kvm_vm_and_not_the_device_fd)
 {
@@ -35,8 +49,10 @@ Test(step03, vm_fd_answers_vm_ioctls)
 
 	vm_setup_through(&vm, 3);
 	/* KVM_CHECK_EXTENSION works on a VM fd where KVM says it may. */
-	cr_assert_gt(ioctl(vm.kvm_fd, KVM_CHECK_EXTENSION,
-			   KVM_CAP_CHECK_EXTENSION_VM), 0);
+	cr_assert_gt(kvm_ioctl_ok(vm.kvm_fd, KVM_CHECK_EXTENSION,
+				  KVM_CAP_CHECK_EXTENSION_VM), 0,
+		     "KVM_CAP_CHECK_EXTENSION_VM is 0: KVM says VM fds do not "
+		     "answer KVM_CHECK_EXTENSION");
 	slots = ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	cr_assert_gt(slots, 0, "KVM_CAP_NR_MEMSLOTS on the VM fd: %d (%s)",
 		     slots, strerror(errno));
@@ -49,9 +65,8 @@ Test(step03, vm_fd_refuses_device_ioctls)
 
 	vm_setup_through(&vm, 3);
 	/* KVM_GET_API_VERSION is /dev/kvm's: a VM fd does not know it. */
-	errno = 0;
-	cr_assert_eq(ioctl(vm.fd, KVM_GET_API_VERSION, 0UL), -1);
-	cr_assert_eq(errno, ENOTTY, "errno %s", errno_name(errno));
+	kvm_ioctl_refused(vm.fd, KVM_GET_API_VERSION, 0UL, ENOTTY,
+			  "the VM fd must not be /dev/kvm's");
 	vm_destroy(&vm);
 }
 
@@ -75,6 +90,19 @@ Test(step03, creates_exactly_one_vm_with_type_0)
 	cr_assert_eq(call->arg, 0, "machine type %lu", call->arg);
 	vm_destroy(&vm);
 	cr_assert_eq(fd_count(), before - 1);	/* the device fd is gone too */
+}
+
+Test(step03, reports_a_failed_kvm_create_vm)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 2);
+	/* As when the process has no fd left for the VM. */
+	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VM, EMFILE), 0);
+	stage_failure_check(&vm, 3, ": KVM_CREATE_VM failed: EMFILE");
+	cr_assert_eq(vm.fd, -1, "vm.fd is %d after a failed KVM_CREATE_VM",
+		     vm.fd);
+	vm_destroy(&vm);
 }
 
 Test(step03, prints_its_stage_line)

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "kvm_test.h"
 #include "report.h"
 
@@ -59,6 +60,17 @@ Test(step04, guest_memory_fits_beside_the_tss)
 
 	/* With the TSS set, stage 05's slot must still be accepted. */
 	vm_setup_through(&vm, 5);
+	vm_destroy(&vm);
+}
+
+Test(step04, reports_a_failed_kvm_set_tss_addr)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 3);
+	/* What Intel's KVM answers for an address it cannot use. */
+	cr_assert_eq(fault_inject_ioctl(KVM_SET_TSS_ADDR, EINVAL), 0);
+	stage_failure_check(&vm, 4, ": KVM_SET_TSS_ADDR failed: EINVAL");
 	vm_destroy(&vm);
 }
 

@@ -11,8 +11,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "kvm_test.h"
 #include "report.h"
 
@@ -75,8 +77,7 @@ Test(step05, the_overlap_is_slot_0s)
 	int err;
 
 	vm_setup_through(&vm, 5);
-	cr_assert_eq(ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION, &delete), 0,
-		     "deleting slot 0: %s", strerror(errno));
+	kvm_ioctl_ok(vm.fd, KVM_SET_USER_MEMORY_REGION, &delete);
 	err = slot1_set(&vm, GUEST_MEM_GPA, PAGE);
 	cr_assert_eq(err, 0, "with slot 0 gone: %s", errno_name(err));
 	vm_destroy(&vm);
@@ -141,12 +142,74 @@ Test(step05, guest_and_host_share_the_memory, .timeout = 20)
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	memcpy(vm.mem + 0x100000, &value, sizeof(value));
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT);
-	cr_assert(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs) == 0);
+	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
 	cr_assert_eq(regs.rax, ~value, "guest read 0x%llx",
 		     (unsigned long long)~regs.rax);
 	memcpy(&back, vm.mem + 0x100008, sizeof(back));
 	cr_assert_eq(back, ~value, "host read back 0x%llx",
 		     (unsigned long long)back);
+	vm_destroy(&vm);
+}
+
+/*
+ * The "VmFlags:" line of the mapping that contains addr, from
+ * /proc/self/smaps (two-letter codes, proc(5)); malloc'd.
+ */
+static char *vm_flags_of(const void *addr)
+{
+	char *smaps = file_read("/proc/self/smaps", NULL), *line, want[32];
+	char *flags;
+
+	snprintf(want, sizeof(want), "\n%lx-", (unsigned long)addr);
+	line = strstr(smaps, want);
+	cr_assert(line, "no mapping starts at %p in /proc/self/smaps", addr);
+	line = strstr(line, "\nVmFlags:");
+	cr_assert(line, "no VmFlags line in /proc/self/smaps");
+	flags = strndup(line + 9, strcspn(line + 1, "\n") - 8);
+	cr_assert(flags);
+	free(smaps);
+	return flags;
+}
+
+Test(step05, memory_reserves_no_swap)
+{
+	char *overcommit = file_read("/proc/sys/vm/overcommit_memory", NULL);
+	char *flags;
+	struct vm vm;
+
+	/* Under strict accounting (2) the kernel ignores MAP_NORESERVE. */
+	if (overcommit[0] == '2')
+		cr_skip_test("vm.overcommit_memory is 2: MAP_NORESERVE has no effect");
+	free(overcommit);
+	vm_setup_through(&vm, 5);
+	flags = vm_flags_of(vm.mem);
+	/* "nr": VM_NORESERVE, which mmap sets for MAP_NORESERVE. */
+	cr_assert(strstr(flags, " nr"), "guest memory is mapped without "
+		  "MAP_NORESERVE (VmFlags:%s): a large VM would reserve swap "
+		  "for all of it up front", flags);
+	free(flags);
+	vm_destroy(&vm);
+}
+
+Test(step05, reports_a_failed_mmap)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 4);
+	/* Only the stage's own mmap asks for exactly GUEST_MEM_SIZE bytes. */
+	cr_assert_eq(fault_inject(SYS_mmap, ENOMEM, 1, (uint32_t)GUEST_MEM_SIZE,
+				  FAULT_ANY, 0), 0);
+	stage_failure_check(&vm, 5, ": mmap failed: ENOMEM");
+	vm_destroy(&vm);
+}
+
+Test(step05, reports_a_refused_memory_region)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 4);
+	cr_assert_eq(fault_inject_ioctl(KVM_SET_USER_MEMORY_REGION, EEXIST), 0);
+	stage_failure_check(&vm, 5, ": KVM_SET_USER_MEMORY_REGION failed: EEXIST");
 	vm_destroy(&vm);
 }
 
@@ -181,10 +244,8 @@ Test(step05, guest_memory_unmapped_under_a_slot_fails_kvm_run, .timeout = 20)
 			     "the sandbox runs this test");
 	vm_setup_through(&vm, 9);
 	cr_assert_eq(munmap(vm.mem + GUEST_LOAD_ADDR, PAGE), 0);
-	errno = 0;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), -1,
-		     "KVM_RUN ran a guest whose code page is unmapped");
-	cr_assert_eq(errno, EFAULT, "KVM_RUN: %s", errno_name(errno));
+	kvm_ioctl_refused(vm.vcpu_fd, KVM_RUN, 0UL, EFAULT, "the guest's code "
+			  "page is no longer mapped in this process");
 	vm_destroy(&vm);
 }
 

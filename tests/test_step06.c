@@ -15,8 +15,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "kvm_test.h"
 #include "report.h"
+#include "trace.h"
 #include "x86.h"
 
 /*
@@ -50,8 +52,7 @@ static uint32_t supported_cpuid_count(int kvm_fd)
 
 	cr_assert(cpuid);
 	cpuid->nent = nent;
-	cr_assert_eq(ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid), 0,
-		     "KVM_GET_SUPPORTED_CPUID failed: %s", errno_name(errno));
+	kvm_ioctl_ok(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
 	nent = cpuid->nent;
 	free(cpuid);
 	return nent;
@@ -104,8 +105,7 @@ Test(step06, vcpu_fd_answers_vcpu_ioctls)
 	struct kvm_regs regs;
 
 	vm_setup_through(&vm, 6);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0, "%s",
-		     strerror(errno));
+	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
 	/* A new vCPU is at the reset vector: real mode, RIP 0xfff0. */
 	cr_assert_eq(regs.rip, 0xfff0);
 	vm_destroy(&vm);
@@ -209,16 +209,104 @@ Test(step06, cpuid_comes_from_kvm_and_goes_to_the_vcpu)
 	vm_destroy(&vm);
 }
 
+Test(step06, reports_a_failed_kvm_create_vcpu)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 5);
+	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VCPU, EMFILE), 0);
+	stage_failure_check(&vm, 6, ": KVM_CREATE_VCPU failed: EMFILE");
+	vm_destroy(&vm);
+}
+
+/*
+ * Perform stage 06 on vm, set up through stage 05, and assert that it
+ * fails after creating the vCPU, saying want, without claiming a CPUID.
+ */
+static void cpuid_failure_check(struct vm *vm, const char *want)
+{
+	struct capture out, err;
+	char *o, *e;
+	int r;
+
+	capture_begin(&out, 1);
+	capture_begin(&err, 2);
+	r = vcpu_create(vm);
+	e = capture_end(&err);
+	o = capture_end(&out);
+	cr_assert_eq(r, -1, "stage 06 returned %d: it must fail when the vCPU "
+		     "gets no usable CPUID", r);
+	cr_assert(strstr(e, want), "no \"%s\" on stderr:\n%s", want, e);
+	cr_assert(!strstr(o, "KVM_SET_CPUID2"), "stage 06 claims a CPUID:\n%s", o);
+	free(o);
+	free(e);
+}
+
+Test(step06, reports_a_failed_kvm_set_cpuid2)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 5);
+	cr_assert_eq(fault_inject_ioctl(KVM_SET_CPUID2, EINVAL), 0);
+	cpuid_failure_check(&vm, ": KVM_SET_CPUID2 failed: EINVAL");
+	vm_destroy(&vm);
+}
+
+Test(step06, reports_a_failed_kvm_get_supported_cpuid)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 5);
+	cr_assert_eq(fault_inject_ioctl(KVM_GET_SUPPORTED_CPUID, ENOMEM), 0);
+	cpuid_failure_check(&vm, ": KVM_GET_SUPPORTED_CPUID failed: ENOMEM");
+	vm_destroy(&vm);
+}
+
+/*
+ * KVM_GET_SUPPORTED_CPUID as KVM answers it, with long mode taken out
+ * (and ECX's bit 29, which is not long mode, set).
+ */
+static int cpuid_without_long_mode(int fd, unsigned long request, void *arg,
+				   int *result)
+{
+	struct kvm_cpuid2 *cpuid = arg;
+	int err;
+
+	if (request != KVM_GET_SUPPORTED_CPUID)
+		return 0;
+	ioctl_hook = NULL;	/* the real call, through the trace */
+	*result = ioctl(fd, request, arg);
+	err = errno;
+	ioctl_hook = cpuid_without_long_mode;
+	for (uint32_t i = 0; *result == 0 && i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == CPUID_EXT_FEATURES) {
+			cpuid->entries[i].edx &= ~CPUID_EXT_EDX_LM;
+			/* Long mode is EDX's bit 29 alone, not ECX's. */
+			cpuid->entries[i].ecx |= CPUID_EXT_EDX_LM;
+		}
+	errno = err;
+	return 1;
+}
+
+Test(step06, refuses_a_cpuid_without_long_mode)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 5);
+	ioctl_hook = cpuid_without_long_mode;
+	cpuid_failure_check(&vm, "no long mode");
+	ioctl_hook = NULL;
+	vm_destroy(&vm);
+}
+
 Test(step06, dev_kvm_refuses_to_create_a_vcpu)
 {
 	struct vm vm;
 
 	/* /dev/kvm answers EINVAL to what it does not know (kvm_arch_dev_ioctl). */
 	vm_setup_through(&vm, 5);
-	errno = 0;
-	cr_assert_eq(ioctl(vm.kvm_fd, KVM_CREATE_VCPU, 0UL), -1);
-	cr_assert_eq(errno, EINVAL, "KVM_CREATE_VCPU on /dev/kvm: %s",
-		     errno_name(errno));
+	kvm_ioctl_refused(vm.kvm_fd, KVM_CREATE_VCPU, 0UL, EINVAL,
+			  "vCPUs are created on a VM fd, not on /dev/kvm");
 	cr_assert(strstr(errno_hint("KVM_CREATE_VCPU", EINVAL), "/dev/kvm"));
 	vm_destroy(&vm);
 }

@@ -10,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "faults.h"
 #include "kvm_test.h"
 #include "report.h"
 
@@ -20,8 +25,8 @@ Test(step07, mapping_is_the_size_kvm_asks_for)
 	int size;
 
 	vm_setup_through(&vm, 7);
-	size = ioctl(vm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL);
-	cr_assert_gt(size, 0);
+	size = kvm_ioctl_ok(vm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL);
+	cr_assert_gt(size, 0, "KVM_GET_VCPU_MMAP_SIZE answered %d", size);
 	cr_assert_eq(vm.run_size, (size_t)size);
 	cr_assert_geq(vm.run_size, sizeof(struct kvm_run));
 	vm_destroy(&vm);
@@ -71,9 +76,10 @@ Test(step07, kvm_reads_what_we_write_into_kvm_run)
 	vm_setup_through(&vm, 7);
 	/* KVM checks immediate_exit before entering: it must see our write. */
 	vm.run->immediate_exit = 1;
-	errno = 0;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), -1);
-	cr_assert_eq(errno, EINTR, "errno %s", errno_name(errno));
+	kvm_ioctl_refused(vm.vcpu_fd, KVM_RUN, 0UL, EINTR, "KVM reads "
+			  "immediate_exit = 1 from kvm_run and returns before "
+			  "entering the guest; it did not see our write, as "
+			  "when kvm_run is mapped MAP_PRIVATE (copy on write)");
 	vm_destroy(&vm);
 }
 
@@ -93,6 +99,72 @@ Test(step07, asks_the_device_fd_for_the_size)
 	vm_destroy(&vm);
 }
 
+Test(step07, reports_a_failed_mmap)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 6);
+	/* Only the stage's mmap passes the vCPU fd (argument 4). */
+	cr_assert_eq(fault_inject(SYS_mmap, ENOMEM, 4, (uint32_t)vm.vcpu_fd,
+				  FAULT_ANY, 0), 0);
+	stage_failure_check(&vm, 7, ": mmap failed: ENOMEM");
+	cr_assert_null(vm.run, "vm.run is %p after a failed mmap", (void *)vm.run);
+	vm_destroy(&vm);
+}
+
+Test(step07, reports_a_failed_kvm_get_vcpu_mmap_size)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 6);
+	cr_assert_eq(fault_inject_ioctl(KVM_GET_VCPU_MMAP_SIZE, EINVAL), 0);
+	stage_failure_check(&vm, 7, ": KVM_GET_VCPU_MMAP_SIZE failed: EINVAL");
+	vm_destroy(&vm);
+}
+
+/*
+ * A read past a short kvm_run mapping is explained: the test's name,
+ * the offset, and the hint, before the crash.  The mapping is cut short
+ * here as a stage that mapped only sizeof(struct kvm_run) would leave it.
+ */
+Test(step07, a_fault_past_a_short_kvm_run_mapping_is_explained)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	char said[2048] = "", want[128];
+	struct vm vm;
+	int pipefd[2], wstatus;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	vm_setup_through(&vm, 7);
+	cr_assert_gt(vm.run_size, page, "kvm_run is one page here");
+	cr_assert_eq(munmap((char *)vm.run + page, vm.run_size - page), 0);
+	cr_assert_eq(pipe(pipefd), 0);
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {		/* the crash, in a child, with its stderr */
+		dup2(pipefd[1], 2);
+		_exit(((volatile char *)vm.run)[page]);
+	}
+	close(pipefd[1]);
+	while ((n = read(pipefd[0], said + got, sizeof(said) - 1 - got)) > 0)
+		got += n;
+	close(pipefd[0]);
+	cr_assert_eq(waitpid(pid, &wstatus, 0), pid);
+	cr_assert(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGSEGV,
+		  "the read past the mapping did not end in SIGSEGV");
+	snprintf(want, sizeof(want), "byte 0x%zx of the vCPU's kvm_run mapping",
+		 page);
+	cr_assert(strstr(said, "step07::a_fault_past_a_short_kvm_run_mapping_"
+			 "is_explained: SIGSEGV at address "), "%s", said);
+	cr_assert(strstr(said, want), "%s", said);
+	cr_assert(strstr(said, "hint: kvm_run is KVM_GET_VCPU_MMAP_SIZE bytes; "
+			 "reading past a shorter mapping faults"), "%s", said);
+	vm.run_size = page;
+	vm_destroy(&vm);
+}
+
 Test(step07, only_dev_kvm_answers_the_mmap_size)
 {
 	struct vm vm;
@@ -102,13 +174,10 @@ Test(step07, only_dev_kvm_answers_the_mmap_size)
 	 * (x86.c: kvm_arch_vm_ioctl(), kvm_arch_vcpu_ioctl()).
 	 */
 	vm_setup_through(&vm, 6);
-	errno = 0;
-	cr_assert_eq(ioctl(vm.fd, KVM_GET_VCPU_MMAP_SIZE, 0), -1);
-	cr_assert_eq(errno, ENOTTY, "asked of the VM fd: %s", errno_name(errno));
-	errno = 0;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_VCPU_MMAP_SIZE, 0), -1);
-	cr_assert_eq(errno, EINVAL, "asked of the vCPU fd: %s",
-		     errno_name(errno));
+	kvm_ioctl_refused(vm.fd, KVM_GET_VCPU_MMAP_SIZE, 0UL, ENOTTY,
+			  "only /dev/kvm answers it; a VM fd does not know it");
+	kvm_ioctl_refused(vm.vcpu_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL, EINVAL,
+			  "only /dev/kvm answers it; a vCPU fd does not know it");
 	cr_assert(strstr(errno_hint("KVM_GET_VCPU_MMAP_SIZE", EINVAL),
 			 "not a vCPU fd"));
 	cr_assert(strstr(errno_hint("KVM_GET_VCPU_MMAP_SIZE", ENOTTY),

@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "kvm_test.h"
 #include "report.h"
 
@@ -31,8 +32,7 @@ static struct kvm_sregs sregs_get(struct vm *vm)
 {
 	struct kvm_sregs sregs;
 
-	cr_assert_eq(ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs), 0, "%s",
-		     strerror(errno));
+	kvm_ioctl_ok(vm->vcpu_fd, KVM_GET_SREGS, &sregs);
 	return sregs;
 }
 
@@ -197,6 +197,147 @@ static void segment_matches_gdt(const struct vm *vm,
 	cr_assert_eq(gdt.g, reg->g, "%s G", name);
 }
 
+/*
+ * gdt_entry_from_segment beyond the two segments the stage writes: each
+ * row a segment and its descriptor, worked out by hand from SDM Vol. 3A
+ * §3.4.5, Figure 3-8 (limit 15:0 in bits 15:0, base 23:0 in 39:16, type
+ * 43:40, S 44, DPL 46:45, P 47, limit 19:16 in 51:48, AVL 52, L 53, D/B
+ * 54, G 55, base 31:24 in 63:56; with G the limit counts 4 KiB units).
+ */
+static const struct {
+	struct kvm_segment seg;
+	uint64_t descriptor;
+} gdt_cases[] = {
+	{ { .base = 0, .limit = 0xffffffff, .type = 0xb, .s = 1, .present = 1,
+	    .l = 1, .g = 1 }, 0x00af9b000000ffffULL },	/* 64-bit code */
+	{ { .base = 0, .limit = 0xffffffff, .type = 0x3, .s = 1, .present = 1,
+	    .db = 1, .g = 1 }, 0x00cf93000000ffffULL },	/* flat data */
+	{ { .base = 0x12345678, .limit = 0xabcde, .type = 0x3, .s = 1,
+	    .dpl = 3, .present = 1, .avl = 1, .db = 1 },
+	  0x125af3345678bcdeULL },	/* every base byte differs; byte limit */
+	{ { .base = 0xdeadbeef, .limit = 0x1ffff, .type = 0xa, .s = 1,
+	    .dpl = 2 }, 0xde015aadbeefffffULL },	/* not present */
+	{ { .base = 0x00abcdef, .limit = 0x00ffffff, .type = 0xf, .s = 1,
+	    .dpl = 1, .present = 1, .db = 1, .g = 1 },
+	  0x00c0bfabcdef0fffULL },	/* 16 MiB in 4 KiB units: 0x00fff */
+	{ { .base = 0x1000, .limit = 0x67, .type = 0x9, .s = 0, .present = 1 },
+	  0x0000890010000067ULL },	/* a system segment: a 64-bit TSS's low half */
+	{ { .base = 0x80000000, .limit = 0x12345fff, .type = 0x2, .s = 1,
+	    .present = 1, .avl = 1, .db = 1, .g = 1 },
+	  0x80d1920000002345ULL },	/* scaled limit 0x12345 */
+	{ { .base = 0xff00ff00, .limit = 0xfffff, .type = 0xe, .s = 1,
+	    .dpl = 3, .present = 1, .l = 1 }, 0xff2ffe00ff00ffffULL },
+};
+
+/* Descriptor fields that differ between a and b, as "base limit ..." */
+static const char *segment_differences(const struct kvm_segment *a,
+				       const struct kvm_segment *b)
+{
+	static char diff[128];
+
+	snprintf(diff, sizeof(diff), "%s%s%s%s%s%s%s%s%s%s",
+		 a->base != b->base ? "base " : "",
+		 a->limit != b->limit ? "limit " : "",
+		 a->type != b->type ? "type " : "", a->s != b->s ? "S " : "",
+		 a->dpl != b->dpl ? "DPL " : "",
+		 a->present != b->present ? "P " : "",
+		 a->avl != b->avl ? "AVL " : "", a->l != b->l ? "L " : "",
+		 a->db != b->db ? "D/B " : "", a->g != b->g ? "G " : "");
+	return diff;
+}
+
+Test(step08, gdt_entry_from_segment_encodes_every_field)
+{
+	for (size_t i = 0; i < sizeof(gdt_cases) / sizeof(gdt_cases[0]); i++) {
+		const struct kvm_segment *seg = &gdt_cases[i].seg;
+		uint64_t got = gdt_entry_from_segment(seg);
+		struct kvm_segment decoded = descriptor_decode(got);
+		struct kvm_segment want = descriptor_decode(gdt_cases[i].descriptor);
+
+		/* The table itself decodes back to its segment. */
+		cr_assert_str_eq(segment_differences(&want, seg), "",
+				 "table row %zu is wrong", i);
+		cr_assert_eq(got, gdt_cases[i].descriptor, "base 0x%llx limit "
+			     "0x%x type 0x%x S=%d DPL=%d P=%d AVL=%d L=%d D/B=%d "
+			     "G=%d encodes as 0x%016llx, not 0x%016llx: these "
+			     "fields decode wrong: %s(SDM Vol. 3A §3.4.5)",
+			     (unsigned long long)seg->base, seg->limit, seg->type,
+			     seg->s, seg->dpl, seg->present, seg->avl, seg->l,
+			     seg->db, seg->g, (unsigned long long)got,
+			     (unsigned long long)gdt_cases[i].descriptor,
+			     segment_differences(&decoded, seg));
+	}
+}
+
+Test(step08, gdt_build_writes_null_code_and_data)
+{
+	struct kvm_segment code = gdt_cases[0].seg, data = gdt_cases[2].seg;
+	uint64_t gdt[GDT_ENTRIES + 1];
+	struct vm vm;
+
+	vm_setup_through(&vm, 5);
+	/* Whatever memory held before: the builder must write every entry. */
+	memset(vm.mem + GUEST_GDT_ADDR, 0xa5, 4096);
+	guest_gdt_build(&vm, &code, &data);
+	memcpy(gdt, vm.mem + GUEST_GDT_ADDR, sizeof(gdt));
+	cr_assert_eq(gdt[0], 0, "GDT entry 0 is 0x%016llx, not the null "
+		     "descriptor", (unsigned long long)gdt[0]);
+	cr_assert_eq(gdt[GDT_SELECTOR_CODE / 8], gdt_cases[0].descriptor,
+		     "the code descriptor is 0x%016llx",
+		     (unsigned long long)gdt[GDT_SELECTOR_CODE / 8]);
+	cr_assert_eq(gdt[GDT_SELECTOR_DATA / 8], gdt_cases[2].descriptor,
+		     "the data descriptor is 0x%016llx",
+		     (unsigned long long)gdt[GDT_SELECTOR_DATA / 8]);
+	cr_assert_eq(gdt[GDT_ENTRIES], 0xa5a5a5a5a5a5a5a5ULL,
+		     "the builder wrote past the GDT's %d entries", GDT_ENTRIES);
+	vm_destroy(&vm);
+}
+
+/*
+ * guest_page_tables_build, entry by entry, over memory that held
+ * something else: PML4[0] -> PDPT at 0x3000, PDPT[0] -> PD at 0x4000,
+ * PD[i] maps 2 MiB page i (present, writable, PS; not user, SDM Vol. 3A
+ * §4.5 Tables 4-15 to 4-18); every other PML4 and PDPT entry is zero.
+ */
+Test(step08, page_table_builder_writes_every_entry)
+{
+	uint64_t pml4[512], pdpt[512], pd[512];
+	struct vm vm;
+
+	vm_setup_through(&vm, 5);
+	memset(vm.mem + GUEST_PML4_ADDR, 0x5a, 3 * 4096);
+	guest_page_tables_build(&vm);
+	memcpy(pml4, vm.mem + GUEST_PML4_ADDR, sizeof(pml4));
+	memcpy(pdpt, vm.mem + GUEST_PDPT_ADDR, sizeof(pdpt));
+	memcpy(pd, vm.mem + GUEST_PD_ADDR, sizeof(pd));
+	cr_assert_eq(pml4[0], 0x3000 | T_P | T_RW, "PML4[0] = 0x%llx",
+		     (unsigned long long)pml4[0]);
+	cr_assert_eq(pdpt[0], 0x4000 | T_P | T_RW, "PDPT[0] = 0x%llx",
+		     (unsigned long long)pdpt[0]);
+	for (int i = 1; i < 512; i++) {
+		cr_assert_eq(pml4[i], 0, "PML4[%d] = 0x%llx, not 0", i,
+			     (unsigned long long)pml4[i]);
+		cr_assert_eq(pdpt[i], 0, "PDPT[%d] = 0x%llx, not 0", i,
+			     (unsigned long long)pdpt[i]);
+	}
+	for (uint64_t i = 0; i < 512; i++)
+		cr_assert_eq(pd[i], i << 21 | T_P | T_RW | T_PS,
+			     "PD[%llu] = 0x%llx, not 0x%llx", (unsigned long long)i,
+			     (unsigned long long)pd[i],
+			     (unsigned long long)(i << 21 | T_P | T_RW | T_PS));
+	vm_destroy(&vm);
+}
+
+Test(step08, reports_a_refused_kvm_set_sregs)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 7);
+	cr_assert_eq(fault_inject_ioctl(KVM_SET_SREGS, EINVAL), 0);
+	stage_failure_check(&vm, 8, ": KVM_SET_SREGS failed: EINVAL");
+	vm_destroy(&vm);
+}
+
 Test(step08, gdt_entries_match_the_segment_registers)
 {
 	struct kvm_sregs s;
@@ -234,7 +375,7 @@ Test(step08, sixty_four_bit_code_runs, .timeout = 20)
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "exit reason %u",
 		     vm.run->exit_reason);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0);
+	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
 	cr_assert_eq(regs.rbx, 0x1122334455667788ULL, "rbx 0x%llx", regs.rbx);
 	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code));
 	vm_destroy(&vm);
@@ -336,12 +477,10 @@ Test(step08, sregs_are_asked_of_the_vcpu_fd)
 	struct kvm_sregs s;
 
 	vm_setup_through(&vm, 6);
-	errno = 0;
-	cr_assert_eq(ioctl(vm.kvm_fd, KVM_GET_SREGS, &s), -1);
-	cr_assert_eq(errno, EINVAL, "on /dev/kvm: %s", errno_name(errno));
-	errno = 0;
-	cr_assert_eq(ioctl(vm.fd, KVM_GET_SREGS, &s), -1);
-	cr_assert_eq(errno, ENOTTY, "on the VM fd: %s", errno_name(errno));
+	kvm_ioctl_refused(vm.kvm_fd, KVM_GET_SREGS, &s, EINVAL,
+			  "registers belong to a vCPU fd, not to /dev/kvm");
+	kvm_ioctl_refused(vm.fd, KVM_GET_SREGS, &s, ENOTTY,
+			  "registers belong to a vCPU fd, not to the VM fd");
 	vm_destroy(&vm);
 }
 

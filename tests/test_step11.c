@@ -10,10 +10,13 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "faults.h"
 #include "kvm_test.h"
@@ -290,6 +293,38 @@ Test(step11, port_io_is_not_this_machines_device, .timeout = 20)
 	mmio_result_free(&r);
 }
 
+
+/* Ctrl-C, as the terminal sends it, to the thread that runs the guest. */
+struct ctrl_c {
+	pthread_t target;
+	double after;		/* seconds */
+};
+
+static void *ctrl_c_later(void *arg)
+{
+	struct ctrl_c *c = arg;
+
+	usleep((useconds_t)(c->after * 1e6));
+	pthread_kill(c->target, SIGINT);
+	return NULL;
+}
+
+Test(step11, ctrl_c_stops_a_spinning_guest, .timeout = 30)
+{
+	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $: no exits */
+	struct ctrl_c c = { .target = pthread_self(), .after = 1.0 };
+	struct mmio_result r;
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0);
+	guest_run(code, sizeof(code), &quick, READY, &r);
+	pthread_join(t, NULL);
+	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "interrupted (Ctrl-C); the guest was stopped"),
+		  "%s", r.err);
+	mmio_result_free(&r);
+}
+
 /* Coalescing: the writes are queued in the ring; only the reads exit. */
 Test(step11, coalesced_writes_skip_the_exit_and_keep_order, .timeout = 30)
 {
@@ -305,6 +340,37 @@ Test(step11, coalesced_writes_skip_the_exit_and_keep_order, .timeout = 30)
 	cr_assert_eq(r.stats.mmio_reads, GREETING_LEN);
 	cr_assert_eq(r.stats.ring_bytes, GREETING_LEN);
 	cr_assert_eq(r.stats.exits, GREETING_LEN + 1);
+	mmio_result_free(&r);
+}
+
+/*
+ * More writes than the ring holds: when it is full KVM exits with an
+ * ordinary MMIO write, and the ring must be drained before that exit is
+ * handled, or the bytes come out of order.
+ */
+Test(step11, full_ring_falls_back_to_exits_in_order, .timeout = 30)
+{
+	static const uint8_t code[] = {
+		0xbf, 0x00, 0x00, 0x00, 0x10,	/* mov edi, 0x10000000 */
+		0x31, 0xc0,			/* xor eax, eax */
+		0xb9, 0x90, 0x01, 0x00, 0x00,	/* mov ecx, 400 */
+		0x88, 0x07,			/* .l: mov [rdi], al */
+		0xff, 0xc0,			/* inc eax */
+		0xe2, 0xfa,			/* loop .l */
+		0xf4,				/* hlt */
+	};
+	const struct run_options opt = { .timeout = 10, .coalesce = 1 };
+	struct mmio_result r;
+
+	guest_run(code, sizeof(code), &opt, READY, &r);
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	cr_assert_eq(r.len, 400);
+	for (size_t i = 0; i < 400; i++)
+		cr_assert_eq((uint8_t)r.out[i], (uint8_t)i, "byte %zu is %u", i,
+			     (uint8_t)r.out[i]);
+	cr_assert_gt(r.stats.mmio_writes, 0, "the ring never filled");
+	cr_assert_lt(r.stats.mmio_writes, 400, "nothing went through the ring");
+	cr_assert_eq(r.stats.ring_bytes + r.stats.mmio_writes, 400);
 	mmio_result_free(&r);
 }
 
@@ -341,6 +407,8 @@ Test(step11, exit_handle_answers_each_kind_of_exit)
 	run.mmio.phys_addr = UART_MMIO_BASE - 1;	/* just below the UART */
 	capture_begin(&c, 2);
 	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL);
+	run.mmio.phys_addr = UART_MMIO_BASE + UART_MMIO_SIZE;	/* just above */
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL);
 	run.exit_reason = KVM_EXIT_HLT;
 	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_HALT);
 	run.exit_reason = KVM_EXIT_SHUTDOWN;
@@ -352,9 +420,11 @@ Test(step11, exit_handle_answers_each_kind_of_exit)
 		  "%s", err);
 	cr_assert(strstr(err, "triple-faulted (KVM_EXIT_SHUTDOWN)"), "%s", err);
 	cr_assert(strstr(err, "unexpected exit unknown (1234)"), "%s", err);
-	cr_assert_eq(stats.exits, 6);
+	cr_assert(strstr(err, "at guest physical address 0x10000008, where "
+			 "neither"), "%s", err);
+	cr_assert_eq(stats.exits, 7);
 	cr_assert_eq(stats.mmio_reads, 1);
-	cr_assert_eq(stats.mmio_writes, 2);
+	cr_assert_eq(stats.mmio_writes, 3);
 	fclose(uart.out);
 	free(out);
 	free(err);

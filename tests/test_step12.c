@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,11 @@ Test(step12, guest_prints_five_ticks_and_finishes, .timeout = 60)
 	cr_assert(r.stats.injected == 5 || r.stats.injected == 6,
 		  "%llu interrupts injected", (unsigned long long)r.stats.injected);
 	cr_assert_geq(r.stats.hlt_exits, 6, "hlt did not come back to us");
+	/* Each hlt with IF set waited for its tick: one per injection. */
+	cr_assert_leq(r.stats.hlt_exits, r.stats.injected + 1,
+		      "%llu hlt exits for %llu interrupts: hlt did not wait",
+		      (unsigned long long)r.stats.hlt_exits,
+		      (unsigned long long)r.stats.injected);
 	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
 	/* KVM's view of the guest at the end: IF clear, its own IDT loaded. */
 	cr_assert_eq(r.regs.rflags & (1ULL << 9), 0, "RFLAGS 0x%llx", r.regs.rflags);
@@ -196,6 +202,58 @@ Test(step12, kvm_interrupt_is_delivered_even_with_interrupts_off,
 	vm_destroy(&vm);
 }
 
+/*
+ * A guest that keeps interrupts off for many ticks' time, exiting all
+ * along (20000 port writes): tick_inject() must hold every tick back.
+ * Then it enables interrupts and spins: the pending tick goes in as soon
+ * as the window opens, and with no IDT that is a triple fault.
+ */
+#define IF_OFF_WRITES 20000
+static const uint8_t if_off_code[] = {
+	0xfa,				/* cli */
+	0xb9, 0x20, 0x4e, 0x00, 0x00,	/* mov ecx, 20000 */
+	0xe6, 0xe9,			/* .l: out 0xe9, al */
+	0xe2, 0xfc,			/* loop .l */
+};
+
+Test(step12, no_tick_is_injected_while_interrupts_are_off, .timeout = 60)
+{
+	static uint8_t code[sizeof(if_off_code) + 1];
+	struct run_options opt = fast;
+	struct tick_result r;
+	double start = seconds_now(), took;
+
+	memcpy(code, if_off_code, sizeof(if_off_code));
+	code[sizeof(if_off_code)] = 0xf4;	/* hlt, IF still clear: done */
+	opt.period = 0.002;
+	guest_run(code, sizeof(code), &opt, &r);
+	took = seconds_now() - start;
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	cr_assert_eq(r.stats.out_bytes, IF_OFF_WRITES);
+	cr_assert_gt(took, 4 * opt.period, "the guest ran %.4f s: too short to "
+		     "see a tick", took);
+	cr_assert_eq(r.stats.injected, 0, "injected into a guest with IF clear");
+	tick_result_free(&r);
+}
+
+Test(step12, a_held_tick_goes_in_when_the_window_opens, .timeout = 60)
+{
+	static uint8_t code[sizeof(if_off_code) + 3];
+	struct run_options opt = fast;
+	struct tick_result r;
+
+	memcpy(code, if_off_code, sizeof(if_off_code));
+	memcpy(code + sizeof(if_off_code), "\xfb\xeb\xfe", 3); /* sti; jmp $ */
+	opt.period = 0.002;
+	guest_run(code, sizeof(code), &opt, &r);
+	cr_assert_eq(r.status, EXIT_GUEST, "status %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "triple-faulted"), "%s", r.err);
+	cr_assert_eq(r.stats.injected, 1);
+	if (!kvm_is_pvm())	/* PVM has no window exits (see above) */
+		cr_assert_geq(r.stats.window_exits, 1, "no KVM_EXIT_IRQ_WINDOW_OPEN");
+	tick_result_free(&r);
+}
+
 /* The vector decides the handler: 33 has no IDT entry, so a triple fault. */
 Test(step12, tick_on_a_vector_without_handler_triple_faults, .timeout = 30)
 {
@@ -281,6 +339,117 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_HALTED, "mp_state %u",
 		     mp.mp_state);
 	vm_destroy(&vm);
+}
+
+/*
+ * The in-kernel route whole: the guest programs the kernel's 8259 PIC
+ * (vector base 32, IRQ 0 unmasked) and sleeps in hlt; a host thread
+ * raises IRQ 0 with KVM_IRQ_LINE; the PIC, the local APIC (in virtual
+ * wire mode, LINT0 as ExtINT) and KVM deliver vector 32 and wake the
+ * halted vCPU, with not one exit to us before the handler's out.
+ */
+static void *irq0_raise_later(void *arg)
+{
+	struct vm *vm = arg;
+	struct kvm_irq_level up = { .irq = 0, .level = 1 };
+	struct kvm_irq_level down = { .irq = 0, .level = 0 };
+
+	usleep(200000);		/* the guest is asleep in hlt by now */
+	ioctl(vm->fd, KVM_IRQ_LINE, &up);
+	ioctl(vm->fd, KVM_IRQ_LINE, &down);
+	return NULL;
+}
+
+Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
+     .timeout = 30)
+{
+	static const uint8_t code[] = {
+		0xb0, 0x11, 0xe6, 0x20,	/* ICW1: edge, cascade, ICW4 follows */
+		0xb0, 0x20, 0xe6, 0x21,	/* ICW2: IRQ 0-7 on vectors 32-39 */
+		0xb0, 0x04, 0xe6, 0x21,	/* ICW3: the slave on IRQ 2 */
+		0xb0, 0x01, 0xe6, 0x21,	/* ICW4: 8086 mode */
+		0xb0, 0xfe, 0xe6, 0x21,	/* OCW1: only IRQ 0 unmasked */
+		0xfb, 0xf4,		/* sti; hlt */
+		0xeb, 0xfe,		/* jmp $ */
+		0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+		/* 0x20: the handler for vector 32 */
+		0xb0, 0x20, 0xe6, 0x20,	/* EOI to the PIC */
+		0xb0, 0x49, 0xe6, 0xe9,	/* out 0xe9, 'I': our first exit */
+		0xeb, 0xfe,		/* jmp $ */
+	};
+	const uint64_t idt = 0x5000, handler = GUEST_LOAD_ADDR + 0x20;
+	uint8_t *gate;
+	struct kvm_sregs sregs;
+	struct vm vm = VM_EMPTY;
+	pthread_t raiser;
+	double start;
+
+	stage_quiet = 1;
+	cr_assert(kvm_open(&vm) >= 0 && kvm_check_api_version(&vm) == 0 &&
+		  vm_create(&vm) >= 0);
+	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0, "%s",
+		     strerror(errno));
+	cr_assert(vm_set_tss_addr(&vm) == 0 &&
+		  vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 &&
+		  vcpu_create(&vm) >= 0 && vcpu_map_run(&vm) == 0 &&
+		  vcpu_enter_long_mode(&vm) == 0 && vcpu_regs_set(&vm) == 0);
+	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	/* The IDT, written by the host here: one gate, vector 32. */
+	gate = vm.mem + idt + TIMER_VECTOR * 16;
+	memset(vm.mem + idt, 0, (TIMER_VECTOR + 1) * 16);
+	gate[0] = handler & 0xff;
+	gate[1] = handler >> 8 & 0xff;
+	gate[2] = 0x08;			/* the code segment's selector */
+	gate[5] = 0x8e;			/* present, 64-bit interrupt gate */
+	gate[6] = handler >> 16 & 0xff;
+	gate[7] = handler >> 24 & 0xff;
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0);
+	sregs.idt.base = idt;
+	sregs.idt.limit = (TIMER_VECTOR + 1) * 16 - 1;
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_SET_SREGS, &sregs), 0);
+
+	start = seconds_now();
+	cr_assert_eq(pthread_create(&raiser, NULL, irq0_raise_later, &vm), 0);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO, "exit %u",
+		     vm.run->exit_reason);
+	pthread_join(raiser, NULL);
+	cr_assert_geq(seconds_now() - start, 0.15, "woke before IRQ 0 was raised");
+	cr_assert_eq(vm.run->io.port, CONSOLE_PORT, "first exit at port 0x%x: "
+		     "the PIC's ports exited to us", vm.run->io.port);
+	cr_assert_eq(*((uint8_t *)vm.run + vm.run->io.data_offset), 'I');
+	vm_destroy(&vm);
+}
+
+
+/* Ctrl-C, as the terminal sends it, to the thread that runs the guest. */
+struct ctrl_c {
+	pthread_t target;
+	double after;		/* seconds */
+};
+
+static void *ctrl_c_later(void *arg)
+{
+	struct ctrl_c *c = arg;
+
+	usleep((useconds_t)(c->after * 1e6));
+	pthread_kill(c->target, SIGINT);
+	return NULL;
+}
+
+Test(step12, ctrl_c_stops_a_spinning_guest, .timeout = 30)
+{
+	static const uint8_t code[] = { 0xfa, 0xeb, 0xfe };	/* cli; jmp $ */
+	struct ctrl_c c = { .target = pthread_self(), .after = 1.0 };
+	struct tick_result r;
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0);
+	guest_run(code, sizeof(code), &fast, &r);
+	pthread_join(t, NULL);
+	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "interrupted (Ctrl-C); the guest was stopped"),
+		  "%s", r.err);
+	tick_result_free(&r);
 }
 
 /* A guest that never finishes is stopped, whatever it does with IF. */

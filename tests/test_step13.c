@@ -266,6 +266,41 @@ Test(step13, timeout_stops_every_vcpu, .timeout = 30)
 	smp_result_free(&r);
 }
 
+
+/* Ctrl-C, as the terminal sends it, to the thread that runs the guest. */
+struct ctrl_c {
+	pthread_t target;
+	double after;		/* seconds */
+};
+
+static void *ctrl_c_later(void *arg)
+{
+	struct ctrl_c *c = arg;
+
+	usleep((useconds_t)(c->after * 1e6));
+	pthread_kill(c->target, SIGINT);
+	return NULL;
+}
+
+Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
+{
+	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $ */
+	struct ctrl_c c = { .target = pthread_self(), .after = 1.0 };
+	struct smp_result r;
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0);
+	smp_run(code, sizeof(code), &quick, &r);
+	pthread_join(t, NULL);
+	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
+	cr_assert_lt(r.seconds, 5.0);
+	cr_assert_eq(r.cpu_status[0], EXIT_TIMEOUT);
+	cr_assert_eq(r.cpu_status[1], EXIT_TIMEOUT);
+	cr_assert(strstr(r.err, "interrupted (Ctrl-C); every vCPU was stopped"),
+		  "%s", r.err);
+	smp_result_free(&r);
+}
+
 /* One vCPU fails: the run ends at once, the other kicked out of its spin. */
 Test(step13, one_failing_vcpu_stops_the_other, .timeout = 30)
 {
@@ -552,6 +587,16 @@ Test(step13, program_traces_the_second_vcpu, .timeout = 150)
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
 		cr_assert(strstr(flag.err, wanted[i]), "no \"%s\" in the trace",
 			  wanted[i]);
+	/* Two threads trace at once, yet every line is one call's, whole. */
+	for (const char *p = flag.err; *p; ) {
+		size_t n = strcspn(p, "\n");
+
+		cr_assert(!strncmp(p, "ioctl(", 6) || !strncmp(p, "  ", 2),
+			  "a trace line broken into: '%.*s'", (int)n, p);
+		cr_assert(n < 6 || !memmem(p + 1, n - 1, "ioctl(", 6),
+			  "two calls on one line: '%.*s'", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
 	/* The setup is the same both ways; the threads' order is not. */
 	a = output_normalize(flag.err);
 	b = output_normalize(environ_.err);

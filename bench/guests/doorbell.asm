@@ -3,7 +3,7 @@
 ; The guest writes a record into its own memory (a 32-bit length, then
 ; the bytes), then rings the host once: `out` of the record's address to
 ; DOORBELL_PORT.  One exit for the whole message, then the hlt.
-; DOORBELL_PORT and RECORD_GPA are also defined in bench/bench.c.
+; DOORBELL_PORT and RECORD_GPA are also defined in bench/printing.c.
 
 bits 64
 

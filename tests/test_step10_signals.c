@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_step10_signals: step10 stopped from outside, and step10 whose
+ * stdin, stdout or stderr is not what a terminal gives it.
+ *
+ * A signal (Ctrl-C, SIGTERM, SIGHUP, a stray SIGALRM) must end a run with
+ * status 4, a message saying which signal, the register dump, and the
+ * guest's output written out; one that comes during setup must too.  A
+ * stdout that cannot be written (a full disk, a pipe nobody reads, a
+ * closed fd) must give a non-zero status and say why, and a closed fd
+ * 0, 1 or 2 must never become a KVM fd.  Also what KVM leaves in
+ * kvm_run when KVM_RUN returns EINTR.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kvm_test.h"
+#include "report.h"
+#include "step10_test.h"
+#include "trace.h"
+
+#define GUESTS TEST_GUESTS_DIR "/"
+#define PRINTED "printed before the signal\n"	/* guests/print_spin.asm */
+
+#define assert_has(text, piece) \
+	cr_assert(strstr(text, piece), "expected \"%s\" in:\n%s", piece, text)
+#define assert_lacks(text, piece) \
+	cr_assert(!strstr(text, piece), "unexpected \"%s\" in:\n%s", piece, text)
+
+/* A step10 started by child_start(), its output read as it comes. */
+struct child {
+	pid_t pid;
+	int fd[3];		/* [1], [2]: read ends of its stdout, stderr */
+	char out[16384], err[32768];
+	size_t len[3];
+};
+
+/* Start step10 with args (NULL-terminated), stdin /dev/null. */
+static void child_start(struct child *c, const char *const args[])
+{
+	const char *argv[8] = { STEP_PROGRAM };
+	int out[2], err[2];
+
+	for (int i = 0; args[i]; i++)
+		argv[i + 1] = args[i];
+	memset(c, 0, sizeof(*c));
+	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
+	fflush(NULL);
+	c->pid = fork();
+	cr_assert_geq(c->pid, 0);
+	if (c->pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 ||
+		    dup2(err[1], 2) < 0)
+			_exit(127);
+		closefrom(3);
+		signal(SIGINT, SIG_DFL);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	c->fd[1] = out[0];
+	c->fd[2] = err[0];
+}
+
+/* Read what has come on stdout and stderr, waiting up to ms. */
+static void child_read(struct child *c, int ms)
+{
+	struct pollfd pfd[2] = { { c->fd[1], POLLIN, 0 }, { c->fd[2], POLLIN, 0 } };
+
+	if (poll(pfd, 2, ms) <= 0)
+		return;
+	for (int i = 0; i < 2; i++) {
+		int n = i + 1;
+		char *buf = n == 1 ? c->out : c->err;
+		size_t room = (n == 1 ? sizeof(c->out) : sizeof(c->err)) - 1;
+		ssize_t got;
+
+		if (c->fd[n] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP)))
+			continue;
+		got = read(c->fd[n], buf + c->len[n], room - c->len[n]);
+		if (got <= 0) {
+			close(c->fd[n]);
+			c->fd[n] = -1;
+		} else {
+			c->len[n] += got;
+			buf[c->len[n]] = '\0';
+		}
+	}
+}
+
+/* Wait (20 s at most) until stream n (1 or 2) holds text. */
+static void child_wait_for(struct child *c, int n, const char *text)
+{
+	double deadline = seconds_now() + 20;
+
+	while (!strstr(n == 1 ? c->out : c->err, text) &&
+	       seconds_now() < deadline && (c->fd[1] >= 0 || c->fd[2] >= 0))
+		child_read(c, 100);
+	assert_has(n == 1 ? c->out : c->err, text);
+}
+
+/* Read to the end and reap it; its exit status, or 128 + signal. */
+static int child_finish(struct child *c)
+{
+	double deadline = seconds_now() + 20;
+	int wstatus;
+
+	while ((c->fd[1] >= 0 || c->fd[2] >= 0) && seconds_now() < deadline)
+		child_read(c, 100);
+	if (c->fd[1] >= 0 || c->fd[2] >= 0)
+		kill(c->pid, SIGKILL);
+	cr_assert_eq(waitpid(c->pid, &wstatus, 0), c->pid);
+	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
+				  : 128 + WTERMSIG(wstatus);
+}
+
+/* The register dump of a guest stopped in print_spin.asm's jmp $. */
+static void assert_dump_in_spin(const char *err)
+{
+	assert_has(err, "vCPU registers:\n");
+	assert_has(err, "  EFER=0x500 LME|LMA\n");
+	assert_has(err, "  bytes at RIP: eb fe ");
+}
+
+/*
+ * Start print_spin.bin with --timeout timeout, wait until it printed,
+ * send sig; step10 must exit 4 with message, the dump, and the line.
+ */
+static void signal_stops_run(int sig, const char *timeout, const char *message,
+			     const char *also)
+{
+	const char *args[] = { "--timeout", timeout, GUESTS "print_spin.bin",
+			       NULL };
+	char from[64];
+	struct child c;
+	int status;
+
+	child_start(&c, args);
+	child_wait_for(&c, 2, "unhandled port 0x80");	/* it printed */
+	cr_assert_eq(kill(c.pid, sig), 0);
+	status = child_finish(&c);
+	cr_assert_eq(status, EXIT_TIMEOUT, "status %d:\n%s", status, c.err);
+	assert_has(c.err, message);
+	if (also)
+		assert_has(c.err, also);
+	snprintf(from, sizeof(from), " from process %d", (int)getpid());
+	assert_has(c.err, from);
+	assert_dump_in_spin(c.err);
+	/* Buffered while the guest ran, written out when it was stopped. */
+	assert_has(c.out, "[10] loaded the guest: ");
+	assert_has(c.out, "\n" PRINTED);
+	assert_lacks(c.out, "KVM_EXIT_HLT");
+}
+
+Test(step10_signals, ctrl_c_stops_the_guest, .timeout = 40)
+{
+	signal_stops_run(SIGINT, "30", "step10: interrupted (Ctrl-C, SIGINT", NULL);
+}
+
+Test(step10_signals, sigterm_stops_the_guest, .timeout = 40)
+{
+	signal_stops_run(SIGTERM, "30", "step10: terminated (SIGTERM", NULL);
+}
+
+Test(step10_signals, sighup_stops_the_guest, .timeout = 40)
+{
+	signal_stops_run(SIGHUP, "30", "step10: hung up (SIGHUP", NULL);
+}
+
+/* With --timeout 0 there is no timer: a SIGALRM is someone else's. */
+Test(step10_signals, stray_sigalrm_without_timeout_is_named, .timeout = 40)
+{
+	signal_stops_run(SIGALRM, "0", "step10: a SIGALRM from process ",
+			 " stopped the guest; it is not a timeout: there is none "
+			 "(--timeout 0)\n");
+}
+
+/* The timer's own SIGALRM is the timeout, named as such. */
+Test(step10_signals, timeout_is_named_as_the_timeout, .timeout = 40)
+{
+	const char *args[] = { "--timeout", "0.5", GUESTS "print_spin.bin", NULL };
+	struct child c;
+
+	child_start(&c, args);
+	cr_assert_eq(child_finish(&c), EXIT_TIMEOUT, "%s", c.err);
+	assert_has(c.err, "step10: the guest did not halt within 0.5 s; it was "
+		   "stopped\n");
+	assert_lacks(c.err, "from process");
+	assert_dump_in_spin(c.err);
+	assert_has(c.out, "\n" PRINTED);
+}
+
+/* Ctrl-C while stage 06 runs: it waits for the run loop, which stops. */
+static int sigint_at_create_vcpu(int fd, unsigned long request, void *arg,
+				 int *result)
+{
+	(void)fd, (void)arg, (void)result;
+	if (request == KVM_CREATE_VCPU)
+		raise(SIGINT);
+	return 0;	/* and make the real call */
+}
+
+Test(step10_signals, ctrl_c_during_setup_exits_4, .timeout = 30)
+{
+	char *argv[] = { "step10", NULL };
+	struct capture out, err;
+	char *o, *e;
+	int status;
+
+	capture_begin(&out, 1);
+	capture_begin(&err, 2);
+	ioctl_hook = sigint_at_create_vcpu;
+	status = step_main(1, argv);	/* without the block, SIGINT kills us */
+	ioctl_hook = NULL;
+	e = capture_end(&err);
+	o = capture_end(&out);
+	cr_assert_eq(status, EXIT_TIMEOUT, "status %d:\n%s", status, e);
+	assert_has(e, ": interrupted (Ctrl-C, SIGINT); the guest was "
+		   "stopped\n");
+	/* Setup went on to the end; the guest never ran an instruction. */
+	assert_has(o, "[10] loaded the guest: ");
+	assert_lacks(o, "Hello");
+	assert_has(e, "  RIP=0x0000000000010000 ");
+	free(o);
+	free(e);
+}
+
+/* --- stdin, stdout, stderr --- */
+
+enum stdout_kind { STDOUT_PIPE, STDOUT_DEV_FULL, STDOUT_NO_READER, STDOUT_CLOSED };
+
+/*
+ * Run step10 args with stdout as kind says and fd closed_fd closed (0 or
+ * 2; -1 for none); stdout (for STDOUT_PIPE) and stderr are kept in r.
+ */
+static void program_run_fds(const char *const args[], enum stdout_kind kind,
+			    int closed_fd, struct program_result *r)
+{
+	const char *argv[8] = { STEP_PROGRAM };
+	int out[2], err[2], wstatus;
+	FILE *o, *e;
+	pid_t pid;
+
+	for (int i = 0; args[i]; i++)
+		argv[i + 1] = args[i];
+	memset(r, 0, sizeof(*r));
+	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
+	if (kind == STDOUT_NO_READER) {
+		close(out[0]);		/* nobody will ever read it */
+		out[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		int full = open("/dev/full", O_WRONLY);
+
+		if (null < 0 || full < 0 || dup2(null, 0) < 0 ||
+		    dup2(kind == STDOUT_DEV_FULL ? full : out[1], 1) < 0 ||
+		    dup2(err[1], 2) < 0)
+			_exit(127);
+		closefrom(3);	/* as from a shell: only fds 0, 1 and 2 */
+		if (kind == STDOUT_CLOSED)
+			close(1);
+		if (closed_fd >= 0)
+			close(closed_fd);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	/* Small outputs: stdout then stderr, each to its end. */
+	o = open_memstream(&r->out, &r->out_len);
+	e = open_memstream(&r->err, &r->err_len);
+	cr_assert(o && e);
+	for (int i = 0; i < 2; i++) {
+		char buf[4096];
+		ssize_t n;
+
+		while ((n = read(i ? err[0] : out[0], buf, sizeof(buf))) > 0)
+			fwrite(buf, 1, n, i ? e : o);
+	}
+	fclose(o);
+	fclose(e);
+	close(out[0]);
+	close(err[0]);
+	cr_assert_eq(waitpid(pid, &wstatus, 0), pid);
+	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
+				       : 128 + WTERMSIG(wstatus);
+}
+
+static void stdout_fails(enum stdout_kind kind, const char *errno_text,
+			 const char *hint)
+{
+	const char *args[] = { NULL };
+	struct program_result r;
+
+	program_run_fds(args, kind, -1, &r);
+	cr_assert_eq(r.status, EXIT_SETUP, "status %d:\n%s", r.status, r.err);
+	assert_has(r.err, errno_text);
+	assert_has(r.err, hint);
+	assert_lacks(r.err, "vCPU registers:");
+	program_result_free(&r);
+}
+
+Test(step10_output, full_disk_is_an_error, .timeout = 30)
+{
+	stdout_fails(STDOUT_DEV_FULL, "step10: writing to stdout failed: ENOSPC",
+		     "is full");
+}
+
+Test(step10_output, pipe_without_reader_is_an_error, .timeout = 30)
+{
+	stdout_fails(STDOUT_NO_READER, "step10: writing to stdout failed: EPIPE",
+		     "exited before all of it was written");
+}
+
+/* >&-: fd 1 must not become /dev/kvm; writing to it is an error. */
+Test(step10_output, closed_stdout_is_an_error_not_a_kvm_fd, .timeout = 30)
+{
+	const char *args[] = { "--trace", NULL };
+	struct program_result r;
+
+	program_run_fds(args, STDOUT_CLOSED, -1, &r);
+	cr_assert_eq(r.status, EXIT_SETUP, "status %d:\n%s", r.status, r.err);
+	assert_has(r.err, "ioctl(3, KVM_GET_API_VERSION) = 12\n");
+	assert_has(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n");
+	assert_has(r.err, "step10: writing to stdout failed: EBADF");
+	assert_has(r.err, "stdout is closed");
+	program_result_free(&r);
+}
+
+/* <&- and 2>&-: the guest runs as usual, with /dev/kvm as fd 3. */
+static void closed_fd_is_not_a_kvm_fd(int fd)
+{
+	const char *args[] = { NULL };
+	struct program_result r;
+
+	program_run_fds(args, STDOUT_PIPE, fd, &r);
+	cr_assert_eq(r.status, 0, "status %d:\n%s", r.status, r.err);
+	assert_has(r.out, "[01] open /dev/kvm: fd 3\n");
+	assert_has(r.out, "[03] KVM_CREATE_VM: VM fd 4\n");
+	assert_has(r.out, "\nHello from a 64-bit KVM guest!\n");
+	program_result_free(&r);
+}
+
+Test(step10_output, closed_stdin_is_not_a_kvm_fd, .timeout = 30)
+{
+	closed_fd_is_not_a_kvm_fd(0);
+}
+
+Test(step10_output, closed_stderr_is_not_a_kvm_fd, .timeout = 30)
+{
+	closed_fd_is_not_a_kvm_fd(2);
+}
+
+/* --- What KVM_RUN leaves in kvm_run when it returns EINTR --- */
+
+/*
+ * A signal while the guest runs: KVM_RUN returns EINTR with exit_reason
+ * KVM_EXIT_INTR (include/linux/kvm_host.h, kvm_handle_signal_exit).
+ */
+Test(step10_signals, signal_in_the_guest_gives_kvm_exit_intr, .timeout = 30)
+{
+	static const uint8_t spin[] = { 0xeb, 0xfe };	/* jmp $ */
+	FILE *devnull = fopen("/dev/null", "w");
+	struct run_options opt = { .out = devnull, .timeout = 0.3 };
+	struct run_stats stats;
+	struct capture err;
+	struct vm vm;
+	int status;
+
+	cr_assert(devnull);
+	vm_setup_through(&vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(guest_load(&vm, spin, sizeof(spin)), 0);
+	capture_begin(&err, 2);
+	status = vcpu_run(&vm, &opt, &stats);
+	free(capture_end(&err));
+	cr_assert_eq(status, EXIT_TIMEOUT);
+	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_INTR, "exit_reason %u",
+		     vm.run->exit_reason);
+	vm_destroy(&vm);
+	fclose(devnull);
+}
+
+/*
+ * immediate_exit set before KVM_RUN: EINTR before the guest runs, and
+ * exit_reason left as it was (arch/x86/kvm/x86.c, kvm_arch_vcpu_ioctl_run).
+ */
+Test(step10_signals, immediate_exit_leaves_exit_reason_alone, .timeout = 30)
+{
+	static const uint8_t hlt[] = { 0xf4 };
+	struct kvm_regs regs;
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(guest_load(&vm, hlt, sizeof(hlt)), 0);
+	vm.run->exit_reason = 0x1234;		/* no exit has that number */
+	vm.run->immediate_exit = 1;
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), -1);
+	cr_assert_eq(errno, EINTR, "%s", strerror(errno));
+	cr_assert_eq(vm.run->exit_reason, 0x1234, "exit_reason %u",
+		     vm.run->exit_reason);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0);
+	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR, "the guest ran");
+	vm_destroy(&vm);
+}
+
+/* A kernel without KVM_CAP_IMMEDIATE_EXIT: step10 refuses to run. */
+static int no_immediate_exit(int fd, unsigned long request, void *arg,
+			     int *result)
+{
+	(void)fd;
+	if (request != KVM_CHECK_EXTENSION ||
+	    (unsigned long)arg != KVM_CAP_IMMEDIATE_EXIT)
+		return 0;
+	*result = 0;
+	return 1;
+}
+
+Test(step10_signals, without_immediate_exit_it_refuses, .timeout = 30)
+{
+	struct run_options opt = { .out = stdout, .timeout = 10 };
+	struct guest_result r;
+
+	ioctl_hook = no_immediate_exit;
+	guest_run(guest_image, guest_image_end - guest_image, &opt, NULL, &r);
+	ioctl_hook = NULL;
+	cr_assert_eq(r.status, EXIT_SETUP, "status %d:\n%s", r.status, r.err);
+	assert_has(r.err, "KVM_CAP_IMMEDIATE_EXIT is 0");
+	cr_assert_eq(r.len, 0, "the guest ran");
+	guest_result_free(&r);
+}
