@@ -44,8 +44,9 @@ void shutdown_explain(const struct kvm_run *run)
 		    "IDT, so the IDTR keeps its reset value (base 0, limit "
 		    "0xffff) and every gate it finds in guest page 0 is zero, "
 		    "not present; any exception (#PF from an unmapped address, "
-		    "#GP, #UD from bytes that are not code) ends here; CR2 "
-		    "holds the address of the last #PF");
+		    "#GP, #UD from bytes that are not code) ends here; on "
+		    "Intel CR2 holds the address of the last #PF (on AMD the "
+		    "vCPU was reset before this exit)");
 }
 
 void fail_entry_explain(const struct kvm_run *run)
@@ -60,8 +61,9 @@ void fail_entry_explain(const struct kvm_run *run)
 			    "invalid guest state");
 	else if (reason == SVM_EXIT_ERR_64 || reason == SVM_EXIT_ERR_32)
 		report_hint("AMD: VMRUN rejected the guest state (SVM_EXIT_ERR)");
-	report_hint("check the long-mode state of step08: CS.L=1 needs CS.D=0, "
-		    "CR0.PG needs CR0.PE and CR4.PAE; for the CPU's own account, "
+	report_hint("check step08's code segment: CS.L=1 needs CS.D=0 (the "
+		    "control registers KVM_SET_SREGS checks itself); for the "
+		    "CPU's own account, "
 		    "as root write 1 to /sys/module/kvm_intel/parameters/"
 		    "dump_invalid_vmcs (kvm_amd: /sys/module/kvm_amd/parameters/"
 		    "dump_invalid_vmcb), run again and read dmesg");
