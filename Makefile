@@ -56,7 +56,7 @@ sandbox-down: ; @tests/sandbox/down
 # Every step's tests in one run; in the sandbox (TCG, about 100 times
 # slower) that run may take longer than the sandbox's 600 s default.
 test: test-build check-docs sandbox-test
-	@SANDBOX_TIMEOUT=$${SANDBOX_TIMEOUT:-1800} tests/with-kvm tests/run-tests $(TEST_PROGS)
+	@SANDBOX_TIMEOUT=$${SANDBOX_TIMEOUT:-1800} tests/run-tests $(TEST_PROGS)
 
 # A failing program's own status, said before make's "Error N" (make exits 2).
 run: step10-guest.all

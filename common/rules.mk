@@ -125,7 +125,7 @@ $(TEST_PROG): $(TEST_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) | $(BUILD)/stage-ok
 test-build: $(PROG) $(TEST_PROG) $(TEST_GUESTS)
 
 test: test-build
-	$(Q)$(TESTS)/with-kvm $(TESTS)/run-tests $(TEST_PROG)
+	$(Q)$(TESTS)/run-tests $(TEST_PROG)
 
 diff:
 	$(Q)$(TOP)/tools/diffs $(patsubst $(TOP)/%,%,$(CURDIR))
