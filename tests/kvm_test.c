@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -245,6 +246,12 @@ static char **environment_with(const char *const env[])
 	return envp;
 }
 
+void child_die_with_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);	/* cannot tie it, or the test is already gone */
+}
+
 /* In the child: say why exec failed, on the captured stderr. */
 static void __attribute__((noreturn)) child_fail(const char *what)
 {
@@ -258,7 +265,7 @@ void program_run_as(const char *const argv[], const char *const env[],
 {
 	int out[2], err[2], wstatus;
 	char **envp = environment_with(env);
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	double deadline = seconds_now() + timeout_s;
 	int killed = 0;
 
@@ -279,6 +286,7 @@ void program_run_as(const char *const argv[], const char *const env[],
 		if (cwd && chdir(cwd) < 0)
 			child_fail(cwd);
 		if (uid == (uid_t)-1) {
+			child_die_with_parent(parent);
 			execve(argv[0], (char *const *)argv, envp);
 			child_fail(argv[0]);
 		}
@@ -291,6 +299,7 @@ void program_run_as(const char *const argv[], const char *const env[],
 			child_fail(argv[0]);
 		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 			child_fail("setuid");
+		child_die_with_parent(parent);	/* after setuid, which clears it */
 		execveat(prog, "", (char *const *)argv, envp, AT_EMPTY_PATH);
 		child_fail(argv[0]);
 	}

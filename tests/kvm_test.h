@@ -86,6 +86,14 @@ void program_run_as(const char *const argv[], const char *const env[],
 		    struct program_result *r);
 void program_result_free(struct program_result *r);
 
+/*
+ * In a child just forked by parent (the test), before exec: have the
+ * kernel SIGKILL it when the test's process ends, so a program a failed
+ * or timed-out test started never outlives the test; _exit(127) if the
+ * test has already gone (it then has another parent).
+ */
+void child_die_with_parent(pid_t parent);
+
 /* Read a whole file into a NUL-terminated malloc'd buffer; asserts. */
 char *file_read(const char *path, size_t *size);
 
