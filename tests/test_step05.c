@@ -17,6 +17,7 @@
 #include "faults.h"
 #include "kvm_test.h"
 #include "report.h"
+#include "trace.h"
 
 #define PAGE 4096ULL
 
@@ -300,6 +301,45 @@ Test(step05, prints_its_stage_line)
 		 "GPA 0x0, 2048 KiB at host %p\n", (void *)vm.mem);
 	cr_assert_str_eq(out, want);
 	free(out);
+	vm_destroy(&vm);
+}
+
+/*
+ * A beginner's ioctl(fd, KVM_SET_USER_MEMORY_REGION, region), the struct
+ * by value, hands KVM some number that is no address of it.  KVM answers
+ * EFAULT (copy_from_user() in kvm_vm_ioctl(), virt/kvm/kvm_main.c), and
+ * --trace, which reads the struct to print it, must say the pointer is
+ * unreadable rather than crash on it.  An unmapped page stands for it.
+ */
+Test(step05, trace_of_an_unreadable_argument_says_so, .timeout = 20)
+{
+	struct capture c;
+	struct vm vm;
+	void *gone;
+	char *err;
+	int r, e;
+
+	vm_setup_through(&vm, 3);
+	gone = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(gone != MAP_FAILED, "mmap of a scratch page failed: %s",
+		  errno_name(errno));
+	cr_assert_eq(munmap(gone, PAGE), 0, "munmap of the scratch page "
+		     "failed: %s", errno_name(errno));
+	trace_enable(1);
+	capture_begin(&c, 2);
+	r = ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION, gone);
+	e = errno;
+	err = capture_end(&c);
+	trace_enable(0);
+	cr_assert(r == -1 && e == EFAULT, "KVM_SET_USER_MEMORY_REGION with an "
+		  "unmapped argument returned %d (%s); KVM must fail it with "
+		  "EFAULT", r, r < 0 ? errno_name(e) : "no error");
+	cr_assert(strstr(err, "KVM_SET_USER_MEMORY_REGION, 0x") &&
+		  strstr(err, " <unreadable (EFAULT): KVM_SET_USER_MEMORY_REGION "
+			 "takes the address of its struct>) = -1 EFAULT"),
+		  "the trace of KVM_SET_USER_MEMORY_REGION with an unreadable "
+		  "argument does not say it is unreadable:\n%s", err);
+	free(err);
 	vm_destroy(&vm);
 }
 
