@@ -30,6 +30,42 @@ extern char **environ;
 /* The vm of the test running here, for crash_explain. */
 static const struct vm *crash_vm;
 
+/* Below this, an address is "near NULL": a NULL pointer plus an offset. */
+#define NEAR_NULL	0x10000UL
+
+/*
+ * The rest of crash_explain's line for a fault in neither kvm_run nor
+ * guest memory: only what the address and si_code show, and, near
+ * NULL, which of the vm's pointers are NULL.  Returns what snprintf
+ * returns.
+ */
+static int crash_hint_general(char *msg, size_t size, int sig,
+			      const siginfo_t *si)
+{
+	uintptr_t addr = (uintptr_t)si->si_addr;
+	const char *unset = !crash_vm ? "" :
+			    !crash_vm->mem && !crash_vm->run ?
+			    " (at the fault, vm->mem and vm->run are NULL)" :
+			    !crash_vm->mem ? " (at the fault, vm->mem is NULL)" :
+			    !crash_vm->run ? " (at the fault, vm->run is NULL)" :
+			    " (vm->mem and vm->run are set)";
+
+	if (sig == SIGSEGV && addr < NEAR_NULL)
+		return snprintf(msg, size, ", near NULL\n  hint: a pointer "
+				"your stage should have set is NULL, e.g. "
+				"vm->mem or vm->run%s\n", unset);
+	if (sig == SIGSEGV && si->si_code == SEGV_MAPERR)
+		return snprintf(msg, size, ", which no mapping holds\n  hint: "
+				"a pointer points where nothing is mapped: "
+				"memory already unmapped, or an address or "
+				"offset computed wrong\n");
+	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR)
+		return snprintf(msg, size, ", mapped but not for this access\n"
+				"  hint: the mapping's protection forbids it, "
+				"e.g. memory mapped without PROT_WRITE\n");
+	return snprintf(msg, size, "\n");
+}
+
 /*
  * SIGSEGV or SIGBUS in a test: say which test, where, and, when the
  * address lies in or just past the kvm_run mapping, the likely cause.
@@ -63,7 +99,7 @@ static void crash_explain(int sig, siginfo_t *si, void *context)
 			      "readable and writable (PROT_READ | PROT_WRITE)\n",
 			      (unsigned long)(addr - (uintptr_t)crash_vm->mem));
 	else
-		n += snprintf(msg + n, sizeof(msg) - n, "\n");
+		n += crash_hint_general(msg + n, sizeof(msg) - n, sig, si);
 	if (n > (int)sizeof(msg))
 		n = sizeof(msg);
 	if (write(2, msg, n) < 0)

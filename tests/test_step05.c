@@ -7,11 +7,13 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "faults.h"
@@ -301,6 +303,85 @@ Test(step05, prints_its_stage_line)
 		 "GPA 0x0, 2048 KiB at host %p\n", (void *)vm.mem);
 	cr_assert_str_eq(out, want);
 	free(out);
+	vm_destroy(&vm);
+}
+
+/*
+ * What the test process says when it reads the byte at addr and dies of
+ * it (in a child, whose stderr is returned, malloc'd).
+ */
+static char *crash_report_of_read(const volatile char *addr)
+{
+	char said[2048] = "";
+	int pipefd[2], wstatus;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	cr_assert_eq(pipe(pipefd), 0, "pipe failed: %s", errno_name(errno));
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork failed: %s", errno_name(errno));
+	if (pid == 0) {		/* the crash, in a child, with its stderr */
+		dup2(pipefd[1], 2);
+		_exit(*addr);
+	}
+	close(pipefd[1]);
+	while ((n = read(pipefd[0], said + got, sizeof(said) - 1 - got)) > 0)
+		got += n;
+	close(pipefd[0]);
+	cr_assert_eq(waitpid(pid, &wstatus, 0), pid, "waitpid failed: %s",
+		     errno_name(errno));
+	cr_assert(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGSEGV,
+		  "reading %p did not end in SIGSEGV:\n%s", (void *)addr, said);
+	return strdup(said);
+}
+
+/*
+ * A stage that leaves vm->mem NULL makes the test fault near NULL; the
+ * crash report names the test and says which pointer is still NULL.
+ */
+Test(step05, a_fault_near_null_names_the_unset_pointer)
+{
+	struct vm vm;
+	uint8_t *mem;
+	char *said;
+
+	vm_setup_through(&vm, 5);
+	mem = vm.mem;
+	vm.mem = NULL;		/* as a stage that never set it leaves it */
+	said = crash_report_of_read((volatile char *)NULL + 0x1000);
+	vm.mem = mem;
+	cr_assert(strstr(said, "step05::a_fault_near_null_names_the_unset_"
+			 "pointer: SIGSEGV at address 0x1000, near NULL\n"),
+		  "the crash report does not name the test and the address:"
+		  "\n%s", said);
+	cr_assert(strstr(said, "hint: a pointer your stage should have set is "
+			 "NULL, e.g. vm->mem or vm->run (at the fault, "
+			 "vm->mem and vm->run are NULL)\n"), "the crash report does not say vm->mem is "
+		  "NULL:\n%s", said);
+	free(said);
+	vm_destroy(&vm);
+}
+
+/* A fault where nothing is mapped is said to be one, without a guess. */
+Test(step05, a_fault_in_no_mapping_is_said_to_be_one)
+{
+	struct vm vm;
+	char *gone, *said;
+
+	vm_setup_through(&vm, 5);
+	gone = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(gone != MAP_FAILED, "mmap of a scratch page failed: %s",
+		  errno_name(errno));
+	cr_assert_eq(munmap(gone, PAGE), 0, "munmap of the scratch page "
+		     "failed: %s", errno_name(errno));
+	said = crash_report_of_read(gone);
+	cr_assert(strstr(said, ", which no mapping holds\n  hint: a pointer "
+			 "points where nothing is mapped"), "the crash report "
+		  "does not say no mapping holds the address:\n%s", said);
+	cr_assert(!strstr(said, "NULL"), "the crash report blames a NULL "
+		  "pointer, though the address is not near NULL:\n%s", said);
+	free(said);
 	vm_destroy(&vm);
 }
 
