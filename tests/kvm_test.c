@@ -295,6 +295,10 @@ static void __attribute__((noreturn)) child_fail(const char *what)
 	_exit(127);
 }
 
+/* program_run_as kills a program that writes more than this. */
+#define PROGRAM_OUTPUT_MAX	(4 << 20)
+#define KILLED_FOR_OUTPUT	2	/* killed's value then (1: timeout) */
+
 void program_run_as(const char *const argv[], const char *const env[],
 		    const char *cwd, uid_t uid, gid_t gid, double timeout_s,
 		    struct program_result *r)
@@ -362,7 +366,12 @@ void program_run_as(const char *const argv[], const char *const env[],
 			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP)))
 				continue;
 			got = read(pfd[i].fd, buf, sizeof(buf));
-			if (got > 0) {
+			if (got > 0 && r->out_len + r->err_len >= PROGRAM_OUTPUT_MAX) {
+				if (!killed) {	/* kept: the first bytes */
+					kill(pid, SIGKILL);
+					killed = KILLED_FOR_OUTPUT;
+				}
+			} else if (got > 0) {
 				if (i == 0)
 					buffer_append(&r->out, &r->out_len, buf, got);
 				else
@@ -382,7 +391,15 @@ void program_run_as(const char *const argv[], const char *const env[],
 		int sig = WTERMSIG(wstatus);
 		char why[512];
 
-		if (killed)
+		if (killed == KILLED_FOR_OUTPUT)
+			snprintf(why, sizeof(why), "\n[%s was killed by the test "
+				 "after writing %d MiB, more than any test wants; "
+				 "the rest is not kept.  A loop that repeats "
+				 "itself writes that much, e.g. one that enters "
+				 "the guest again (KVM_RUN) after an exit that "
+				 "should end the run, and explains it each time]\n",
+				 argv[0], PROGRAM_OUTPUT_MAX >> 20);
+		else if (killed)
 			snprintf(why, sizeof(why), "\n[%s was killed by the test "
 				 "after its timeout of %.0f s]\n", argv[0], timeout_s);
 		else

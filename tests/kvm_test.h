@@ -75,7 +75,8 @@ struct program_result {
  * Run argv[0] with the environment plus env (NULL-terminated "K=V"
  * strings, or NULL; they replace variables of the same name), stdin from
  * /dev/null, no other fds inherited, capturing stdout and stderr; kill it
- * after timeout_s seconds (status 128 + SIGKILL then).
+ * after timeout_s seconds, or once it has written 4 MiB (status 128 +
+ * SIGKILL then, and a line on its stderr saying why).
  */
 void program_run(const char *const argv[], const char *const env[],
 		 double timeout_s, struct program_result *r);
