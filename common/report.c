@@ -8,6 +8,7 @@
 
 #include "report.h"
 #include "vm.h"
+#include "x86.h"
 
 int stage_quiet;
 
@@ -148,6 +149,49 @@ int report_errno(const char *call, int err)
 		call, errno_name(err), strerror(err));
 	if (hint)
 		report_hint("%s", hint);
+	return -1;
+}
+
+const char *sregs_broken_rule(const struct kvm_sregs *s)
+{
+	int long_mode = (s->efer & EFER_LME) && (s->cr0 & CR0_PG);
+
+	if (s->cr0 >> 32)
+		return "CR0's bits 32-63 are reserved, and they are set: a "
+		       "sign-extended 1 << 31 (an int) sets them all; write "
+		       "CR0_PG as 1ULL << 31";
+	if ((s->cr0 & CR0_PG) && !(s->cr0 & CR0_PE))
+		return "CR0.PG needs CR0.PE: paging only in protected mode";
+	if (long_mode && !(s->cr4 & CR4_PAE))
+		return "EFER.LME with CR0.PG is long mode, which needs CR4.PAE";
+	if (long_mode && !(s->efer & EFER_LMA))
+		return "EFER.LME with CR0.PG is long mode: set EFER.LMA too "
+		       "(KVM_SET_SREGS checks EFER as given; it does not set "
+		       "LMA for you)";
+	if (!long_mode && (s->efer & EFER_LMA))
+		return "EFER.LMA without both EFER.LME and CR0.PG: long mode "
+		       "cannot be active";
+	if (!long_mode && s->cs.l)
+		return "CS.L=1 outside long mode (that needs EFER.LME, "
+		       "EFER.LMA and CR0.PG)";
+	if ((s->cr0 & CR0_NW) && !(s->cr0 & CR0_CD))
+		return "CR0.NW needs CR0.CD";
+	return NULL;
+}
+
+int report_sregs_refused(const struct kvm_sregs *s, int err)
+{
+	const char *rule = err == EINVAL ? sregs_broken_rule(s) : NULL;
+
+	if (!rule)
+		return report_errno("KVM_SET_SREGS", err);
+	fflush(stdout);
+	fprintf(stderr, "%s: KVM_SET_SREGS failed: %s (%s)\n",
+		program_invocation_short_name, errno_name(err), strerror(err));
+	report_hint("%s (CR0=0x%llx CR4=0x%llx EFER=0x%llx CS.L=%d); "
+		    "step08's README", rule, (unsigned long long)s->cr0,
+		    (unsigned long long)s->cr4, (unsigned long long)s->efer,
+		    s->cs.l);
 	return -1;
 }
 

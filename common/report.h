@@ -23,6 +23,18 @@ void stage_say(int stage, const char *fmt, ...)
  */
 int report_errno(const char *call, int err);
 
+struct kvm_sregs;
+
+/*
+ * report_errno("KVM_SET_SREGS", err), except that when err is EINVAL and
+ * s breaks one of the rules kvm_is_valid_sregs() and kvm_is_valid_cr0()
+ * check (arch/x86/kvm/x86.c), the hint names that rule and the values.
+ */
+int report_sregs_refused(const struct kvm_sregs *s, int err);
+
+/* The rule of kvm_is_valid_sregs()/kvm_is_valid_cr0() s breaks, or NULL. */
+const char *sregs_broken_rule(const struct kvm_sregs *s);
+
 /* "step02: text" on stderr, for failures that have no errno.  Returns -1. */
 int report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

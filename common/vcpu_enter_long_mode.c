@@ -104,7 +104,7 @@ int vcpu_enter_long_mode(struct vm *vm)
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
 
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
-		return report_errno("KVM_SET_SREGS", errno);
+		return report_sregs_refused(&sregs, errno);
 	stage_say(8, "KVM_SET_SREGS: long mode, CR0=0x%llx CR3=0x%llx "
 		  "CR4=0x%llx EFER=0x%llx, CS.L=%d CS.D=%d",
 		  (unsigned long long)sregs.cr0, (unsigned long long)sregs.cr3,

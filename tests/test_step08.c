@@ -621,6 +621,66 @@ Test(step08, kvm_refuses_a_sign_extended_cr0_pg)
 	vm_destroy(&vm);
 }
 
+static void pg_without_pe(struct kvm_sregs *s) { s->cr0 &= ~T_CR0_PE; }
+static void long_mode_without_pae(struct kvm_sregs *s) { s->cr4 &= ~T_CR4_PAE; }
+static void lme_and_pg_without_lma(struct kvm_sregs *s) { s->efer &= ~T_EFER_LMA; }
+static void lma_without_lme(struct kvm_sregs *s) { s->efer &= ~T_EFER_LME; }
+
+/*
+ * Each rule report_sregs_refused() names, broken alone in the long-mode
+ * state stage 08 wrote: KVM refuses it with EINVAL (kvm_is_valid_sregs()
+ * and kvm_is_valid_cr0(), arch/x86/kvm/x86.c), and the hint names that
+ * rule, not another one.
+ */
+Test(step08, a_refused_sregs_hint_names_the_broken_rule)
+{
+	static const struct {
+		void (*edit)(struct kvm_sregs *);
+		const char *what, *rule;
+	} cases[] = {
+		{ cr0_pg_sign_extended, "CR0.PG as a sign-extended 1 << 31", "1ULL << 31" },
+		{ pg_without_pe, "CR0.PG without CR0.PE", "CR0.PG needs CR0.PE" },
+		{ long_mode_without_pae, "long mode without CR4.PAE", "needs CR4.PAE" },
+		{ lme_and_pg_without_lma, "EFER.LME and CR0.PG without EFER.LMA", "set EFER.LMA too" },
+		{ lma_without_lme, "EFER.LMA without EFER.LME", "long mode cannot be active" },
+		{ cs_l_in_protected_mode, "CS.L with paging off", "CS.L=1 outside long mode" },
+	};
+	struct vm vm;
+
+	vm_setup_through(&vm, 8);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kvm_sregs s = sregs_get(&vm);
+		struct capture c;
+		const char *rule;
+		char *err_text;
+		int err;
+
+		cases[i].edit(&s);
+		rule = sregs_broken_rule(&s);
+		cr_assert(rule && strstr(rule, cases[i].rule),
+			  "%s: the hint should say \"%s\", it says \"%s\"",
+			  cases[i].what, cases[i].rule, rule ? rule : "(no rule)");
+		err = ioctl(vm.vcpu_fd, KVM_SET_SREGS, &s) < 0 ? errno : 0;
+		cr_assert_eq(err, EINVAL, "%s: KVM_SET_SREGS should fail with "
+			     "EINVAL, it gave %s", cases[i].what,
+			     err ? errno_name(err) : "success");
+		capture_begin(&c, 2);
+		cr_assert_eq(report_sregs_refused(&s, err), -1);
+		err_text = capture_end(&c);
+		cr_assert(strstr(err_text, "KVM_SET_SREGS failed: EINVAL") &&
+			  strstr(err_text, cases[i].rule),
+			  "%s: report_sregs_refused() printed \"%s\"",
+			  cases[i].what, err_text);
+		free(err_text);
+	}
+	/* The state stage 08 writes breaks no rule. */
+	struct kvm_sregs ok = sregs_get(&vm);
+
+	cr_assert_null(sregs_broken_rule(&ok), "stage 08's own state: \"%s\"",
+		       sregs_broken_rule(&ok));
+	vm_destroy(&vm);
+}
+
 Test(step08, sregs_are_asked_of_the_vcpu_fd)
 {
 	struct vm vm;

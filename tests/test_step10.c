@@ -24,6 +24,10 @@ static const char greeting[] = "Hello from a 64-bit KVM guest!\n";
 /* Every in-process run here: no coalescing, 10 s at most. */
 static const struct run_options run_opt = { .timeout = 10 };
 
+/* text holds piece; if not, the failure says what was expected. */
+#define assert_has(text, piece) \
+	cr_assert(strstr(text, piece), "expected \"%s\" in:\n%s", piece, text)
+
 /* r->out equals want (len bytes); on a difference, say where. */
 static void output_is(const struct guest_result *r, const void *want,
 		      size_t len)
@@ -52,7 +56,7 @@ Test(step10, builtin_guest_prints_exactly_the_greeting, .timeout = 30)
 	cr_assert_eq(r.stats.exits, n + 1);
 	cr_assert_eq(r.stats.io_exits, n);
 	cr_assert_eq(r.stats.out_bytes, n);
-	cr_assert_str_eq(r.err, "");
+	cr_assert_str_eq(r.err, "", "expected nothing on stderr, got:\n%s", r.err);
 	guest_result_free(&r);
 }
 
@@ -68,7 +72,9 @@ Test(step10, guest_load_copies_to_the_load_address_and_says_so)
 	cr_assert_eq(guest_load(&vm, image, sizeof(image)), 0);
 	out = capture_end(&c);
 	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, sizeof(image)), 0);
-	cr_assert_str_eq(out, "[10] loaded the guest: 3 bytes at GPA 0x10000\n");
+	cr_assert_str_eq(out, "[10] loaded the guest: 3 bytes at GPA 0x10000\n",
+			 "expected \"[10] loaded the guest: 3 bytes at GPA "
+			 "0x10000\\n\" on stdout, got \"%s\"", out);
 	free(out);
 	vm_destroy(&vm);
 }
@@ -77,7 +83,7 @@ Test(step10, guest_load_refuses_a_guest_larger_than_its_room)
 {
 	struct capture c;
 	struct vm vm;
-	char *err;
+	char *err, want[128];
 	uint8_t *big = calloc(1, GUEST_CODE_MAX + 1);
 
 	cr_assert(big);
@@ -85,7 +91,9 @@ Test(step10, guest_load_refuses_a_guest_larger_than_its_room)
 	capture_begin(&c, 2);
 	cr_assert_eq(guest_load(&vm, big, GUEST_CODE_MAX + 1), -1);
 	err = capture_end(&c);
-	cr_assert(strstr(err, "it has room for"), "%s", err);
+	snprintf(want, sizeof(want), "the guest is %llu bytes; it has room "
+		 "for %llu\n", GUEST_CODE_MAX + 1, GUEST_CODE_MAX);
+	assert_has(err, want);
 	free(err);
 	free(big);
 	vm_destroy(&vm);
@@ -117,8 +125,8 @@ Test(step10, in_and_out_of_1_2_and_4_bytes, .timeout = 30)
 			 "count 1), which nothing handles", size);
 		cr_assert(strstr(r.err, line), "no '%s' in:\n%s", line, r.err);
 	}
-	cr_assert(strstr(r.err, "guest wrote 1 byte to unhandled port 0x1234"),
-		  "%s", r.err);
+	assert_has(r.err, "guest wrote 1 byte to unhandled port 0x1234 "
+		   "(size 1, count 1); ignored\n");
 	guest_result_free(&r);
 }
 
@@ -209,7 +217,7 @@ Test(step10, guest_talks_to_a_device_on_its_port, .timeout = 30)
 	cr_assert_eq(kept, 0x12345678, "the device kept 0x%x", kept);
 	output_is(&r, "OK!!", 4);
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d:\n%s", r.status, r.err);
-	cr_assert(strstr(r.err, "device: 2-byte access refused"), "%s", r.err);
+	assert_has(r.err, "device: 2-byte access refused");
 	cr_assert_eq(r.stats.io_exits, 4);
 	cr_assert_eq(r.stats.last_exit, KVM_EXIT_IO);
 	guest_result_free(&r);
@@ -222,8 +230,8 @@ Test(step10, program_prints_greeting_then_hlt_after_32_exits, .timeout = 30)
 
 	program_run(argv, NULL, 30, &r);
 	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	cr_assert(strstr(r.out, "\nHello from a 64-bit KVM guest!\n"
-			 "[10] KVM_RUN: KVM_EXIT_HLT after 32 exits\n"), "%s", r.out);
+	assert_has(r.out, "\nHello from a 64-bit KVM guest!\n"
+		   "[10] KVM_RUN: KVM_EXIT_HLT after 32 exits\n");
 	program_result_free(&r);
 }
 
@@ -237,9 +245,9 @@ Test(step10, program_runs_a_guest_file, .timeout = 30)
 	program_run(argv, NULL, 30, &r);
 	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
 	stage_lines_check(r.out, 10);
-	cr_assert(strstr(r.out, "[10] loaded the guest: 69 bytes at GPA 0x10000\n"
-			 "rep outsb: 0123456789 abcdefghijklmnopqrstuvwxyz\n"
-			 "[10] KVM_RUN: KVM_EXIT_HLT after "), "%s", r.out);
+	assert_has(r.out, "[10] loaded the guest: 69 bytes at GPA 0x10000\n"
+		   "rep outsb: 0123456789 abcdefghijklmnopqrstuvwxyz\n"
+		   "[10] KVM_RUN: KVM_EXIT_HLT after ");
 	program_result_free(&r);
 }
 

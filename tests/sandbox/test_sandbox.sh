@@ -3,7 +3,8 @@
 #
 # tests/sandbox/test_sandbox.sh: the sandbox's own tests: cold runs (a VM
 # booted per command, 8 or 9 boots), then the same and more in a warm
-# sandbox (tests/sandbox/up, 2 boots and a cold fallback).
+# sandbox (tests/sandbox/up, 2 boots and a cold fallback), then the pool
+# (tests/sandbox/pool.py, 2 boots).
 # Prints "ok - NAME" or "FAIL - NAME: DETAIL" per check, then
 # "sandbox: N passed, N failed"; exits 1 if any check failed.
 
@@ -330,6 +331,29 @@ rc=$?
 check "warm sandbox gone: run boots a VM instead, and says why" "got $rc; $(head -c 300 "$tmp/e")" \
 	eval 'test "$rc" -eq 0 && grep -qx cold-ok "$tmp/o" &&
 		grep -q "warm sandbox is down (stopped after 2 s without a command)" "$tmp/e"'
+
+# ---- the pool: two single-vCPU sandboxes side by side (2 boots) -------
+# Each call holds its VM for 3 s, so the second call gets the other VM:
+# two boot ids, statuses and output kept apart, and no QEMU after close.
+SANDBOX_VMS=2 SANDBOX_UP_DIR= python3 - "$here" >"$tmp/o" 2>"$tmp/e" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import pool
+cmd = "cat /proc/sys/kernel/random/boot_id; nproc; echo err-$0 >&2; sleep 3; exit $0"
+with pool.Pool() as vms:
+    print("dir", vms.dir)
+    for p in vms.map(lambda run, n: run(["sh", "-c", cmd, str(n)], timeout=60), [3, 5]):
+        print("rc", p.returncode, "out", p.stdout.decode().split(), "err", p.stderr.decode().strip())
+PY
+rc=$?
+check "pool: two VMs, each command in its own" "got $rc; $(head -c 600 "$tmp/o" "$tmp/e")" \
+	eval 'test "$rc" -eq 0 && test "$(grep -c "^rc " "$tmp/o")" -eq 2 &&
+		test "$(grep "^rc " "$tmp/o" | cut -d"[" -f2 | cut -d, -f1 | sort -u | wc -l)" -eq 2'
+check "pool: one vCPU each; statuses, stdout and stderr kept apart" "$(head -c 600 "$tmp/o")" \
+	eval 'grep -q "^rc 3 out .*, .1.. err err-3$" "$tmp/o" && grep -q "^rc 5 out .*, .1.. err err-5$" "$tmp/o"'
+pooldir=$(sed -n 's/^dir //p' "$tmp/o")
+check "pool: closed, it leaves no QEMU and no folder" "$(pgrep -af "qemu.*${pooldir:-none}")" \
+	eval 'test -n "$pooldir" && test ! -e "$pooldir" && ! pgrep -f "qemu.*$pooldir" >/dev/null'
 
 echo "sandbox: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

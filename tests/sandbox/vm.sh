@@ -69,8 +69,9 @@ vm_prepare() {
 in_cache() { case $1 in /*) echo "$1" ;; *) echo "$cache/$1" ;; esac; }
 
 # vm_cpus: how many vCPUs: SANDBOX_SMP (a number, or "all": this
-# machine's cores), else 1. With more than one, step10's timer-driven tests
-# ran far slower on a busy 2-core host, so more is a choice, not the default.
+# machine's cores), else 1. Two vCPUs ran the tests slower than one and
+# once stalled; batches use both cores through pool.py's one-vCPU VMs
+# instead (README.md, "Both cores").
 vm_cpus() {
 	local n=${SANDBOX_SMP:-1}
 	[ "$n" != all ] || n=$(nproc 2>/dev/null || echo 1)
