@@ -247,7 +247,8 @@ double seconds_now(void)
 static void buffer_append(char **buf, size_t *len, const char *data, size_t n)
 {
 	*buf = realloc(*buf, *len + n + 1);
-	cr_assert(*buf);
+	cr_assert(*buf,
+		  "realloc of the captured output failed");
 	memcpy(*buf + *len, data, n);
 	*len += n;
 	(*buf)[*len] = '\0';
@@ -264,7 +265,8 @@ static char **environment_with(const char *const env[])
 	while (env && env[n_extra])
 		n_extra++;
 	envp = calloc(n_env + n_extra + 1, sizeof(*envp));
-	cr_assert(envp);
+	cr_assert(envp,
+		  "calloc of the environment failed");
 	for (size_t i = 0; i < n_env; i++) {
 		int replaced = 0;
 
@@ -312,7 +314,9 @@ void program_run_as(const char *const argv[], const char *const env[],
 	memset(r, 0, sizeof(*r));
 	buffer_append(&r->out, &r->out_len, "", 0);
 	buffer_append(&r->err, &r->err_len, "", 0);
-	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
+	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0,
+		  "pipe2 for the program's stdout and stderr failed: %s",
+		  errno_name(errno));
 	fflush(NULL);
 	pid = fork();
 	cr_assert(pid >= 0, "fork: %s", strerror(errno));
@@ -383,7 +387,8 @@ void program_run_as(const char *const argv[], const char *const env[],
 			}
 		}
 	}
-	cr_assert(waitpid(pid, &wstatus, 0) == pid);
+	cr_assert(waitpid(pid, &wstatus, 0) == pid,
+		  "waitpid for %s failed: %s", argv[0], errno_name(errno));
 	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
 				       : 128 + WTERMSIG(wstatus);
 	if (WIFSIGNALED(wstatus)) {
@@ -450,7 +455,8 @@ int fd_count(void)
 	struct dirent *e;
 	int n = 0;
 
-	cr_assert(d);
+	cr_assert(d,
+		  "opendir /proc/self/fd failed: %s", errno_name(errno));
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.')
 			n++;
@@ -479,7 +485,9 @@ void capture_begin(struct capture *c, int fd)
 	c->tmp = tmpfile();
 	cr_assert(c->tmp, "tmpfile: %s", strerror(errno));
 	c->saved = dup(fd);
-	cr_assert(c->saved >= 0 && dup2(fileno(c->tmp), fd) == fd);
+	cr_assert(c->saved >= 0 && dup2(fileno(c->tmp), fd) == fd,
+		  "redirecting fd %d to a temporary file failed: %s", fd,
+		  errno_name(errno));
 }
 
 char *capture_end(struct capture *c)
@@ -490,7 +498,9 @@ char *capture_end(struct capture *c)
 
 	fflush(stdout);
 	fflush(stderr);
-	cr_assert(dup2(c->saved, c->fd) == c->fd);
+	cr_assert(dup2(c->saved, c->fd) == c->fd,
+		  "restoring fd %d after the capture failed: %s", c->fd,
+		  errno_name(errno));
 	close(c->saved);
 	rewind(c->tmp);
 	buffer_append(&buf, &len, "", 0);
@@ -548,7 +558,8 @@ char *output_normalize(const char *text)
 {
 	char *copy = malloc(strlen(text) + 1), *to = copy;
 
-	cr_assert(copy);
+	cr_assert(copy,
+		  "strdup failed");
 	while (*text) {
 		size_t n = 0;
 
@@ -573,7 +584,8 @@ static char *line_next(const char **p)
 	size_t n = strcspn(*p, "\n");
 	char *line = strndup(*p, n);
 
-	cr_assert(line);
+	cr_assert(line,
+		  "strndup of a README line failed");
 	*p += n + ((*p)[n] == '\n');
 	while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
 		line[--n] = '\0';	/* trailing blanks are invisible in Markdown */
@@ -738,10 +750,16 @@ void program_check_not_kvm_device(int last)
 
 	program_run_plain(NULL, "KVM_DEVICE=/dev/null", &r);
 	/* Opening /dev/null works: stage 01 cannot tell it is not KVM ... */
-	cr_assert_str_eq(r.out, "[01] open /dev/null: fd 3\n");
+	cr_assert_str_eq(r.out, "[01] open /dev/null: fd 3\n",
+			 "with KVM_DEVICE=/dev/null the program must print "
+			 "only stage 01's line, with fd 3; it printed\n%s",
+			 r.out);
 	if (last == 1) {
 		cr_assert_eq(r.status, 0, "stderr:\n%s", r.err);
-		cr_assert_str_eq(r.err, "");
+		cr_assert_str_eq(r.err, "",
+				 "with KVM_DEVICE=/dev/null and only stage 01 "
+				 "the program must write nothing on stderr; "
+				 "it wrote\n%s", r.err);
 	} else {
 		/* ... stage 02's ioctl is the first to find out. */
 		cr_assert_eq(r.status, EXIT_SETUP, "exit %d, stderr:\n%s",
@@ -772,7 +790,9 @@ void program_check_permission_denied(void)
 		 */
 		fd = mkstemp(path);
 		cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
-		cr_assert(fchmod(fd, geteuid() ? 0000 : 0600) == 0);
+		cr_assert(fchmod(fd, geteuid() ? 0000 : 0600) == 0,
+			  "fchmod of the stand-in device failed: %s",
+			  errno_name(errno));
 		device = path;
 	}
 	snprintf(env_dev, sizeof(env_dev), "KVM_DEVICE=%s", device);
@@ -789,7 +809,9 @@ void program_check_permission_denied(void)
 	cr_assert(strstr(r.err, want), "no '%s' in:\n%s", want, r.err);
 	cr_assert(strstr(r.err, "  hint: you may not open the KVM device: join "
 			 "the kvm group"), "%s", r.err);
-	cr_assert_str_eq(r.out, "");
+	cr_assert_str_eq(r.out, "",
+			 "when opening the device fails the program must "
+			 "print no stage line; it printed\n%s", r.out);
 	program_result_free(&r);
 }
 
@@ -814,7 +836,9 @@ void program_check_help(void)
 	snprintf(want, sizeof(want), "usage: %s ", step_name());
 	cr_assert_eq(r.status, 0, "exit %d, stderr:\n%s", r.status, r.err);
 	cr_assert(!strncmp(r.out, want, strlen(want)), "%s", r.out);
-	cr_assert_str_eq(r.err, "");
+	cr_assert_str_eq(r.err, "",
+			 "--help must write nothing on stderr; it wrote\n%s",
+			 r.err);
 	program_result_free(&r);
 }
 
@@ -868,7 +892,9 @@ void program_check_trace(int last)
 		     flag.err);
 	cr_assert_eq(env.status, 0, "KVM_TRACE=1 exited %d", env.status);
 	/* The trace goes to stderr only, and only when asked for. */
-	cr_assert_str_eq(plain.err, "");
+	cr_assert_str_eq(plain.err, "",
+			 "without --trace or KVM_TRACE the program must write "
+			 "nothing on stderr; it wrote\n%s", plain.err);
 	normalized_eq(flag.out, plain.out, "stdout with --trace");
 	normalized_eq(env.err, flag.err, "KVM_TRACE=1 and --trace");
 	at = flag.err;

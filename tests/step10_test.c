@@ -2,6 +2,7 @@
 /* step10_test.c: running a guest in the test process (step10_test.h). */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,17 @@ void guest_run(const uint8_t *image, size_t size, const struct run_options *opt,
 	memset(r, 0, sizeof(*r));
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0);
+	cr_assert_eq(guest_load(&vm, image, size), 0,
+		     "stage 10 (guest_load) did not return 0; it must succeed "
+		     "here");
 	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, size), 0,
 		     "the guest is not at GUEST_LOAD_ADDR");
 	if (before_run)
 		before_run(&vm);
 	run_opt.out = open_memstream(&r->out, &r->len);
-	cr_assert(run_opt.out);
+	cr_assert(run_opt.out,
+		  "open_memstream for the guest's output failed: %s",
+		  errno_name(errno));
 	capture_begin(&c, 2);
 	r->status = vcpu_run(&vm, &run_opt, &r->stats);
 	r->err = capture_end(&c);

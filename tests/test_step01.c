@@ -22,9 +22,16 @@ Test(step01, opens_device_read_write_close_on_exec)
 
 	stage_quiet = 1;
 	fd = kvm_open(&vm);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(fd, vm.kvm_fd);
-	cr_assert_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
+	cr_assert_geq(fd, 0,
+		      "stage 01 (kvm_open) returned %d; it must open the KVM "
+		      "device and return its fd", fd);
+	cr_assert_eq(fd, vm.kvm_fd,
+		     "stage 01 returned fd %d but stored vm->kvm_fd = %d; "
+		     "they must be the same fd", fd, vm.kvm_fd);
+	cr_assert_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR,
+		     "stage 01 opened the KVM device with access mode %d, not "
+		     "O_RDWR (%d): KVM's ioctls need it read-write",
+		     fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
 	cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC, "fd is not close-on-exec");
 	vm_destroy(&vm);
 }
@@ -35,11 +42,20 @@ Test(step01, fd_is_the_kvm_device_and_answers_kvm_ioctls)
 	struct stat dev, opened;
 
 	stage_quiet = 1;
-	cr_assert_geq(kvm_open(&vm), 0);
-	cr_assert_str_eq(fd_target(vm.kvm_fd), "/dev/kvm");
-	cr_assert(stat("/dev/kvm", &dev) == 0 && fstat(vm.kvm_fd, &opened) == 0);
+	cr_assert_geq(kvm_open(&vm), 0,
+		      "stage 01 (kvm_open) failed; it must succeed here");
+	cr_assert_str_eq(fd_target(vm.kvm_fd), "/dev/kvm",
+			 "fd %d is %s; it must be %s", vm.kvm_fd,
+			 fd_target(vm.kvm_fd), "/dev/kvm");
+	cr_assert(stat("/dev/kvm", &dev) == 0 && fstat(vm.kvm_fd, &opened) == 0,
+		  "stat of /dev/kvm or fstat of the fd of stage 01 failed: %s",
+		  errno_name(errno));
 	cr_assert(S_ISCHR(opened.st_mode), "not a character device");
-	cr_assert_eq(opened.st_rdev, dev.st_rdev);
+	cr_assert_eq(opened.st_rdev, dev.st_rdev,
+		     "the fd of stage 01 is device 0x%llx, but /dev/kvm is "
+		     "0x%llx: it must open the KVM device",
+		     (unsigned long long)opened.st_rdev,
+		     (unsigned long long)dev.st_rdev);
 	/* Only KVM answers this: the fd really reaches the KVM module. */
 	cr_assert_eq(kvm_ioctl_ok(vm.kvm_fd, KVM_GET_API_VERSION, 0UL),
 		     KVM_STABLE_API_VERSION, "KVM_GET_API_VERSION on the fd is "
@@ -53,11 +69,18 @@ Test(step01, opens_one_fd_and_vm_destroy_closes_it)
 	int before = fd_count();
 
 	stage_quiet = 1;
-	cr_assert_geq(kvm_open(&vm), 0);
-	cr_assert_eq(fd_count(), before + 1);
+	cr_assert_geq(kvm_open(&vm), 0,
+		      "stage 01 (kvm_open) failed; it must succeed here");
+	cr_assert_eq(fd_count(), before + 1,
+		     "%d fds are open, %d before; there must be exactly one "
+		     "more (its own)", fd_count(), before);
 	vm_destroy(&vm);
-	cr_assert_eq(fd_count(), before);
-	cr_assert_eq(vm.kvm_fd, -1);
+	cr_assert_eq(fd_count(), before,
+		     "%d fds are open, %d before; there must be none more: "
+		     "what it opened must be closed", fd_count(), before);
+	cr_assert_eq(vm.kvm_fd, -1,
+		     "vm_destroy left vm->kvm_fd = %d; after closing it must "
+		     "be -1", vm.kvm_fd);
 }
 
 Test(step01, prints_its_stage_line)
@@ -67,10 +90,13 @@ Test(step01, prints_its_stage_line)
 	char *out, want[64];
 
 	capture_begin(&c, 1);
-	cr_assert_geq(kvm_open(&vm), 0);
+	cr_assert_geq(kvm_open(&vm), 0,
+		      "stage 01 (kvm_open) failed; it must succeed here");
 	out = capture_end(&c);
 	snprintf(want, sizeof(want), "[01] open /dev/kvm: fd %d\n", vm.kvm_fd);
-	cr_assert_str_eq(out, want);
+	cr_assert_str_eq(out, want,
+			 "stage 01 printed\n%s\nbut its stage line must "
+			 "read\n%s", out, want);
 	free(out);
 	vm_destroy(&vm);
 }
@@ -83,9 +109,13 @@ Test(step01, reports_missing_device_with_errno_name_and_hint)
 
 	setenv("KVM_DEVICE", "/nonexistent", 1);
 	capture_begin(&c, 2);
-	cr_assert_eq(kvm_open(&vm), -1);
+	cr_assert_eq(kvm_open(&vm), -1,
+		     "stage 01 (kvm_open) did not return -1; after a failed "
+		     "call it must report it and return -1");
 	err = capture_end(&c);
-	cr_assert_eq(vm.kvm_fd, -1);
+	cr_assert_eq(vm.kvm_fd, -1,
+		     "stage 01 failed but left vm->kvm_fd = %d; a failed open "
+		     "must leave it -1", vm.kvm_fd);
 	cr_assert(strstr(err, ": open /nonexistent failed: ENOENT (No such file "
 			 "or directory)\n  hint: there is no KVM device"), "%s", err);
 	free(err);

@@ -19,7 +19,10 @@ Test(step02, version_is_12_as_kvm_answers_it)
 	struct vm vm;
 
 	vm_setup_through(&vm, 2);
-	cr_assert_eq(vm.api_version, KVM_STABLE_API_VERSION);
+	cr_assert_eq(vm.api_version, KVM_STABLE_API_VERSION,
+		     "stage 02 stored API version %d; KVM_GET_API_VERSION "
+		     "answers %d (KVM_STABLE_API_VERSION)", vm.api_version,
+		     KVM_STABLE_API_VERSION);
 	/* Asked again, directly: the stage stored what KVM said. */
 	cr_assert_eq(kvm_ioctl_ok(vm.kvm_fd, KVM_GET_API_VERSION, 0UL),
 		     vm.api_version, "KVM answers a version other than the "
@@ -35,12 +38,18 @@ Test(step02, asks_the_kvm_fd_once)
 	vm_setup_through(&vm, 1);
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(kvm_check_api_version(&vm), 0);
+	cr_assert_eq(kvm_check_api_version(&vm), 0,
+		     "stage 02 (kvm_check_api_version) did not return 0; it "
+		     "must succeed here");
 	ioctl_spy_stop();
-	cr_assert_eq(ioctl_spy_count, 1);
+	cr_assert_eq(ioctl_spy_count, 1,
+		     "the stage made %d ioctls; it must make exactly 1",
+		     ioctl_spy_count);
 	call = ioctl_spy_find(KVM_GET_API_VERSION);
 	cr_assert(call, "no KVM_GET_API_VERSION");
-	cr_assert_eq(call->fd, vm.kvm_fd);
+	cr_assert_eq(call->fd, vm.kvm_fd,
+		     "the ioctl was made on fd %d; it belongs on vm.kvm_fd "
+		     "(fd %d)", call->fd, vm.kvm_fd);
 	vm_destroy(&vm);
 }
 
@@ -54,7 +63,9 @@ Test(step02, refuses_a_nonzero_argument)
 	cr_assert_eq(ioctl(vm.kvm_fd, KVM_GET_API_VERSION, 1UL), -1,
 		     "KVM_GET_API_VERSION accepted an argument of 1");
 	cr_assert_eq(errno, EINVAL, "argument 1: %s", errno_name(errno));
-	cr_assert(strstr(errno_hint("KVM_GET_API_VERSION", EINVAL), "pass 0"));
+	cr_assert(strstr(errno_hint("KVM_GET_API_VERSION", EINVAL), "pass 0"),
+		  "the hint for KVM_GET_API_VERSION failing with EINVAL does "
+		  "not contain \"%s\"", "pass 0");
 	vm_destroy(&vm);
 }
 
@@ -66,9 +77,13 @@ Test(step02, prints_its_stage_line)
 
 	vm_setup_through(&vm, 1);
 	capture_begin(&c, 1);
-	cr_assert_eq(kvm_check_api_version(&vm), 0);
+	cr_assert_eq(kvm_check_api_version(&vm), 0,
+		     "stage 02 (kvm_check_api_version) did not return 0; it "
+		     "must succeed here");
 	out = capture_end(&c);
-	cr_assert_str_eq(out, "[02] KVM_GET_API_VERSION: 12\n");
+	cr_assert_str_eq(out, "[02] KVM_GET_API_VERSION: 12\n",
+			 "stage 02 printed\n%s\nbut its stage line must "
+			 "read\n%s", out, "[02] KVM_GET_API_VERSION: 12\n");
 	free(out);
 	vm_destroy(&vm);
 }
@@ -82,7 +97,9 @@ Test(step02, refuses_a_device_that_is_not_kvm)
 	setenv("KVM_DEVICE", "/dev/null", 1);
 	vm_setup_through(&vm, 1);	/* opening /dev/null works */
 	capture_begin(&c, 2);
-	cr_assert_eq(kvm_check_api_version(&vm), -1);
+	cr_assert_eq(kvm_check_api_version(&vm), -1,
+		     "stage 02 (kvm_check_api_version) did not return -1; "
+		     "after a failed call it must report it and return -1");
 	err = capture_end(&c);
 	cr_assert(strstr(err, ": KVM_GET_API_VERSION failed: ENOTTY (Inappropriate "
 			 "ioctl for device)\n  hint: this file is not a KVM device"),
@@ -111,7 +128,9 @@ Test(step02, refuses_api_version_11)
 	vm_setup_through(&vm, 1);
 	ioctl_hook = version_11;
 	capture_begin(&c, 2);
-	cr_assert_eq(kvm_check_api_version(&vm), -1);
+	cr_assert_eq(kvm_check_api_version(&vm), -1,
+		     "stage 02 (kvm_check_api_version) did not return -1; "
+		     "after a failed call it must report it and return -1");
 	err = capture_end(&c);
 	ioctl_hook = NULL;
 	cr_assert(strstr(err, ": KVM_GET_API_VERSION returned 11, not 12\n"

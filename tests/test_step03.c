@@ -33,11 +33,19 @@ Test(step03, vm_fd_is_a_kvm_vm_and_not_the_device_fd)
 	struct vm vm;
 
 	vm_setup_through(&vm, 3);
-	cr_assert_geq(vm.fd, 0);
-	cr_assert_neq(vm.fd, vm.kvm_fd);
+	cr_assert_geq(vm.fd, 0,
+		      "stage 03 left vm->fd = %d; KVM_CREATE_VM must have "
+		      "given it the VM's fd", vm.fd);
+	cr_assert_neq(vm.fd, vm.kvm_fd,
+		      "stage 03 stored the device's fd %d as the VM fd; "
+		      "KVM_CREATE_VM returns a new fd", vm.fd);
 	/* KVM names the anonymous inode behind each VM fd "kvm-vm". */
-	cr_assert_str_eq(fd_target(vm.fd), "anon_inode:kvm-vm");
-	cr_assert_str_eq(fd_target(vm.kvm_fd), "/dev/kvm");
+	cr_assert_str_eq(fd_target(vm.fd), "anon_inode:kvm-vm",
+			 "fd %d is %s; it must be %s", vm.fd, fd_target(vm.fd),
+			 "anon_inode:kvm-vm");
+	cr_assert_str_eq(fd_target(vm.kvm_fd), "/dev/kvm",
+			 "fd %d is %s; it must be %s", vm.kvm_fd,
+			 fd_target(vm.kvm_fd), "/dev/kvm");
 	cr_assert(fcntl(vm.fd, F_GETFD) & FD_CLOEXEC, "VM fd not close-on-exec");
 	vm_destroy(&vm);
 }
@@ -80,16 +88,26 @@ Test(step03, creates_exactly_one_vm_with_type_0)
 	before = fd_count();
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(vm_create(&vm), vm.fd);
+	cr_assert_eq(vm_create(&vm), vm.fd,
+		     "stage 03 (vm_create) must return the VM fd it stored in "
+		     "vm->fd (%d)", vm.fd);
 	ioctl_spy_stop();
-	cr_assert_eq(fd_count(), before + 1);
-	cr_assert_eq(ioctl_spy_count, 1);
+	cr_assert_eq(fd_count(), before + 1,
+		     "%d fds are open, %d before; there must be exactly one "
+		     "more (its own)", fd_count(), before);
+	cr_assert_eq(ioctl_spy_count, 1,
+		     "the stage made %d ioctls; it must make exactly 1",
+		     ioctl_spy_count);
 	call = ioctl_spy_find(KVM_CREATE_VM);
 	cr_assert(call, "no KVM_CREATE_VM");
-	cr_assert_eq(call->fd, vm.kvm_fd);
+	cr_assert_eq(call->fd, vm.kvm_fd,
+		     "the ioctl was made on fd %d; it belongs on vm.kvm_fd "
+		     "(fd %d)", call->fd, vm.kvm_fd);
 	cr_assert_eq(call->arg, 0, "machine type %lu", call->arg);
 	vm_destroy(&vm);
-	cr_assert_eq(fd_count(), before - 1);	/* the device fd is gone too */
+	cr_assert_eq(fd_count(), before - 1,
+		     "%d fds are open, %d before; there must be exactly one "
+		     "fewer: closing releases the fd", fd_count(), before);	/* the device fd is gone too */
 }
 
 Test(step03, reports_a_failed_kvm_create_vm)
@@ -98,7 +116,9 @@ Test(step03, reports_a_failed_kvm_create_vm)
 
 	vm_setup_through(&vm, 2);
 	/* As when the process has no fd left for the VM. */
-	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VM, EMFILE), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VM, EMFILE), 0,
+		     "installing the seccomp filter that fails KVM_CREATE_VM "
+		     "with EMFILE failed: %s", errno_name(errno));
 	stage_failure_check(&vm, 3, ": KVM_CREATE_VM failed: EMFILE");
 	cr_assert_eq(vm.fd, -1, "vm.fd is %d after a failed KVM_CREATE_VM",
 		     vm.fd);
@@ -113,10 +133,13 @@ Test(step03, prints_its_stage_line)
 
 	vm_setup_through(&vm, 2);
 	capture_begin(&c, 1);
-	cr_assert_geq(vm_create(&vm), 0);
+	cr_assert_geq(vm_create(&vm), 0,
+		      "stage 03 (vm_create) failed; it must succeed here");
 	out = capture_end(&c);
 	snprintf(want, sizeof(want), "[03] KVM_CREATE_VM: VM fd %d\n", vm.fd);
-	cr_assert_str_eq(out, want);
+	cr_assert_str_eq(out, want,
+			 "stage 03 printed\n%s\nbut its stage line must "
+			 "read\n%s", out, want);
 	free(out);
 	vm_destroy(&vm);
 }

@@ -23,15 +23,23 @@ static int ranges_overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
 
 Test(step04, tss_pages_lie_below_4_gib_outside_guest_memory)
 {
-	cr_assert_eq(GUEST_TSS_SIZE, 3 * 4096ULL);
+	cr_assert_eq(GUEST_TSS_SIZE, 3 * 4096ULL,
+		     "GUEST_TSS_SIZE is %llu; KVM_SET_TSS_ADDR takes three "
+		     "pages (12288 bytes)", (unsigned long long)GUEST_TSS_SIZE);
 	cr_assert_eq(GUEST_TSS_ADDR % 4096, 0, "TSS not page-aligned");
-	cr_assert_leq(GUEST_TSS_ADDR + GUEST_TSS_SIZE, 1ULL << 32);
+	cr_assert_leq(GUEST_TSS_ADDR + GUEST_TSS_SIZE, 1ULL << 32,
+		      "the TSS region ends at 0x%llx, above 4 GiB; "
+		      "KVM_SET_TSS_ADDR takes a 32-bit address",
+		      (unsigned long long)(GUEST_TSS_ADDR + GUEST_TSS_SIZE));
 	cr_assert(!ranges_overlap(GUEST_TSS_ADDR, GUEST_TSS_SIZE,
 				  GUEST_MEM_GPA, GUEST_MEM_SIZE),
 		  "TSS pages overlap guest memory");
 	/* Nor any address the guest's identity map could reach as RAM. */
 	cr_assert(!ranges_overlap(GUEST_TSS_ADDR, GUEST_TSS_SIZE,
-				  0, GUEST_IDENTITY_SIZE));
+				  0, GUEST_IDENTITY_SIZE),
+		  "the TSS region 0x%llx-0x%llx overlaps the identity-mapped "
+		  "guest memory", (unsigned long long)GUEST_TSS_ADDR,
+		  (unsigned long long)(GUEST_TSS_ADDR + GUEST_TSS_SIZE));
 }
 
 Test(step04, sets_the_tss_address_on_the_vm_fd)
@@ -42,10 +50,17 @@ Test(step04, sets_the_tss_address_on_the_vm_fd)
 	vm_setup_through(&vm, 3);
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(vm_set_tss_addr(&vm), 0);
+	cr_assert_eq(vm_set_tss_addr(&vm), 0,
+		     "stage 04 (vm_set_tss_addr) did not return 0; it must "
+		     "succeed here");
 	ioctl_spy_stop();
-	cr_assert_eq(vm.tss_addr, GUEST_TSS_ADDR);
-	cr_assert_eq(ioctl_spy_count, 1);
+	cr_assert_eq(vm.tss_addr, GUEST_TSS_ADDR,
+		     "stage 04 stored vm->tss_addr = 0x%llx; it must be "
+		     "GUEST_TSS_ADDR (0x%llx)", (unsigned long long)vm.tss_addr,
+		     (unsigned long long)GUEST_TSS_ADDR);
+	cr_assert_eq(ioctl_spy_count, 1,
+		     "the stage made %d ioctls; it must make exactly 1",
+		     ioctl_spy_count);
 	call = ioctl_spy_find(KVM_SET_TSS_ADDR);
 	cr_assert(call, "no KVM_SET_TSS_ADDR");
 	cr_assert_eq(call->fd, vm.fd, "not sent to the VM fd");
@@ -69,7 +84,10 @@ Test(step04, reports_a_failed_kvm_set_tss_addr)
 
 	vm_setup_through(&vm, 3);
 	/* What Intel's KVM answers for an address it cannot use. */
-	cr_assert_eq(fault_inject_ioctl(KVM_SET_TSS_ADDR, EINVAL), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_SET_TSS_ADDR, EINVAL), 0,
+		     "installing the seccomp filter that fails "
+		     "KVM_SET_TSS_ADDR with EINVAL failed: %s",
+		     errno_name(errno));
 	stage_failure_check(&vm, 4, ": KVM_SET_TSS_ADDR failed: EINVAL");
 	vm_destroy(&vm);
 }
@@ -124,10 +142,15 @@ Test(step04, prints_its_stage_line)
 
 	vm_setup_through(&vm, 3);
 	capture_begin(&c, 1);
-	cr_assert_eq(vm_set_tss_addr(&vm), 0);
+	cr_assert_eq(vm_set_tss_addr(&vm), 0,
+		     "stage 04 (vm_set_tss_addr) did not return 0; it must "
+		     "succeed here");
 	out = capture_end(&c);
 	cr_assert_str_eq(out, "[04] KVM_SET_TSS_ADDR: 0xfffbd000 (3 pages, below "
-			 "4 GiB, outside guest memory)\n");
+			 "4 GiB, outside guest memory)\n",
+			 "stage 04 printed\n%s\nbut its stage line must "
+			 "read\n%s", out,
+			 "[04] KVM_SET_TSS_ADDR: 0xfffbd000 (3 pages, below " "4 GiB, outside guest memory)\n");
 	free(out);
 	vm_destroy(&vm);
 }

@@ -34,7 +34,8 @@ static int vcpu_cpuid_get(int vcpu_fd, uint32_t nent, struct kvm_cpuid2 **table,
 					  (nent + 1) * sizeof(cpuid->entries[0]));
 	int r;
 
-	cr_assert(cpuid);
+	cr_assert(cpuid,
+		  "calloc of a CPUID table of %u entries failed", nent + 1);
 	cpuid->nent = nent;
 	errno = 0;
 	r = ioctl(vcpu_fd, KVM_GET_CPUID2, cpuid);
@@ -50,7 +51,8 @@ static uint32_t supported_cpuid_count(int kvm_fd)
 	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) +
 					  nent * sizeof(cpuid->entries[0]));
 
-	cr_assert(cpuid);
+	cr_assert(cpuid,
+		  "calloc of a CPUID table of %u entries failed", nent);
 	cpuid->nent = nent;
 	kvm_ioctl_ok(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
 	nent = cpuid->nent;
@@ -73,10 +75,18 @@ Test(step06, vcpu_fd_is_vcpu_0)
 	struct vm vm;
 
 	vm_setup_through(&vm, 6);
-	cr_assert_geq(vm.vcpu_fd, 0);
-	cr_assert_neq(vm.vcpu_fd, vm.fd);
-	cr_assert_neq(vm.vcpu_fd, vm.kvm_fd);
-	cr_assert_str_eq(fd_target(vm.vcpu_fd), "anon_inode:kvm-vcpu:0");
+	cr_assert_geq(vm.vcpu_fd, 0,
+		      "stage 06 left vm->vcpu_fd = %d; KVM_CREATE_VCPU must "
+		      "have given it the vCPU's fd", vm.vcpu_fd);
+	cr_assert_neq(vm.vcpu_fd, vm.fd,
+		      "stage 06 stored the VM fd %d as the vCPU fd; "
+		      "KVM_CREATE_VCPU returns a new fd", vm.vcpu_fd);
+	cr_assert_neq(vm.vcpu_fd, vm.kvm_fd,
+		      "stage 06 stored the device's fd %d as the vCPU fd; "
+		      "KVM_CREATE_VCPU returns a new fd", vm.vcpu_fd);
+	cr_assert_str_eq(fd_target(vm.vcpu_fd), "anon_inode:kvm-vcpu:0",
+			 "fd %d is %s; it must be %s", vm.vcpu_fd,
+			 fd_target(vm.vcpu_fd), "anon_inode:kvm-vcpu:0");
 	cr_assert(fcntl(vm.vcpu_fd, F_GETFD) & FD_CLOEXEC,
 		  "vCPU fd not close-on-exec");
 	vm_destroy(&vm);
@@ -95,7 +105,9 @@ Test(step06, a_second_vcpu_0_is_refused)
 	/* Only the id is taken: vCPU 1 is still possible. */
 	fd = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
 	cr_assert_geq(fd, 0, "vCPU 1: %s", strerror(errno));
-	cr_assert_str_eq(fd_target(fd), "anon_inode:kvm-vcpu:1");
+	cr_assert_str_eq(fd_target(fd), "anon_inode:kvm-vcpu:1",
+			 "fd %d is %s; it must be %s", fd, fd_target(fd),
+			 "anon_inode:kvm-vcpu:1");
 	vm_destroy(&vm);
 }
 
@@ -107,7 +119,9 @@ Test(step06, vcpu_fd_answers_vcpu_ioctls)
 	vm_setup_through(&vm, 6);
 	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
 	/* A new vCPU is at the reset vector: real mode, RIP 0xfff0. */
-	cr_assert_eq(regs.rip, 0xfff0);
+	cr_assert_eq(regs.rip, 0xfff0,
+		     "a new vCPU's RIP is 0x%llx; KVM puts it at the reset "
+		     "vector, RIP 0xfff0", (unsigned long long)regs.rip);
 	vm_destroy(&vm);
 }
 
@@ -121,9 +135,13 @@ Test(step06, creates_one_vcpu_on_the_vm_fd)
 	before = fd_count();
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(vcpu_create(&vm), vm.vcpu_fd);
+	cr_assert_eq(vcpu_create(&vm), vm.vcpu_fd,
+		     "stage 06 (vcpu_create) must return the vCPU fd it "
+		     "stored in vm->vcpu_fd (%d)", vm.vcpu_fd);
 	ioctl_spy_stop();
-	cr_assert_eq(fd_count(), before + 1);
+	cr_assert_eq(fd_count(), before + 1,
+		     "%d fds are open, %d before; there must be exactly one "
+		     "more (its own)", fd_count(), before);
 	call = ioctl_spy_find(KVM_CREATE_VCPU);
 	cr_assert(call, "no KVM_CREATE_VCPU");
 	cr_assert_eq(call->fd, vm.fd, "not sent to the VM fd");
@@ -192,7 +210,8 @@ Test(step06, cpuid_comes_from_kvm_and_goes_to_the_vcpu)
 	vm_setup_through(&vm, 5);
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_geq(vcpu_create(&vm), 0);
+	cr_assert_geq(vcpu_create(&vm), 0,
+		      "stage 06 (vcpu_create) failed; it must succeed here");
 	ioctl_spy_stop();
 	create = ioctl_spy_find(KVM_CREATE_VCPU);
 	get = ioctl_spy_find(KVM_GET_SUPPORTED_CPUID);
@@ -214,7 +233,10 @@ Test(step06, reports_a_failed_kvm_create_vcpu)
 	struct vm vm;
 
 	vm_setup_through(&vm, 5);
-	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VCPU, EMFILE), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VCPU, EMFILE), 0,
+		     "installing the seccomp filter that fails "
+		     "KVM_CREATE_VCPU with EMFILE failed: %s",
+		     errno_name(errno));
 	stage_failure_check(&vm, 6, ": KVM_CREATE_VCPU failed: EMFILE");
 	vm_destroy(&vm);
 }
@@ -247,7 +269,9 @@ Test(step06, reports_a_failed_kvm_set_cpuid2)
 	struct vm vm;
 
 	vm_setup_through(&vm, 5);
-	cr_assert_eq(fault_inject_ioctl(KVM_SET_CPUID2, EINVAL), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_SET_CPUID2, EINVAL), 0,
+		     "installing the seccomp filter that fails KVM_SET_CPUID2 "
+		     "with EINVAL failed: %s", errno_name(errno));
 	cpuid_failure_check(&vm, ": KVM_SET_CPUID2 failed: EINVAL");
 	vm_destroy(&vm);
 }
@@ -257,7 +281,10 @@ Test(step06, reports_a_failed_kvm_get_supported_cpuid)
 	struct vm vm;
 
 	vm_setup_through(&vm, 5);
-	cr_assert_eq(fault_inject_ioctl(KVM_GET_SUPPORTED_CPUID, ENOMEM), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_GET_SUPPORTED_CPUID, ENOMEM), 0,
+		     "installing the seccomp filter that fails "
+		     "KVM_GET_SUPPORTED_CPUID with ENOMEM failed: %s",
+		     errno_name(errno));
 	cpuid_failure_check(&vm, ": KVM_GET_SUPPORTED_CPUID failed: ENOMEM");
 	vm_destroy(&vm);
 }
@@ -307,7 +334,9 @@ Test(step06, dev_kvm_refuses_to_create_a_vcpu)
 	vm_setup_through(&vm, 5);
 	kvm_ioctl_refused(vm.kvm_fd, KVM_CREATE_VCPU, 0UL, EINVAL,
 			  "vCPUs are created on a VM fd, not on /dev/kvm");
-	cr_assert(strstr(errno_hint("KVM_CREATE_VCPU", EINVAL), "/dev/kvm"));
+	cr_assert(strstr(errno_hint("KVM_CREATE_VCPU", EINVAL), "/dev/kvm"),
+		  "the hint for KVM_CREATE_VCPU failing with EINVAL does not "
+		  "contain \"%s\"", "/dev/kvm");
 	vm_destroy(&vm);
 }
 
@@ -319,12 +348,15 @@ Test(step06, prints_its_stage_line)
 
 	vm_setup_through(&vm, 5);
 	capture_begin(&c, 1);
-	cr_assert_geq(vcpu_create(&vm), 0);
+	cr_assert_geq(vcpu_create(&vm), 0,
+		      "stage 06 (vcpu_create) failed; it must succeed here");
 	out = capture_end(&c);
 	snprintf(want, sizeof(want), "[06] KVM_CREATE_VCPU: vcpu 0, fd %d\n"
 		 "[06] KVM_SET_CPUID2: the CPUID KVM supports here, "
 		 "long mode included\n", vm.vcpu_fd);
-	cr_assert_str_eq(out, want);
+	cr_assert_str_eq(out, want,
+			 "stage 06 printed\n%s\nbut its stage line must "
+			 "read\n%s", out, want);
 	free(out);
 	vm_destroy(&vm);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "faults.h"
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
 
@@ -27,8 +28,13 @@ Test(step07, mapping_is_the_size_kvm_asks_for)
 	vm_setup_through(&vm, 7);
 	size = kvm_ioctl_ok(vm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL);
 	cr_assert_gt(size, 0, "KVM_GET_VCPU_MMAP_SIZE answered %d", size);
-	cr_assert_eq(vm.run_size, (size_t)size);
-	cr_assert_geq(vm.run_size, sizeof(struct kvm_run));
+	cr_assert_eq(vm.run_size, (size_t)size,
+		     "stage 07 says kvm_run is %zu bytes, but "
+		     "KVM_GET_VCPU_MMAP_SIZE answers %d: it must map exactly "
+		     "that much", vm.run_size, size);
+	cr_assert_geq(vm.run_size, sizeof(struct kvm_run),
+		      "stage 07 says kvm_run is %zu bytes, less than struct "
+		      "kvm_run's %zu", vm.run_size, sizeof(struct kvm_run));
 	vm_destroy(&vm);
 }
 
@@ -46,10 +52,17 @@ Test(step07, mapping_is_the_vcpu_fds_shared_and_writable)
 	line = strstr(maps, want);
 	cr_assert(line, "no mapping at %p in /proc/self/maps", (void *)vm.run);
 	cr_assert_eq(sscanf(line + 1, "%lx-%lx %7s %*s %*s %*s %127s", &start,
-			    &end, perms, path), 4);
-	cr_assert_eq(end - start, (vm.run_size + 4095) / 4096 * 4096);
+			    &end, perms, path), 4,
+		     "the /proc/self/maps line of the kvm_run mapping does "
+		     "not read as start-end perms ... path: %.120s", line + 1);
+	cr_assert_eq(end - start, (vm.run_size + 4095) / 4096 * 4096,
+		     "the kvm_run mapping is %lu bytes; stage 07 says %zu, "
+		     "which rounds up to %zu", end - start, vm.run_size,
+		     (vm.run_size + 4095) / 4096 * 4096);
 	cr_assert_str_eq(perms, "rw-s", "not a shared read-write mapping");
-	cr_assert_str_eq(path, "anon_inode:kvm-vcpu:0");
+	cr_assert_str_eq(path, "anon_inode:kvm-vcpu:0",
+			 "the kvm_run mapping is of %s; it must map the vCPU "
+			 "fd (anon_inode:kvm-vcpu:0)", path);
 	free(maps);
 	vm_destroy(&vm);
 }
@@ -60,9 +73,17 @@ Test(step07, kvm_run_is_readable_and_fresh)
 	volatile uint8_t sum = 0;
 
 	vm_setup_through(&vm, 7);
-	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_UNKNOWN);
-	cr_assert_eq(vm.run->immediate_exit, 0);
-	cr_assert_eq(vm.run->request_interrupt_window, 0);
+	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_UNKNOWN,
+		     "a fresh kvm_run says exit reason %s; before any KVM_RUN "
+		     "it is KVM_EXIT_UNKNOWN (0): is it the vCPU's mapping?",
+		     kvm_exit_name(vm.run->exit_reason));
+	cr_assert_eq(vm.run->immediate_exit, 0,
+		     "a fresh kvm_run has immediate_exit = %u; before any "
+		     "KVM_RUN it is 0", vm.run->immediate_exit);
+	cr_assert_eq(vm.run->request_interrupt_window, 0,
+		     "a fresh kvm_run has request_interrupt_window = %u; "
+		     "before any KVM_RUN it is 0",
+		     vm.run->request_interrupt_window);
 	for (size_t i = 0; i < vm.run_size; i++)	/* every byte readable */
 		sum += ((volatile uint8_t *)vm.run)[i];
 	(void)sum;
@@ -91,11 +112,15 @@ Test(step07, asks_the_device_fd_for_the_size)
 	vm_setup_through(&vm, 6);
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(vcpu_map_run(&vm), 0);
+	cr_assert_eq(vcpu_map_run(&vm), 0,
+		     "stage 07 (vcpu_map_run) did not return 0; it must "
+		     "succeed here");
 	ioctl_spy_stop();
 	call = ioctl_spy_find(KVM_GET_VCPU_MMAP_SIZE);
 	cr_assert(call, "no KVM_GET_VCPU_MMAP_SIZE");
-	cr_assert_eq(call->fd, vm.kvm_fd);
+	cr_assert_eq(call->fd, vm.kvm_fd,
+		     "the ioctl was made on fd %d; it belongs on vm.kvm_fd "
+		     "(fd %d)", call->fd, vm.kvm_fd);
 	vm_destroy(&vm);
 }
 
@@ -106,7 +131,9 @@ Test(step07, reports_a_failed_mmap)
 	vm_setup_through(&vm, 6);
 	/* Only the stage's mmap passes the vCPU fd (argument 4). */
 	cr_assert_eq(fault_inject(SYS_mmap, ENOMEM, 4, (uint32_t)vm.vcpu_fd,
-				  FAULT_ANY, 0), 0);
+				  FAULT_ANY, 0), 0,
+		     "installing the seccomp filter that fails mmap with "
+		     "ENOMEM failed: %s", errno_name(errno));
 	stage_failure_check(&vm, 7, ": mmap failed: ENOMEM");
 	cr_assert_null(vm.run, "vm.run is %p after a failed mmap", (void *)vm.run);
 	vm_destroy(&vm);
@@ -117,7 +144,10 @@ Test(step07, reports_a_failed_kvm_get_vcpu_mmap_size)
 	struct vm vm;
 
 	vm_setup_through(&vm, 6);
-	cr_assert_eq(fault_inject_ioctl(KVM_GET_VCPU_MMAP_SIZE, EINVAL), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_GET_VCPU_MMAP_SIZE, EINVAL), 0,
+		     "installing the seccomp filter that fails "
+		     "KVM_GET_VCPU_MMAP_SIZE with EINVAL failed: %s",
+		     errno_name(errno));
 	stage_failure_check(&vm, 7, ": KVM_GET_VCPU_MMAP_SIZE failed: EINVAL");
 	vm_destroy(&vm);
 }
@@ -138,11 +168,14 @@ Test(step07, a_fault_past_a_short_kvm_run_mapping_is_explained)
 
 	vm_setup_through(&vm, 7);
 	cr_assert_gt(vm.run_size, page, "kvm_run is one page here");
-	cr_assert_eq(munmap((char *)vm.run + page, vm.run_size - page), 0);
-	cr_assert_eq(pipe(pipefd), 0);
+	cr_assert_eq(munmap((char *)vm.run + page, vm.run_size - page), 0,
+		     "munmap failed: %s", errno_name(errno));
+	cr_assert_eq(pipe(pipefd), 0,
+		     "pipe failed: %s", errno_name(errno));
 	fflush(NULL);
 	pid = fork();
-	cr_assert_geq(pid, 0);
+	cr_assert_geq(pid, 0,
+		      "fork failed: %s", errno_name(errno));
 	if (pid == 0) {		/* the crash, in a child, with its stderr */
 		dup2(pipefd[1], 2);
 		_exit(((volatile char *)vm.run)[page]);
@@ -151,7 +184,8 @@ Test(step07, a_fault_past_a_short_kvm_run_mapping_is_explained)
 	while ((n = read(pipefd[0], said + got, sizeof(said) - 1 - got)) > 0)
 		got += n;
 	close(pipefd[0]);
-	cr_assert_eq(waitpid(pid, &wstatus, 0), pid);
+	cr_assert_eq(waitpid(pid, &wstatus, 0), pid,
+		     "waitpid failed: %s", errno_name(errno));
 	cr_assert(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGSEGV,
 		  "the read past the mapping did not end in SIGSEGV");
 	snprintf(want, sizeof(want), "byte 0x%zx of the vCPU's kvm_run mapping",
@@ -179,9 +213,13 @@ Test(step07, only_dev_kvm_answers_the_mmap_size)
 	kvm_ioctl_refused(vm.vcpu_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL, EINVAL,
 			  "only /dev/kvm answers it; a vCPU fd does not know it");
 	cr_assert(strstr(errno_hint("KVM_GET_VCPU_MMAP_SIZE", EINVAL),
-			 "not a vCPU fd"));
+			 "not a vCPU fd"),
+		  "the hint for KVM_GET_VCPU_MMAP_SIZE failing with EINVAL "
+		  "does not contain \"%s\"", "not a vCPU fd");
 	cr_assert(strstr(errno_hint("KVM_GET_VCPU_MMAP_SIZE", ENOTTY),
-			 "not a VM fd"));
+			 "not a VM fd"),
+		  "the hint for KVM_GET_VCPU_MMAP_SIZE failing with ENOTTY "
+		  "does not contain \"%s\"", "not a VM fd");
 	vm_destroy(&vm);
 }
 
@@ -193,11 +231,15 @@ Test(step07, prints_its_stage_line)
 
 	vm_setup_through(&vm, 6);
 	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_map_run(&vm), 0);
+	cr_assert_eq(vcpu_map_run(&vm), 0,
+		     "stage 07 (vcpu_map_run) did not return 0; it must "
+		     "succeed here");
 	out = capture_end(&c);
 	snprintf(want, sizeof(want), "[07] KVM_GET_VCPU_MMAP_SIZE: %zu bytes; "
 		 "kvm_run mapped at %p\n", vm.run_size, (void *)vm.run);
-	cr_assert_str_eq(out, want);
+	cr_assert_str_eq(out, want,
+			 "stage 07 printed\n%s\nbut its stage line must "
+			 "read\n%s", out, want);
 	free(out);
 	vm_destroy(&vm);
 }

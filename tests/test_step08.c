@@ -665,7 +665,10 @@ Test(step08, a_refused_sregs_hint_names_the_broken_rule)
 			     "EINVAL, it gave %s", cases[i].what,
 			     err ? errno_name(err) : "success");
 		capture_begin(&c, 2);
-		cr_assert_eq(report_sregs_refused(&s, err), -1);
+		cr_assert_eq(report_sregs_refused(&s, err), -1,
+			     "report_sregs_refused must return -1 after "
+			     "reporting the refused KVM_SET_SREGS (%s)",
+			     cases[i].what);
 		err_text = capture_end(&c);
 		cr_assert(strstr(err_text, "KVM_SET_SREGS failed: EINVAL") &&
 			  strstr(err_text, cases[i].rule),

@@ -45,8 +45,16 @@ Test(step09, stack_and_entry_point_lie_in_guest_memory)
 	cr_assert_geq(GUEST_LOAD_ADDR, GUEST_PD_ADDR + 0x1000,
 		      "the guest would overwrite the page tables");
 	cr_assert_leq(GUEST_LOAD_ADDR + GUEST_CODE_MAX,
-		      GUEST_STACK_TOP - GUEST_STACK_SIZE);
-	cr_assert_leq(GUEST_STACK_TOP, GUEST_MEM_GPA + GUEST_MEM_SIZE);
+		      GUEST_STACK_TOP - GUEST_STACK_SIZE,
+		      "the guest's code (up to 0x%llx) runs into its stack "
+		      "(from 0x%llx)",
+		      (unsigned long long)(GUEST_LOAD_ADDR + GUEST_CODE_MAX),
+		      (unsigned long long)(GUEST_STACK_TOP - GUEST_STACK_SIZE));
+	cr_assert_leq(GUEST_STACK_TOP, GUEST_MEM_GPA + GUEST_MEM_SIZE,
+		      "the guest's stack top 0x%llx lies past the end of "
+		      "guest memory 0x%llx",
+		      (unsigned long long)GUEST_STACK_TOP,
+		      (unsigned long long)(GUEST_MEM_GPA + GUEST_MEM_SIZE));
 	cr_assert_eq(GUEST_STACK_TOP % 16, 0, "stack not 16-byte aligned");
 }
 
@@ -70,7 +78,11 @@ Test(step09, guest_starts_with_these_registers, .timeout = 20)
 	cr_assert_eq(r.rip, GUEST_LOAD_ADDR + sizeof(code), "RIP 0x%llx", r.rip);
 	cr_assert_eq(r.rax, GUEST_STACK_TOP, "the guest's RSP was 0x%llx", r.rax);
 	cr_assert_eq(r.rbx, 0x2, "the guest's RFLAGS were 0x%llx", r.rbx);
-	cr_assert_eq(r.rsp, GUEST_STACK_TOP);
+	cr_assert_eq(r.rsp, GUEST_STACK_TOP,
+		     "after push/pop and hlt the guest's RSP is 0x%llx; it "
+		     "must be back at 0x%llx (GUEST_STACK_TOP)",
+		     (unsigned long long)r.rsp,
+		     (unsigned long long)GUEST_STACK_TOP);
 	vm_destroy(&vm);
 }
 
@@ -82,7 +94,9 @@ Test(step09, sets_registers_on_the_vcpu_fd)
 	vm_setup_through(&vm, 8);
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(vcpu_regs_set(&vm), 0);
+	cr_assert_eq(vcpu_regs_set(&vm), 0,
+		     "stage 09 (vcpu_regs_set) did not return 0; it must "
+		     "succeed here");
 	ioctl_spy_stop();
 	call = ioctl_spy_find(KVM_SET_REGS);
 	cr_assert(call, "no KVM_SET_REGS");
@@ -106,7 +120,9 @@ Test(step09, passes_kvm_exactly_these_registers)
 	vm_setup_through(&vm, 8);
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(vcpu_regs_set(&vm), 0);
+	cr_assert_eq(vcpu_regs_set(&vm), 0,
+		     "stage 09 (vcpu_regs_set) did not return 0; it must "
+		     "succeed here");
 	ioctl_spy_stop();
 	call = ioctl_spy_find(KVM_SET_REGS);
 	cr_assert(call, "no KVM_SET_REGS");
@@ -127,7 +143,9 @@ Test(step09, reports_a_failed_kvm_set_regs)
 	struct vm vm;
 
 	vm_setup_through(&vm, 8);
-	cr_assert_eq(fault_inject_ioctl(KVM_SET_REGS, EINVAL), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_SET_REGS, EINVAL), 0,
+		     "installing the seccomp filter that fails KVM_SET_REGS "
+		     "with EINVAL failed: %s", errno_name(errno));
 	stage_failure_check(&vm, 9, ": KVM_SET_REGS failed: EINVAL");
 	vm_destroy(&vm);
 }
@@ -140,10 +158,15 @@ Test(step09, prints_its_stage_line)
 
 	vm_setup_through(&vm, 8);
 	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_regs_set(&vm), 0);
+	cr_assert_eq(vcpu_regs_set(&vm), 0,
+		     "stage 09 (vcpu_regs_set) did not return 0; it must "
+		     "succeed here");
 	out = capture_end(&c);
 	cr_assert_str_eq(out, "[09] KVM_SET_REGS: RIP=0x10000 RSP=0x200000 "
-			 "RFLAGS=0x2\n");
+			 "RFLAGS=0x2\n",
+			 "stage 09 printed\n%s\nbut its stage line must "
+			 "read\n%s", out,
+			 "[09] KVM_SET_REGS: RIP=0x10000 RSP=0x200000 " "RFLAGS=0x2\n");
 	free(out);
 	vm_destroy(&vm);
 }

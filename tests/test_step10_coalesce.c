@@ -134,7 +134,9 @@ Test(step10, coalesce_in_from_coalesced_port_still_exits, .timeout = 30)
 	cr_assert_eq(guest_image_read(path, &image, &size), 0);
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0);
+	cr_assert_eq(guest_load(&vm, image, size), 0,
+		     "stage 10 (guest_load) did not return 0; it must succeed "
+		     "here");
 	cr_assert_eq(ioctl(vm.fd, KVM_REGISTER_COALESCED_MMIO, &zone), 0);
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), 0);
 	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_IO, "exit %u",

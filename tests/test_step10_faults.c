@@ -195,11 +195,15 @@ Test(step10_faults, failed_timer_restores_signal_handlers, .timeout = 30)
 				 EINVAL, 10, "setitimer", NULL };
 	struct sigaction alrm0, int0, alrm, intr;
 
-	cr_assert_eq(sigaction(SIGALRM, NULL, &alrm0), 0);
-	cr_assert_eq(sigaction(SIGINT, NULL, &int0), 0);
+	cr_assert_eq(sigaction(SIGALRM, NULL, &alrm0), 0,
+		     "sigaction failed: %s", errno_name(errno));
+	cr_assert_eq(sigaction(SIGINT, NULL, &int0), 0,
+		     "sigaction failed: %s", errno_name(errno));
 	stages_fail_cleanly(&f);
-	cr_assert_eq(sigaction(SIGALRM, NULL, &alrm), 0);
-	cr_assert_eq(sigaction(SIGINT, NULL, &intr), 0);
+	cr_assert_eq(sigaction(SIGALRM, NULL, &alrm), 0,
+		     "sigaction failed: %s", errno_name(errno));
+	cr_assert_eq(sigaction(SIGINT, NULL, &intr), 0,
+		     "sigaction failed: %s", errno_name(errno));
 	cr_assert_eq(alrm.sa_handler, alrm0.sa_handler,
 		     "SIGALRM handler left installed");
 	cr_assert_eq(intr.sa_handler, int0.sa_handler,
@@ -221,7 +225,9 @@ Test(step10_faults, run_eintr_for_ever_times_out, .timeout = 30)
 
 	stage_quiet = 1;
 	capture_begin(&cap, 2);
-	cr_assert_eq(fault_inject_ioctl(KVM_RUN, EINTR), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_RUN, EINTR), 0,
+		     "installing the seccomp filter that fails KVM_RUN with "
+		     "EINTR failed: %s", errno_name(errno));
 	cr_assert_eq(stages_run(&vm, &opt, NULL, 0, &status), 10);
 	vm_destroy(&vm);
 	err = capture_end(&cap);
@@ -244,10 +250,14 @@ static void coalesce_fails(unsigned long request, int errnum, const char *call)
 	stage_quiet = 1;
 	capture_begin(&cap, 2);
 	before = fd_count();
-	cr_assert_eq(fault_inject_ioctl(request, errnum), 0);
+	cr_assert_eq(fault_inject_ioctl(request, errnum), 0,
+		     "installing the seccomp filter that fails request with "
+		     "errnum failed: %s", errno_name(errno));
 	cr_assert_eq(stages_run(&vm, &opt, NULL, 0, &status), 10);
 	vm_destroy(&vm);
-	cr_assert_eq(fd_count(), before);
+	cr_assert_eq(fd_count(), before,
+		     "%d fds are open, %d before; there must be none more: "
+		     "what it opened must be closed", fd_count(), before);
 	err = capture_end(&cap);
 	cr_assert_eq(status, EXIT_SETUP);
 	assert_failure_line(err, call, errnum);
@@ -287,7 +297,9 @@ static void dump_fails(unsigned long request, const char *call)
 	stage_quiet = 1;
 	cr_assert_eq(guest_load(&vm, ud2, sizeof(ud2)), 0);
 	capture_begin(&cap, 2);
-	cr_assert_eq(fault_inject_ioctl(request, EIO), 0);
+	cr_assert_eq(fault_inject_ioctl(request, EIO), 0,
+		     "installing the seccomp filter that fails request with "
+		     "EIO failed: %s", errno_name(errno));
 	status = vcpu_run(&vm, &opt, &stats);
 	vm_destroy(&vm);
 	err = capture_end(&cap);
@@ -329,9 +341,12 @@ static void emfile_at_stage(int stage, const char *call)
 	stage_quiet = 1;
 	capture_begin(&cap, 2);
 	before = fd_count();
-	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0,
+		     "getrlimit failed: %s", errno_name(errno));
 	if (stage > 1)
-		cr_assert_geq(kvm_open(&vm), 0);
+		cr_assert_geq(kvm_open(&vm), 0,
+			      "stage 01 (kvm_open) failed; it must succeed "
+			      "here");
 	if (stage > 3)
 		cr_assert(vm_create(&vm) >= 0 && vm_set_tss_addr(&vm) == 0 &&
 			  vm_memory_add(&vm, GUEST_MEM_SIZE) == 0);
@@ -339,16 +354,20 @@ static void emfile_at_stage(int stage, const char *call)
 	cr_assert_geq(fd, 0);
 	close(fd);
 	tight = (struct rlimit){ .rlim_cur = fd, .rlim_max = old.rlim_max };
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &tight), 0,
+		     "setrlimit failed: %s", errno_name(errno));
 	if (stage == 1)
 		failed = kvm_open(&vm) < 0;
 	else if (stage == 3)
 		failed = vm_create(&vm) < 0;
 	else
 		failed = vcpu_create(&vm) < 0;
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0,
+		     "setrlimit failed: %s", errno_name(errno));
 	vm_destroy(&vm);
-	cr_assert_eq(fd_count(), before);
+	cr_assert_eq(fd_count(), before,
+		     "%d fds are open, %d before; there must be none more: "
+		     "what it opened must be closed", fd_count(), before);
 	err = capture_end(&cap);
 	cr_assert(failed, "stage %d succeeded with no fd left", stage);
 	assert_failure_line(err, call, EMFILE);
@@ -387,13 +406,16 @@ static void image_read_fails(long nr, int a, uint32_t va, int errnum,
 	char *err;
 
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, 4099), 0);	/* a size nobody else reads */
+	cr_assert_eq(ftruncate(fd, 4099), 0,
+		     "ftruncate failed: %s", errno_name(errno));	/* a size nobody else reads */
 	close(fd);
 	capture_begin(&cap, 2);
 	before = fd_count();
 	cr_assert_eq(fault_inject(nr, errnum, a, va, FAULT_ANY, 0), 0);
 	ret = guest_image_read(path, &image, &size);
-	cr_assert_eq(fd_count(), before);
+	cr_assert_eq(fd_count(), before,
+		     "%d fds are open, %d before; there must be none more: "
+		     "what it opened must be closed", fd_count(), before);
 	err = capture_end(&cap);
 	unlink(path);
 	cr_assert_eq(ret, -1);
@@ -477,6 +499,8 @@ Test(step10_faults, kvm_run_takes_no_argument)
 	errno = 0;
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 1UL), -1);
 	cr_assert_eq(errno, EINVAL, "KVM_RUN(1): %s", errno_name(errno));
-	cr_assert(strstr(errno_hint("KVM_RUN", EINVAL), "takes 0"));
+	cr_assert(strstr(errno_hint("KVM_RUN", EINVAL), "takes 0"),
+		  "the hint for KVM_RUN failing with EINVAL does not contain "
+		  "\"%s\"", "takes 0");
 	vm_destroy(&vm);
 }

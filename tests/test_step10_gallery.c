@@ -301,7 +301,8 @@ static char *temp_image(size_t size, const uint8_t *head, size_t head_len)
 	int fd = mkstemp(path);
 
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, size), 0);
+	cr_assert_eq(ftruncate(fd, size), 0,
+		     "ftruncate failed: %s", errno_name(errno));
 	cr_assert_eq(pwrite(fd, head, head_len, 0), (ssize_t)head_len);
 	close(fd);
 	return path;
@@ -324,7 +325,8 @@ Test(step10_gallery, image_fifo_does_not_hang, .timeout = 30)
 
 	cr_assert(mkdtemp(path));
 	strcat(path, "/fifo");
-	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_assert_eq(mkfifo(path, 0600), 0,
+		     "mkfifo failed: %s", errno_name(errno));
 	image_refused(path, "is a device, FIFO or socket, not a regular file");
 	unlink(path);
 	*strrchr(path, '/') = '\0';
@@ -389,7 +391,8 @@ Test(step10_gallery, image_unreadable, .timeout = 30)
 
 	limit_text_init();
 	cr_assert(mkdtemp(dir));
-	cr_assert_eq(chmod(dir, 0755), 0);
+	cr_assert_eq(chmod(dir, 0755), 0,
+		     "chmod failed: %s", errno_name(errno));
 	snprintf(path, sizeof(path), "%s/guest.bin", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0000);
 	cr_assert_geq(fd, 0);
@@ -788,7 +791,9 @@ Test(step10_random, random_guests_end_classified, .timeout = 240)
 			code[j] = (uint8_t)(random_next(&state) >> 56);
 		vm_setup_through(&vm, 9);
 		stage_quiet = 1;
-		cr_assert_eq(guest_load(&vm, code, len), 0);
+		cr_assert_eq(guest_load(&vm, code, len), 0,
+			     "stage 10 (guest_load) did not return 0; it must "
+			     "succeed here");
 		dup2(fileno(devnull), 2);	/* a dump per guest: too many */
 		status = vcpu_run(&vm, &opt, &stats);
 		dup2(saved_err, 2);

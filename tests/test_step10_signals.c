@@ -59,7 +59,8 @@ static void child_start(struct child *c, const char *const args[])
 	fflush(NULL);
 	parent = getpid();
 	c->pid = fork();
-	cr_assert_geq(c->pid, 0);
+	cr_assert_geq(c->pid, 0,
+		      "fork failed: %s", errno_name(errno));
 	if (c->pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 
@@ -125,7 +126,8 @@ static int child_finish(struct child *c)
 		child_read(c, 100);
 	if (c->fd[1] >= 0 || c->fd[2] >= 0)
 		kill(c->pid, SIGKILL);
-	cr_assert_eq(waitpid(c->pid, &wstatus, 0), c->pid);
+	cr_assert_eq(waitpid(c->pid, &wstatus, 0), c->pid,
+		     "waitpid failed: %s", errno_name(errno));
 	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
 				  : 128 + WTERMSIG(wstatus);
 }
@@ -268,7 +270,8 @@ static void program_run_fds(const char *const args[], enum stdout_kind kind,
 	fflush(NULL);
 	parent = getpid();
 	pid = fork();
-	cr_assert_geq(pid, 0);
+	cr_assert_geq(pid, 0,
+		      "fork failed: %s", errno_name(errno));
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 		int full = open("/dev/full", O_WRONLY);
@@ -303,7 +306,8 @@ static void program_run_fds(const char *const args[], enum stdout_kind kind,
 	fclose(e);
 	close(out[0]);
 	close(err[0]);
-	cr_assert_eq(waitpid(pid, &wstatus, 0), pid);
+	cr_assert_eq(waitpid(pid, &wstatus, 0), pid,
+		     "waitpid failed: %s", errno_name(errno));
 	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
 				       : 128 + WTERMSIG(wstatus);
 }

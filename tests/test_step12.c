@@ -327,7 +327,8 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 	cr_assert_eq(errno, ENXIO, "KVM_INTERRUPT: %s", strerror(errno));
 
 	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0,
+		     "sigaction failed: %s", errno_name(errno));
 	cr_assert_eq(setitimer(ITIMER_REAL, &timer, NULL), 0);
 	start = seconds_now();
 	ret = ioctl(vm.vcpu_fd, KVM_RUN, 0UL);

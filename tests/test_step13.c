@@ -221,7 +221,9 @@ Test(step13, console_keeps_each_line_whole)
 		console_put(&c, 1, (const uint8_t *)b + i, 1);
 	}
 	fclose(c.out);
-	cr_assert_str_eq(out, "cpu 0: abc\ncpu 1: xyz\n");
+	cr_assert_str_eq(out, "cpu 0: abc\ncpu 1: xyz\n",
+			 "stage 13 printed\n%s\nbut its stage line must "
+			 "read\n%s", out, "cpu 0: abc\ncpu 1: xyz\n");
 	free(out);
 }
 
@@ -330,7 +332,9 @@ Test(step13, failed_kvm_run_is_reported_per_vcpu, .timeout = 30)
 	struct smp_result r;
 	int fds = fd_count();
 
-	cr_assert_eq(fault_inject_ioctl(KVM_RUN, EIO), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_RUN, EIO), 0,
+		     "installing the seccomp filter that fails KVM_RUN with "
+		     "EIO failed: %s", errno_name(errno));
 	smp_run(guest_image, GUEST_SIZE, &quick, &r);
 	cr_assert_eq(r.status, EXIT_SETUP, "status %d:\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, ": KVM_RUN failed: EIO"), "%s", r.err);
@@ -349,7 +353,10 @@ Test(step13, failed_second_vcpu_is_reported, .timeout = 20)
 	char *err;
 
 	vm_setup_through(&vm, 9);
-	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VCPU, EMFILE), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VCPU, EMFILE), 0,
+		     "installing the seccomp filter that fails "
+		     "KVM_CREATE_VCPU with EMFILE failed: %s",
+		     errno_name(errno));
 	capture_begin(&c, 2);
 	cr_assert_eq(vcpu_add(&vm, &cpu, 1), -1);
 	err = capture_end(&c);
@@ -402,7 +409,8 @@ Test(step13, a_signal_ends_kvm_run_in_another_thread, .timeout = 20)
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0,
+		     "sigaction failed: %s", errno_name(errno));
 	s = (struct spinner){ .vm = &vm };
 	cr_assert_eq(pthread_create(&t, NULL, spin_thread, &s), 0);
 	usleep(200000);			/* it is in the guest by now */
@@ -443,7 +451,8 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 		     mp.mp_state);
 
 	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0,
+		     "sigaction failed: %s", errno_name(errno));
 	cr_assert_eq(setitimer(ITIMER_REAL, &timer, NULL), 0);
 	ret = ioctl(fd1, KVM_RUN, 0UL);
 	err = errno;
