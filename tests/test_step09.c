@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 
 #include "faults.h"
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
 
@@ -72,8 +73,9 @@ Test(step09, guest_starts_with_these_registers, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "exit reason %u",
-		     vm.run->exit_reason);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
+		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
+		     kvm_exit_name(vm.run->exit_reason));
 	r = regs_get(&vm);
 	cr_assert_eq(r.rip, GUEST_LOAD_ADDR + sizeof(code), "RIP 0x%llx", r.rip);
 	cr_assert_eq(r.rax, GUEST_STACK_TOP, "the guest's RSP was 0x%llx", r.rax);

@@ -9,12 +9,14 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <criterion/redirect.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "step10_test.h"
@@ -44,16 +46,36 @@ Test(step10, coalesce_greeting_is_byte_identical, .timeout = 30)
 
 	greeting_run(0, &plain);
 	greeting_run(1, &coalesced);
-	cr_assert_eq(plain.status, EXIT_SUCCESS);
-	cr_assert_eq(coalesced.status, EXIT_SUCCESS);
-	cr_assert_eq(plain.len, strlen(GREETING));
-	cr_assert_eq(coalesced.len, plain.len);
+	cr_assert_eq(plain.status, EXIT_SUCCESS,
+		     "vcpu_run returned %d for the greeting without the ring; "
+		     "it must run to its hlt (EXIT_SUCCESS):\n%s", plain.status,
+		     plain.err);
+	cr_assert_eq(coalesced.status, EXIT_SUCCESS,
+		     "vcpu_run returned %d for the greeting with --coalesce; "
+		     "it must run to its hlt (EXIT_SUCCESS):\n%s",
+		     coalesced.status, coalesced.err);
+	cr_assert_eq(plain.len, strlen(GREETING),
+		     "the greeting printed %zu bytes without the ring; it is "
+		     "%zu", plain.len, strlen(GREETING));
+	cr_assert_eq(coalesced.len, plain.len,
+		     "the greeting printed %zu bytes with --coalesce, %zu "
+		     "without: the ring must lose nothing", coalesced.len,
+		     plain.len);
 	cr_assert_eq(memcmp(coalesced.out, plain.out, plain.len), 0,
 		     "with --coalesce: '%s'", coalesced.out);
-	cr_assert_str_eq(plain.out, GREETING);
+	cr_assert_str_eq(plain.out, GREETING,
+			 "without the ring the guest printed '%s', not the "
+			 "greeting", plain.out);
 	/* Without the ring: one exit per byte, and the hlt. */
-	cr_assert_eq(plain.stats.exits, strlen(GREETING) + 1);
-	cr_assert_eq(plain.stats.ring_bytes, 0);
+	cr_assert_eq(plain.stats.exits, strlen(GREETING) + 1,
+		     "without the ring the greeting took %llu exits; each "
+		     "byte's out exits once, then the hlt: %zu",
+		     (unsigned long long)plain.stats.exits,
+		     strlen(GREETING) + 1);
+	cr_assert_eq(plain.stats.ring_bytes, 0,
+		     "without --coalesce %llu bytes came through the ring; no "
+		     "zone is registered, so none may",
+		     (unsigned long long)plain.stats.ring_bytes);
 	guest_result_free(&plain);
 	guest_result_free(&coalesced);
 }
@@ -63,14 +85,26 @@ Test(step10, coalesce_greeting_takes_one_exit, .timeout = 30)
 	struct guest_result r = { 0 };
 
 	greeting_run(1, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS);
+	cr_assert_eq(r.status, EXIT_SUCCESS,
+		     "vcpu_run returned %d with --coalesce; the greeting must "
+		     "run to its hlt (EXIT_SUCCESS):\n%s", r.status, r.err);
 	/* The 31 bytes fit in the ring: the hlt is the only exit. */
 	cr_assert_eq(r.stats.exits, 1, "exits: %llu",
 		     (unsigned long long)r.stats.exits);
-	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
-	cr_assert_eq(r.stats.io_exits, 0);
-	cr_assert_eq(r.stats.ring_bytes, 31);
-	cr_assert_eq(r.stats.out_bytes, 31);
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT,
+		     "with --coalesce the last exit was %s; it must be the "
+		     "hlt (KVM_EXIT_HLT)", kvm_exit_name(r.stats.last_exit));
+	cr_assert_eq(r.stats.io_exits, 0,
+		     "with --coalesce %llu outs exited as KVM_EXIT_IO; all 31 "
+		     "fit in the ring, so none may",
+		     (unsigned long long)r.stats.io_exits);
+	cr_assert_eq(r.stats.ring_bytes, 31,
+		     "with --coalesce %llu bytes came through the ring, not "
+		     "the greeting's 31",
+		     (unsigned long long)r.stats.ring_bytes);
+	cr_assert_eq(r.stats.out_bytes, 31,
+		     "with --coalesce %llu bytes were printed, not the "
+		     "greeting's 31", (unsigned long long)r.stats.out_bytes);
 	guest_result_free(&r);
 }
 
@@ -79,7 +113,8 @@ static char *lines_5000(void)
 {
 	char *s = malloc(5001);
 
-	cr_assert(s);
+	cr_assert(s,
+		  "malloc of 5001 bytes failed");
 	for (int i = 0; i < 1000; i++)
 		snprintf(s + 5 * i, 6, "%04d\n", i);
 	return s;
@@ -92,7 +127,9 @@ Test(step10, coalesce_5000_bytes_whole_in_order_few_exits, .timeout = 60)
 	size_t bytes = 5000;
 
 	coalesced_file_run("coalesce_5000", 30, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS);
+	cr_assert_eq(r.status, EXIT_SUCCESS,
+		     "vcpu_run returned %d for coalesce_5000; it must run to "
+		     "its hlt (EXIT_SUCCESS):\n%.2000s", r.status, r.err);
 	cr_assert_eq(r.len, bytes, "got %zu bytes", r.len);
 	for (size_t i = 0; i < bytes; i++)
 		cr_assert_eq(r.out[i], want[i], "byte %zu: got '%c', want '%c' "
@@ -109,8 +146,14 @@ Test(step10, coalesce_5000_bytes_whole_in_order_few_exits, .timeout = 60)
 	cr_assert_leq(r.stats.exits, bytes / 32, "%llu exits for %zu bytes",
 		      (unsigned long long)r.stats.exits, bytes);
 	/* Every byte came either through the ring or by its own exit. */
-	cr_assert_eq(r.stats.out_bytes, bytes);
-	cr_assert_eq(r.stats.ring_bytes + r.stats.io_exits, bytes);
+	cr_assert_eq(r.stats.out_bytes, bytes,
+		     "%llu bytes were printed; coalesce_5000 writes %zu",
+		     (unsigned long long)r.stats.out_bytes, bytes);
+	cr_assert_eq(r.stats.ring_bytes + r.stats.io_exits, bytes,
+		     "%llu bytes came through the ring and %llu by their own "
+		     "KVM_EXIT_IO; together they must be the %zu written",
+		     (unsigned long long)r.stats.ring_bytes,
+		     (unsigned long long)r.stats.io_exits, bytes);
 	free(want);
 	guest_result_free(&r);
 }
@@ -131,18 +174,28 @@ Test(step10, coalesce_in_from_coalesced_port_still_exits, .timeout = 30)
 	size_t size;
 
 	snprintf(path, sizeof(path), "%s/coalesce_in.bin", TEST_GUESTS_DIR);
-	cr_assert_eq(guest_image_read(path, &image, &size), 0);
+	cr_assert_eq(guest_image_read(path, &image, &size), 0,
+		     "cannot read %s", path);
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
 	cr_assert_eq(guest_load(&vm, image, size), 0,
 		     "stage 10 (guest_load) did not return 0; it must succeed "
 		     "here");
-	cr_assert_eq(ioctl(vm.fd, KVM_REGISTER_COALESCED_MMIO, &zone), 0);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), 0);
-	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_IO, "exit %u",
-		     vm.run->exit_reason);
-	cr_assert_eq(vm.run->io.direction, KVM_EXIT_IO_IN);
-	cr_assert_eq(vm.run->io.port, CONSOLE_PORT);
+	cr_assert_eq(ioctl(vm.fd, KVM_REGISTER_COALESCED_MMIO, &zone), 0,
+		     "KVM_REGISTER_COALESCED_MMIO failed: %s",
+		     errno_name(errno));
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), 0,
+		     "KVM_RUN failed: %s", errno_name(errno));
+	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_IO,
+		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
+		     kvm_exit_name(vm.run->exit_reason));
+	cr_assert_eq(vm.run->io.direction, KVM_EXIT_IO_IN,
+		     "the exit of the guest's in is KVM_EXIT_IO with "
+		     "direction %u; it must be KVM_EXIT_IO_IN: a read is "
+		     "never coalesced", vm.run->io.direction);
+	cr_assert_eq(vm.run->io.port, CONSOLE_PORT,
+		     "the guest's in exited for port 0x%x; it reads port 0x%x "
+		     "(CONSOLE_PORT)", vm.run->io.port, CONSOLE_PORT);
 	vm_destroy(&vm);
 	free(image);
 }
@@ -152,12 +205,24 @@ Test(step10, coalesce_in_is_answered_and_echoed, .timeout = 30)
 	struct guest_result r = { 0 };
 
 	coalesced_file_run("coalesce_in", 10, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS);
+	cr_assert_eq(r.status, EXIT_SUCCESS,
+		     "vcpu_run returned %d for coalesce_in; it must run to "
+		     "its hlt (EXIT_SUCCESS):\n%s", r.status, r.err);
 	cr_assert_eq(r.stats.io_exits, 1, "the in must exit");
-	cr_assert_eq(r.stats.exits, 2);		/* the in, then the hlt */
-	cr_assert_eq(r.len, 1);
-	cr_assert_eq((uint8_t)r.out[0], CONSOLE_PORT);	/* what `in` read */
-	cr_assert_eq(r.stats.ring_bytes, 1);	/* the echo was queued */
+	cr_assert_eq(r.stats.exits, 2,
+		     "coalesce_in took %llu exits; it must take 2, the in "
+		     "then the hlt", (unsigned long long)r.stats.exits);		/* the in, then the hlt */
+	cr_assert_eq(r.len, 1,
+		     "coalesce_in printed %zu bytes; it echoes the one it read",
+		     r.len);
+	cr_assert_eq((uint8_t)r.out[0], CONSOLE_PORT,
+		     "coalesce_in echoed 0x%02x; the guest reads "
+		     "CONSOLE_PORT, which answers with its port number 0x%x",
+		     (uint8_t)r.out[0], CONSOLE_PORT);	/* what `in` read */
+	cr_assert_eq(r.stats.ring_bytes, 1,
+		     "coalesce_in's echo came through the ring as %llu bytes; "
+		     "the one byte must be queued there",
+		     (unsigned long long)r.stats.ring_bytes);	/* the echo was queued */
 	guest_result_free(&r);
 }
 
@@ -168,10 +233,17 @@ Test(step10, coalesce_timeout_keeps_queued_output, .timeout = 30)
 
 	cr_redirect_stderr();	/* the timeout report and register dump */
 	coalesced_file_run("coalesce_spin", 0.3, &r);
-	cr_assert_eq(r.status, EXIT_TIMEOUT);
+	cr_assert_eq(r.status, EXIT_TIMEOUT,
+		     "vcpu_run returned %d for coalesce_spin; the timeout "
+		     "must stop it (EXIT_TIMEOUT)", r.status);
 	cr_assert_eq(r.len, 26, "got %zu bytes", r.len);
-	cr_assert_eq(memcmp(r.out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 26), 0);
-	cr_assert_eq(r.stats.ring_bytes, 26);
+	cr_assert_eq(memcmp(r.out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 26), 0,
+		     "the bytes still in the ring at the timeout were not "
+		     "printed in order: got '%.26s'", r.out);
+	cr_assert_eq(r.stats.ring_bytes, 26,
+		     "%llu bytes came through the ring; coalesce_spin queues "
+		     "26 before it spins",
+		     (unsigned long long)r.stats.ring_bytes);
 	guest_result_free(&r);
 }
 

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "faults.h"
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "step10.h"
@@ -104,7 +105,8 @@ static void stages_fail_cleanly(const struct stage_fault *f)
 	int before, after, failed, status;
 	char *err;
 
-	cr_assert(devnull);
+	cr_assert(devnull,
+		  "fopen /dev/null failed: %s", errno_name(errno));
 	stage_quiet = 1;
 	capture_begin(&cap, 2);
 	before = fd_count();
@@ -118,7 +120,9 @@ static void stages_fail_cleanly(const struct stage_fault *f)
 	cr_assert_eq(failed, f->stage, "stage %d failed, not %d; stderr:\n%s",
 		     failed, f->stage, err);
 	if (f->stage == 10)
-		cr_assert_eq(status, EXIT_SETUP);
+		cr_assert_eq(status, EXIT_SETUP,
+			     "stage 10 failed, but vcpu_run returned %d, not "
+			     "EXIT_SETUP (%d)", status, EXIT_SETUP);
 	assert_failure_line(err, f->call, f->err);
 	if (f->hint) {
 		cr_assert(strstr(err, "  hint: "), "no hint:\n%s", err);
@@ -228,7 +232,9 @@ Test(step10_faults, run_eintr_for_ever_times_out, .timeout = 30)
 	cr_assert_eq(fault_inject_ioctl(KVM_RUN, EINTR), 0,
 		     "installing the seccomp filter that fails KVM_RUN with "
 		     "EINTR failed: %s", errno_name(errno));
-	cr_assert_eq(stages_run(&vm, &opt, NULL, 0, &status), 10);
+	cr_assert_eq(stages_run(&vm, &opt, NULL, 0, &status), 10,
+		     "the stages stopped before stage 10; with only KVM_RUN "
+		     "failing (EINTR) stages 01-09 must all succeed");
 	vm_destroy(&vm);
 	err = capture_end(&cap);
 	cr_assert_eq(status, EXIT_TIMEOUT, "%s", err);
@@ -251,15 +257,19 @@ static void coalesce_fails(unsigned long request, int errnum, const char *call)
 	capture_begin(&cap, 2);
 	before = fd_count();
 	cr_assert_eq(fault_inject_ioctl(request, errnum), 0,
-		     "installing the seccomp filter that fails request with "
-		     "errnum failed: %s", errno_name(errno));
-	cr_assert_eq(stages_run(&vm, &opt, NULL, 0, &status), 10);
+		     "installing the seccomp filter that fails %s with %s "
+		     "failed: %s", call, errno_name(errnum), errno_name(errno));
+	cr_assert_eq(stages_run(&vm, &opt, NULL, 0, &status), 10,
+		     "a failed %s stopped the stages before stage 10; "
+		     "--coalesce's setup is part of stage 10", call);
 	vm_destroy(&vm);
 	cr_assert_eq(fd_count(), before,
 		     "%d fds are open, %d before; there must be none more: "
 		     "what it opened must be closed", fd_count(), before);
 	err = capture_end(&cap);
-	cr_assert_eq(status, EXIT_SETUP);
+	cr_assert_eq(status, EXIT_SETUP,
+		     "vcpu_run returned %d after %s failed; it must be "
+		     "EXIT_SETUP (%d)", status, call, EXIT_SETUP);
 	assert_failure_line(err, call, errnum);
 	free(err);
 	fclose(devnull);
@@ -295,11 +305,13 @@ static void dump_fails(unsigned long request, const char *call)
 
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, ud2, sizeof(ud2)), 0);
+	cr_assert_eq(guest_load(&vm, ud2, sizeof(ud2)), 0,
+		     "stage 10 (guest_load) did not return 0; it must succeed "
+		     "here");
 	capture_begin(&cap, 2);
 	cr_assert_eq(fault_inject_ioctl(request, EIO), 0,
-		     "installing the seccomp filter that fails request with "
-		     "EIO failed: %s", errno_name(errno));
+		     "installing the seccomp filter that fails %s with EIO "
+		     "failed: %s", call, errno_name(errno));
 	status = vcpu_run(&vm, &opt, &stats);
 	vm_destroy(&vm);
 	err = capture_end(&cap);
@@ -349,9 +361,12 @@ static void emfile_at_stage(int stage, const char *call)
 			      "here");
 	if (stage > 3)
 		cr_assert(vm_create(&vm) >= 0 && vm_set_tss_addr(&vm) == 0 &&
-			  vm_memory_add(&vm, GUEST_MEM_SIZE) == 0);
+			  vm_memory_add(&vm, GUEST_MEM_SIZE) == 0,
+			  "stages 03 to 05 failed with RLIMIT_NOFILE still at "
+			  "its limit");
 	fd = dup(0);		/* the lowest free fd */
-	cr_assert_geq(fd, 0);
+	cr_assert_geq(fd, 0,
+		      "dup(0) failed: %s", errno_name(errno));
 	close(fd);
 	tight = (struct rlimit){ .rlim_cur = fd, .rlim_max = old.rlim_max };
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &tight), 0,
@@ -405,21 +420,28 @@ static void image_read_fails(long nr, int a, uint32_t va, int errnum,
 	int fd = mkstemp(path), before, ret;
 	char *err;
 
-	cr_assert_geq(fd, 0);
+	cr_assert_geq(fd, 0,
+		      "mkstemp failed: %s", errno_name(errno));
 	cr_assert_eq(ftruncate(fd, 4099), 0,
 		     "ftruncate failed: %s", errno_name(errno));	/* a size nobody else reads */
 	close(fd);
 	capture_begin(&cap, 2);
 	before = fd_count();
-	cr_assert_eq(fault_inject(nr, errnum, a, va, FAULT_ANY, 0), 0);
+	cr_assert_eq(fault_inject(nr, errnum, a, va, FAULT_ANY, 0), 0,
+		     "installing the seccomp filter that fails %s with %s "
+		     "failed: %s", what, errno_name(errnum), errno_name(errno));
 	ret = guest_image_read(path, &image, &size);
 	cr_assert_eq(fd_count(), before,
 		     "%d fds are open, %d before; there must be none more: "
 		     "what it opened must be closed", fd_count(), before);
 	err = capture_end(&cap);
 	unlink(path);
-	cr_assert_eq(ret, -1);
-	cr_assert_null(image);
+	cr_assert_eq(ret, -1,
+		     "guest_image_read returned %d while %s failed; it must "
+		     "report it and return -1", ret, what);
+	cr_assert_null(image,
+		       "guest_image_read failed but left *image set; it must "
+		       "leave it NULL");
 	snprintf(call, sizeof(call), "%s guest image %s", what, path);
 	assert_failure_line(err, call, errnum);
 	free(err);
@@ -448,7 +470,9 @@ static void program_fails(long nr, int a, uint32_t va, int errnum,
 	struct program_result r;
 	char line[256];
 
-	cr_assert_eq(fault_inject(nr, errnum, a, va, FAULT_ANY, 0), 0);
+	cr_assert_eq(fault_inject(nr, errnum, a, va, FAULT_ANY, 0), 0,
+		     "installing the seccomp filter that fails %s with %s "
+		     "failed: %s", call, errno_name(errnum), errno_name(errno));
 	program_run(argv, NULL, 20, &r);
 	cr_assert_eq(r.status, EXIT_SETUP, "status %d\n%s", r.status, r.err);
 	snprintf(line, sizeof(line), "step10: %s failed: %s (%s)\n", call,
@@ -497,7 +521,9 @@ Test(step10_faults, kvm_run_takes_no_argument)
 	/* kvm_vcpu_ioctl(): KVM_RUN with a non-zero argument is EINVAL. */
 	vm_setup_through(&vm, 9);
 	errno = 0;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 1UL), -1);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 1UL), -1,
+		     "KVM_RUN with argument 1 succeeded; KVM must refuse any "
+		     "argument but 0 with EINVAL");
 	cr_assert_eq(errno, EINVAL, "KVM_RUN(1): %s", errno_name(errno));
 	cr_assert(strstr(errno_hint("KVM_RUN", EINVAL), "takes 0"),
 		  "the hint for KVM_RUN failing with EINVAL does not contain "

@@ -134,7 +134,8 @@ Test(step10_gallery, idt_is_page_0_with_no_gate_present, .timeout = 30)
 	struct vm vm;
 
 	vm_setup_through(&vm, 9);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0,
+		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	cr_assert_eq(sregs.idt.base, 0, "IDT base 0x%llx",
 		     (unsigned long long)sregs.idt.base);
 	cr_assert_eq(sregs.idt.limit, 0xffff, "IDT limit 0x%x", sregs.idt.limit);
@@ -300,10 +301,13 @@ static char *temp_image(size_t size, const uint8_t *head, size_t head_len)
 	char *path = strdup("/tmp/test_step10_image.XXXXXX");
 	int fd = mkstemp(path);
 
-	cr_assert_geq(fd, 0);
+	cr_assert_geq(fd, 0,
+		      "mkstemp failed: %s", errno_name(errno));
 	cr_assert_eq(ftruncate(fd, size), 0,
 		     "ftruncate failed: %s", errno_name(errno));
-	cr_assert_eq(pwrite(fd, head, head_len, 0), (ssize_t)head_len);
+	cr_assert_eq(pwrite(fd, head, head_len, 0), (ssize_t)head_len,
+		     "pwrite of the image's first bytes failed: %s",
+		     errno_name(errno));
 	close(fd);
 	return path;
 }
@@ -323,7 +327,8 @@ Test(step10_gallery, image_fifo_does_not_hang, .timeout = 30)
 {
 	char path[64] = "/tmp/test_step10_fifo.XXXXXX";
 
-	cr_assert(mkdtemp(path));
+	cr_assert(mkdtemp(path),
+		  "mkdtemp failed: %s", errno_name(errno));
 	strcat(path, "/fifo");
 	cr_assert_eq(mkfifo(path, 0600), 0,
 		     "mkfifo failed: %s", errno_name(errno));
@@ -390,13 +395,16 @@ Test(step10_gallery, image_unreadable, .timeout = 30)
 	int fd;
 
 	limit_text_init();
-	cr_assert(mkdtemp(dir));
+	cr_assert(mkdtemp(dir),
+		  "mkdtemp failed: %s", errno_name(errno));
 	cr_assert_eq(chmod(dir, 0755), 0,
 		     "chmod failed: %s", errno_name(errno));
 	snprintf(path, sizeof(path), "%s/guest.bin", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0000);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, "\xf4", 1), 1);
+	cr_assert_geq(fd, 0,
+		      "creating %s failed: %s", path, errno_name(errno));
+	cr_assert_eq(write(fd, "\xf4", 1), 1,
+		     "writing %s failed: %s", path, errno_name(errno));
 	close(fd);
 	if (geteuid() == 0 && access(as_root[0], X_OK) != 0)
 		cr_skip_test("running as root without /usr/bin/setpriv: a "
@@ -429,7 +437,8 @@ static void fake_exit(struct fake *f)
 	struct run_options opt = { .out = open_memstream(&f->out, &f->out_len),
 				   .device = f->device };
 
-	cr_assert(opt.out);
+	cr_assert(opt.out,
+		  "open_memstream failed: %s", errno_name(errno));
 	capture_begin(&cap, 2);
 	f->action = exit_handle(f->run, FAKE_RUN_SIZE, &opt, &f->stats);
 	fclose(opt.out);
@@ -440,7 +449,8 @@ static struct fake fake_new(uint32_t reason)
 {
 	struct fake f = { .run = calloc(1, FAKE_RUN_SIZE) };
 
-	cr_assert(f.run);
+	cr_assert(f.run,
+		  "calloc of a fake kvm_run failed");
 	f.run->exit_reason = reason;
 	return f;
 }
@@ -459,7 +469,9 @@ Test(step10_exits, fail_entry_intel_invalid_guest_state)
 	f.run->fail_entry.hardware_entry_failure_reason = 0x80000021;
 	f.run->fail_entry.cpu = 3;
 	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
+		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
+		     "KVM_EXIT_FAIL_ENTRY; it returned %d", f.action);
 	assert_has(f.err, "(KVM_EXIT_FAIL_ENTRY), hardware_entry_failure_reason "
 		   "0x80000021, cpu 3\n");
 	assert_has(f.err, "basic reason 33, invalid guest state");
@@ -474,7 +486,9 @@ Test(step10_exits, fail_entry_amd)
 
 	f.run->fail_entry.hardware_entry_failure_reason = ~0ULL;
 	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
+		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
+		     "KVM_EXIT_FAIL_ENTRY; it returned %d", f.action);
 	assert_has(f.err, "SVM_EXIT_ERR");
 	fake_free(&f);
 }
@@ -488,7 +502,9 @@ Test(step10_exits, internal_error_by_name)
 	f.run->internal.data[0] = 0x1234;
 	f.run->internal.data[1] = 0xabcd;
 	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
+		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
+		     "KVM_EXIT_INTERNAL_ERROR; it returned %d", f.action);
 	assert_has(f.err, "(KVM_EXIT_INTERNAL_ERROR): KVM_INTERNAL_ERROR_EMULATION\n");
 	assert_has(f.err, "  ndata=2 data[0]=0x1234 data[1]=0xabcd\n");
 	fake_free(&f);
@@ -502,7 +518,9 @@ Test(step10_exits, internal_error_ndata_clamped)
 	f.run->internal.suberror = 77;
 	f.run->internal.ndata = 100000;
 	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
+		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
+		     "KVM_EXIT_INTERNAL_ERROR; it returned %d", f.action);
 	assert_has(f.err, "unknown suberror 77");
 	assert_has(f.err, " data[15]=0x0\n");
 	assert_lacks(f.err, "data[16]");
@@ -514,10 +532,14 @@ Test(step10_exits, unknown_exit_by_number)
 	struct fake f = fake_new(9999);
 
 	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
+		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
+		     "an unknown exit; it returned %d", f.action);
 	assert_has(f.err, "unexpected exit");
 	assert_has(f.err, "9999");
-	cr_assert_eq(f.stats.last_exit, 9999);
+	cr_assert_eq(f.stats.last_exit, 9999,
+		     "exit_handle recorded last_exit %u; it must record the "
+		     "exit it was given (9999)", f.stats.last_exit);
 	fake_free(&f);
 }
 
@@ -526,7 +548,10 @@ Test(step10_exits, unhandled_exit_by_name)
 	struct fake f = fake_new(KVM_EXIT_DEBUG);
 
 	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
+		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
+		     "KVM_EXIT_DEBUG, which step10 does not handle; it "
+		     "returned %d", f.action);
 	assert_has(f.err, "unexpected exit KVM_EXIT_DEBUG (4)\n");
 	fake_free(&f);
 }
@@ -540,8 +565,12 @@ Test(step10_exits, every_exit_number_named)
 		cr_assert(!strncmp(name, "KVM_EXIT_", 9) ||
 			  strstr(name, "unknown"), "%u: %s", reason, name);
 	}
-	cr_assert_str_eq(kvm_exit_name(KVM_EXIT_SHUTDOWN), "KVM_EXIT_SHUTDOWN");
-	cr_assert_str_eq(kvm_exit_name(39), "KVM_EXIT_MEMORY_FAULT");
+	cr_assert_str_eq(kvm_exit_name(KVM_EXIT_SHUTDOWN), "KVM_EXIT_SHUTDOWN",
+			 "kvm_exit_name(KVM_EXIT_SHUTDOWN) is %s",
+			 kvm_exit_name(KVM_EXIT_SHUTDOWN));
+	cr_assert_str_eq(kvm_exit_name(39), "KVM_EXIT_MEMORY_FAULT",
+			 "kvm_exit_name(39) is %s; exit 39 is "
+			 "KVM_EXIT_MEMORY_FAULT", kvm_exit_name(39));
 }
 
 Test(step10_exits, mmio_len_clamped)
@@ -553,7 +582,9 @@ Test(step10_exits, mmio_len_clamped)
 	f.run->mmio.is_write = 1;
 	memset(f.run->mmio.data, 0xab, sizeof(f.run->mmio.data));
 	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
+		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
+		     "KVM_EXIT_MMIO; it returned %d", f.action);
 	assert_has(f.err, "  data: ab ab ab ab ab ab ab ab\n");
 	fake_free(&f);
 }
@@ -568,10 +599,18 @@ Test(step10_exits, io_out_console)
 		.data_offset = 4096 };
 	memcpy((char *)f.run + 4096, "abcdef", 6);
 	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_CONTINUE);
-	cr_assert_eq(f.out_len, 6);
-	cr_assert_str_eq(f.out, "abcdef");
-	cr_assert_eq(f.stats.out_bytes, 6);
+	cr_assert_eq(f.action, EXIT_ACTION_CONTINUE,
+		     "exit_handle must go on (EXIT_ACTION_CONTINUE) after an "
+		     "out to CONSOLE_PORT; it returned %d", f.action);
+	cr_assert_eq(f.out_len, 6,
+		     "an out of 3 items of 2 bytes to CONSOLE_PORT printed "
+		     "%zu bytes, not 6", f.out_len);
+	cr_assert_str_eq(f.out, "abcdef",
+			 "an out of \"abcdef\" to CONSOLE_PORT printed '%s'",
+			 f.out);
+	cr_assert_eq(f.stats.out_bytes, 6,
+		     "exit_handle counted %llu output bytes for an out of 6",
+		     (unsigned long long)f.stats.out_bytes);
 	fake_free(&f);
 }
 
@@ -583,9 +622,15 @@ Test(step10_exits, io_in_fills_exactly)
 	f.run->io = (typeof(f.run->io)){ .direction = KVM_EXIT_IO_IN,
 		.size = 4, .port = 0x71, .count = 2, .data_offset = 8192 };
 	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_CONTINUE);
+	cr_assert_eq(f.action, EXIT_ACTION_CONTINUE,
+		     "exit_handle must go on (EXIT_ACTION_CONTINUE) after an "
+		     "in from an unhandled port; it returned %d", f.action);
 	for (int i = 0; i < 8; i++)
-		cr_assert_eq(data[i], UNHANDLED_PORT_BYTE);
+		cr_assert_eq(data[i], UNHANDLED_PORT_BYTE,
+			     "byte %d of the in's data is 0x%02x; an "
+			     "unhandled port reads 0x%02x "
+			     "(UNHANDLED_PORT_BYTE)", i, data[i],
+			     UNHANDLED_PORT_BYTE);
 	cr_assert_eq(data[8], 0, "wrote past size * count");
 	assert_has(f.err, "guest read port 0x71 (size 4, count 2)");
 	fake_free(&f);
@@ -674,17 +719,38 @@ Test(step10_exits, device_port_out_reaches_the_device)
 		.size = 4, .port = DEVICE_PORT, .count = 1, .data_offset = 4096 };
 	memcpy((char *)f.run + 4096, "\x78\x56\x34\x12", 4);
 	fake_exit(&f);
-	cr_assert_eq(seen.calls, 1);
-	cr_assert_eq(f.action, EXIT_ACTION_CONTINUE);
-	cr_assert_eq(seen.io.direction, KVM_EXIT_IO_OUT);
-	cr_assert_eq(seen.io.size, 4);
-	cr_assert_eq(seen.io.port, DEVICE_PORT);
-	cr_assert_eq(seen.io.count, 1);
-	cr_assert_eq(seen.io.bytes, 4);
-	cr_assert_eq(seen.io.data, (uint8_t *)f.run + 4096);
-	cr_assert_eq(memcmp(seen.data, "\x78\x56\x34\x12", 4), 0);
+	cr_assert_eq(seen.calls, 1,
+		     "the device was called %d times for one out to its port",
+		     seen.calls);
+	cr_assert_eq(f.action, EXIT_ACTION_CONTINUE,
+		     "exit_handle returned %d; after the device said "
+		     "EXIT_ACTION_CONTINUE it must too", f.action);
+	cr_assert_eq(seen.io.direction, KVM_EXIT_IO_OUT,
+		     "the device was handed direction %u; the guest's out is "
+		     "KVM_EXIT_IO_OUT", seen.io.direction);
+	cr_assert_eq(seen.io.size, 4,
+		     "the device was handed size %u; the guest's out is 4 "
+		     "bytes", seen.io.size);
+	cr_assert_eq(seen.io.port, DEVICE_PORT,
+		     "the device was handed port 0x%x; the guest's out is to "
+		     "0x%x", seen.io.port, DEVICE_PORT);
+	cr_assert_eq(seen.io.count, 1,
+		     "the device was handed count %u; the guest's out is one "
+		     "item", seen.io.count);
+	cr_assert_eq(seen.io.bytes, 4,
+		     "the device was handed %zu bytes; size 4 times count 1 "
+		     "is 4", (size_t)seen.io.bytes);
+	cr_assert_eq(seen.io.data, (uint8_t *)f.run + 4096,
+		     "the device was handed data at %p; it lies at "
+		     "data_offset 4096 in kvm_run, %p", (void *)seen.io.data,
+		     (void *)((uint8_t *)f.run + 4096));
+	cr_assert_eq(memcmp(seen.data, "\x78\x56\x34\x12", 4), 0,
+		     "the device was handed other bytes than the guest wrote "
+		     "(78 56 34 12)");
 	cr_assert_neq(seen.out, NULL, "the device got no output stream");
-	cr_assert_eq(f.stats.io_exits, 1);
+	cr_assert_eq(f.stats.io_exits, 1,
+		     "exit_handle counted %llu KVM_EXIT_IO exits for one",
+		     (unsigned long long)f.stats.io_exits);
 	cr_assert_str_eq(f.err, "", "the device's port was called unhandled");
 	fake_free(&f);
 }
@@ -701,11 +767,19 @@ Test(step10_exits, device_port_in_and_its_failure)
 	f.run->io = (typeof(f.run->io)){ .direction = KVM_EXIT_IO_IN,
 		.size = 2, .port = DEVICE_PORT, .count = 3, .data_offset = 8192 };
 	fake_exit(&f);
-	cr_assert_eq(seen.calls, 1);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL);
-	cr_assert_eq(seen.io.bytes, 6);
+	cr_assert_eq(seen.calls, 1,
+		     "the device was called %d times for one in from its port",
+		     seen.calls);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
+		     "exit_handle returned %d; after the device said "
+		     "EXIT_ACTION_FAIL it must end the run too", f.action);
+	cr_assert_eq(seen.io.bytes, 6,
+		     "the device was handed %zu bytes; size 2 times count 3 "
+		     "is 6", (size_t)seen.io.bytes);
 	for (int i = 0; i < 6; i++)
-		cr_assert_eq(data[i], 0x5a);
+		cr_assert_eq(data[i], 0x5a,
+			     "byte %d of the in's data is 0x%02x; the device "
+			     "filled it with 0x5a", i, data[i]);
 	fake_free(&f);
 }
 
@@ -727,7 +801,10 @@ Test(step10_exits, device_sees_only_its_port_and_checked_data)
 	f.run->io.port = DEVICE_PORT;
 	f.run->io.data_offset = FAKE_RUN_SIZE;
 	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
+		     "exit_handle must end the run (EXIT_ACTION_FAIL) when "
+		     "the data of an out to the device's port lies outside "
+		     "kvm_run; it returned %d", f.action);
 	assert_has(f.err, "outside kvm_run");
 	cr_assert_eq(seen.calls, 0, "the device was called");
 	fake_free(&f);
@@ -775,7 +852,9 @@ Test(step10_random, random_guests_end_classified, .timeout = 240)
 	int saved_err = dup(2), before = fd_count();
 	double start = seconds_now();
 
-	cr_assert(devnull && saved_err >= 0);
+	cr_assert(devnull && saved_err >= 0,
+		  "opening /dev/null or saving stderr failed: %s",
+		  errno_name(errno));
 	fprintf(stderr, "random guests: seed 0x%llx, %d guests of 1..%d bytes, "
 		"timeout %g s\n", (unsigned long long)seed, RANDOM_GUESTS,
 		RANDOM_GUEST_MAX_LEN, RANDOM_GUEST_TIMEOUT);

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "step10_test.h"
@@ -55,7 +56,9 @@ static void child_start(struct child *c, const char *const args[])
 	for (int i = 0; args[i]; i++)
 		argv[i + 1] = args[i];
 	memset(c, 0, sizeof(*c));
-	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
+	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0,
+		  "pipe2 for step10's stdout and stderr failed: %s",
+		  errno_name(errno));
 	fflush(NULL);
 	parent = getpid();
 	c->pid = fork();
@@ -155,7 +158,9 @@ static void signal_stops_run(int sig, const char *timeout, const char *message,
 
 	child_start(&c, args);
 	child_wait_for(&c, 2, "unhandled port 0x80");	/* it printed */
-	cr_assert_eq(kill(c.pid, sig), 0);
+	cr_assert_eq(kill(c.pid, sig), 0,
+		     "sending signal %d to step10 (pid %d) failed: %s", sig,
+		     (int)c.pid, errno_name(errno));
 	status = child_finish(&c);
 	cr_assert_eq(status, EXIT_TIMEOUT, "status %d:\n%s", status, c.err);
 	assert_has(c.err, message);
@@ -262,7 +267,9 @@ static void program_run_fds(const char *const args[], enum stdout_kind kind,
 	for (int i = 0; args[i]; i++)
 		argv[i + 1] = args[i];
 	memset(r, 0, sizeof(*r));
-	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
+	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0,
+		  "pipe2 for step10's stdout and stderr failed: %s",
+		  errno_name(errno));
 	if (kind == STDOUT_NO_READER) {
 		close(out[0]);		/* nobody will ever read it */
 		out[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -294,7 +301,8 @@ static void program_run_fds(const char *const args[], enum stdout_kind kind,
 	/* Small outputs: stdout then stderr, each to its end. */
 	o = open_memstream(&r->out, &r->out_len);
 	e = open_memstream(&r->err, &r->err_len);
-	cr_assert(o && e);
+	cr_assert(o && e,
+		  "open_memstream failed: %s", errno_name(errno));
 	for (int i = 0; i < 2; i++) {
 		char buf[4096];
 		ssize_t n;
@@ -393,14 +401,19 @@ Test(step10_signals, signal_in_the_guest_gives_kvm_exit_intr, .timeout = 30)
 	struct vm vm;
 	int status;
 
-	cr_assert(devnull);
+	cr_assert(devnull,
+		  "fopen /dev/null failed: %s", errno_name(errno));
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, spin, sizeof(spin)), 0);
+	cr_assert_eq(guest_load(&vm, spin, sizeof(spin)), 0,
+		     "stage 10 (guest_load) did not return 0; it must succeed "
+		     "here");
 	capture_begin(&err, 2);
 	status = vcpu_run(&vm, &opt, &stats);
 	free(capture_end(&err));
-	cr_assert_eq(status, EXIT_TIMEOUT);
+	cr_assert_eq(status, EXIT_TIMEOUT,
+		     "vcpu_run returned %d; the signal must stop the spinning "
+		     "guest (EXIT_TIMEOUT, %d)", status, EXIT_TIMEOUT);
 	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_INTR, "exit_reason %u",
 		     vm.run->exit_reason);
 	vm_destroy(&vm);
@@ -419,14 +432,19 @@ Test(step10_signals, immediate_exit_leaves_exit_reason_alone, .timeout = 30)
 
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, hlt, sizeof(hlt)), 0);
+	cr_assert_eq(guest_load(&vm, hlt, sizeof(hlt)), 0,
+		     "stage 10 (guest_load) did not return 0; it must succeed "
+		     "here");
 	vm.run->exit_reason = 0x1234;		/* no exit has that number */
 	vm.run->immediate_exit = 1;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), -1);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), -1,
+		     "KVM_RUN with immediate_exit set succeeded; KVM must "
+		     "return at once with EINTR");
 	cr_assert_eq(errno, EINTR, "%s", strerror(errno));
 	cr_assert_eq(vm.run->exit_reason, 0x1234, "exit_reason %u",
 		     vm.run->exit_reason);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,
+		     "KVM_GET_REGS failed: %s", errno_name(errno));
 	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR, "the guest ran");
 	vm_destroy(&vm);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "faults.h"
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "step11.h"
@@ -119,16 +120,19 @@ Test(step11, mmio_read_completes_with_our_value_on_the_next_run, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_MMIO, "exit %u",
-		     vm.run->exit_reason);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_MMIO,
+		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_MMIO",
+		     kvm_exit_name(vm.run->exit_reason));
 	cr_assert_eq(vm.run->mmio.phys_addr, UART_MMIO_BASE + UART_LSR,
 		     "GPA 0x%llx", vm.run->mmio.phys_addr);
 	cr_assert_eq(vm.run->mmio.len, 1);
 	cr_assert_eq(vm.run->mmio.is_write, 0);
 	vm.run->mmio.data[0] = 0x60;		/* the device's answer */
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "exit %u",
-		     vm.run->exit_reason);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
+		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
+		     kvm_exit_name(vm.run->exit_reason));
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,
+		     "KVM_GET_REGS failed: %s", errno_name(errno));
 	cr_assert_eq(regs.rax & 0xff, 0x60, "the guest read 0x%llx",
 		     regs.rax & 0xff);
 	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code));
@@ -193,8 +197,9 @@ Test(step11, store_to_memory_does_not_exit, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "exit %u",
-		     vm.run->exit_reason);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
+		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
+		     kvm_exit_name(vm.run->exit_reason));
 	cr_assert_eq(vm.mem[0x100000], 0x5a);
 	vm_destroy(&vm);
 }
@@ -316,7 +321,8 @@ Test(step11, ctrl_c_stops_a_spinning_guest, .timeout = 30)
 	struct mmio_result r;
 	pthread_t t;
 
-	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0);
+	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
+		     "pthread_create failed");
 	guest_run(code, sizeof(code), &quick, READY, &r);
 	pthread_join(t, NULL);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);

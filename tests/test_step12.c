@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "faults.h"
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "step12.h"
@@ -56,8 +57,10 @@ static void guest_run(const uint8_t *image, size_t size,
 	r->status = tick_vcpu_run(&vm, &run_opt, &r->stats);
 	r->err = capture_end(&c);
 	fclose(run_opt.out);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &r->regs), 0);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &r->sregs), 0);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &r->regs), 0,
+		     "KVM_GET_REGS failed: %s", errno_name(errno));
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &r->sregs), 0,
+		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	vm_destroy(&vm);
 }
 
@@ -148,17 +151,22 @@ Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO,
+		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
+		     kvm_exit_name(vm.run->exit_reason));
 	cr_assert_eq(vm.run->if_flag, 0);
 	cr_assert_eq(vm.run->ready_for_interrupt_injection, 0,
 		     "ready with interrupts off");
 	vm.run->request_interrupt_window = 1;
 	if (!kvm_is_pvm()) {
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IRQ_WINDOW_OPEN,
-			     "exit %u", vm.run->exit_reason);
+			     "KVM_RUN ended in %s; here it must end in "
+			     "KVM_EXIT_IRQ_WINDOW_OPEN",
+			     kvm_exit_name(vm.run->exit_reason));
 		cr_assert_eq(vm.run->if_flag, 1);
 		cr_assert_eq(vm.run->ready_for_interrupt_injection, 1);
-		cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0);
+		cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,
+			     "KVM_GET_REGS failed: %s", errno_name(errno));
 		cr_assert_gt(regs.rip, GUEST_LOAD_ADDR + 3, "window open before "
 			     "sti: RIP 0x%llx", regs.rip);
 		cr_assert_leq(regs.rip, GUEST_LOAD_ADDR + 5, "RIP 0x%llx",
@@ -168,9 +176,12 @@ Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
 	vm_destroy(&vm);
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO);
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "exit %u",
-		     vm.run->exit_reason);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO,
+		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
+		     kvm_exit_name(vm.run->exit_reason));
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
+		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
+		     kvm_exit_name(vm.run->exit_reason));
 	vm_destroy(&vm);
 }
 
@@ -193,7 +204,9 @@ Test(step12, kvm_interrupt_is_delivered_even_with_interrupts_off,
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO,
+		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
+		     kvm_exit_name(vm.run->exit_reason));
 	cr_assert_eq(vm.run->if_flag, 0);
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), 0, "%s",
 		     strerror(errno));
@@ -336,7 +349,8 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 	cr_assert_eq(ret, -1, "KVM_RUN returned, exit %u", vm.run->exit_reason);
 	cr_assert_eq(err, EINTR, "%s", strerror(err));
 	cr_assert_geq(seconds_now() - start, 0.25, "KVM_RUN came back early");
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0,
+		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_HALTED, "mp_state %u",
 		     mp.mp_state);
 	vm_destroy(&vm);
@@ -404,15 +418,19 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	gate[5] = 0x8e;			/* present, 64-bit interrupt gate */
 	gate[6] = handler >> 16 & 0xff;
 	gate[7] = handler >> 24 & 0xff;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0,
+		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	sregs.idt.base = idt;
 	sregs.idt.limit = (TIMER_VECTOR + 1) * 16 - 1;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_SET_SREGS, &sregs), 0);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_SET_SREGS, &sregs), 0,
+		     "KVM_SET_SREGS failed: %s", errno_name(errno));
 
 	start = seconds_now();
-	cr_assert_eq(pthread_create(&raiser, NULL, irq0_raise_later, &vm), 0);
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO, "exit %u",
-		     vm.run->exit_reason);
+	cr_assert_eq(pthread_create(&raiser, NULL, irq0_raise_later, &vm), 0,
+		     "pthread_create failed");
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO,
+		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
+		     kvm_exit_name(vm.run->exit_reason));
 	pthread_join(raiser, NULL);
 	cr_assert_geq(seconds_now() - start, 0.15, "woke before IRQ 0 was raised");
 	cr_assert_eq(vm.run->io.port, CONSOLE_PORT, "first exit at port 0x%x: "
@@ -444,7 +462,8 @@ Test(step12, ctrl_c_stops_a_spinning_guest, .timeout = 30)
 	struct tick_result r;
 	pthread_t t;
 
-	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0);
+	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
+		     "pthread_create failed");
 	guest_run(code, sizeof(code), &fast, &r);
 	pthread_join(t, NULL);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "faults.h"
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "step13.h"
@@ -79,7 +80,8 @@ static void smp_run(const uint8_t *image, size_t size,
 	memcpy(&r->counter, vm.mem + COUNTER_ADDR, 8);
 	memcpy(&r->finished, vm.mem + FINISHED_ADDR, 8);
 	for (int i = 0; i < NR_VCPUS; i++) {
-		cr_assert_eq(ioctl(cpus[i].fd, KVM_GET_REGS, &r->regs[i]), 0);
+		cr_assert_eq(ioctl(cpus[i].fd, KVM_GET_REGS, &r->regs[i]), 0,
+			     "KVM_GET_REGS failed: %s", errno_name(errno));
 		r->cpu_status[i] = cpus[i].status;
 		r->exits[i] = cpus[i].exits;
 	}
@@ -157,8 +159,10 @@ Test(step13, vcpu_add_gives_vcpu_1_the_mode_of_vcpu_0, .timeout = 20)
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
 	cr_assert_eq(vcpu_add(&vm, &cpu, 1), 0);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &s0), 0);
-	cr_assert_eq(ioctl(cpu.fd, KVM_GET_SREGS, &s1), 0);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &s0), 0,
+		     "KVM_GET_SREGS failed: %s", errno_name(errno));
+	cr_assert_eq(ioctl(cpu.fd, KVM_GET_SREGS, &s1), 0,
+		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	cr_assert_eq(s1.cr0, s0.cr0);
 	cr_assert_eq(s1.cr3, s0.cr3);
 	cr_assert_eq(s1.cr4, s0.cr4);
@@ -166,7 +170,8 @@ Test(step13, vcpu_add_gives_vcpu_1_the_mode_of_vcpu_0, .timeout = 20)
 	cr_assert_eq(s1.gdt.base, s0.gdt.base);
 	cr_assert_eq(s1.cs.l, 1);
 	cr_assert_eq(s1.cs.selector, s0.cs.selector);
-	cr_assert_eq(ioctl(cpu.fd, KVM_GET_REGS, &regs), 0);
+	cr_assert_eq(ioctl(cpu.fd, KVM_GET_REGS, &regs), 0,
+		     "KVM_GET_REGS failed: %s", errno_name(errno));
 	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR);
 	cr_assert_eq(regs.rsp, CPU_STACK_TOP(1));
 	cr_assert_eq(regs.rdi, 1);
@@ -291,7 +296,8 @@ Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 	struct smp_result r;
 	pthread_t t;
 
-	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0);
+	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
+		     "pthread_create failed");
 	smp_run(code, sizeof(code), &quick, &r);
 	pthread_join(t, NULL);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
@@ -412,11 +418,14 @@ Test(step13, a_signal_ends_kvm_run_in_another_thread, .timeout = 20)
 	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0,
 		     "sigaction failed: %s", errno_name(errno));
 	s = (struct spinner){ .vm = &vm };
-	cr_assert_eq(pthread_create(&t, NULL, spin_thread, &s), 0);
+	cr_assert_eq(pthread_create(&t, NULL, spin_thread, &s), 0,
+		     "pthread_create failed");
 	usleep(200000);			/* it is in the guest by now */
 	vm.run->immediate_exit = 1;	/* in case it is not yet */
-	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
-	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(pthread_kill(t, SIGUSR1), 0,
+		     "pthread_kill failed");
+	cr_assert_eq(pthread_join(t, NULL), 0,
+		     "pthread_join failed");
 	cr_assert_eq(s.ret, -1);
 	cr_assert_eq(s.err, EINTR, "%s", strerror(s.err));
 	vm_destroy(&vm);
@@ -444,9 +453,11 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 	cr_assert(vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 && vcpu_create(&vm) >= 0);
 	fd1 = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
 	cr_assert_geq(fd1, 0, "%s", strerror(errno));
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0,
+		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 0: %u", mp.mp_state);
-	cr_assert_eq(ioctl(fd1, KVM_GET_MP_STATE, &mp), 0);
+	cr_assert_eq(ioctl(fd1, KVM_GET_MP_STATE, &mp), 0,
+		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_UNINITIALIZED, "vcpu 1: %u",
 		     mp.mp_state);
 
@@ -465,7 +476,8 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 	vm_setup_through(&vm, 6);
 	fd1 = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
 	cr_assert_geq(fd1, 0);
-	cr_assert_eq(ioctl(fd1, KVM_GET_MP_STATE, &mp), 0);
+	cr_assert_eq(ioctl(fd1, KVM_GET_MP_STATE, &mp), 0,
+		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 1: %u", mp.mp_state);
 	close(fd1);
 	vm_destroy(&vm);
