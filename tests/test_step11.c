@@ -52,10 +52,15 @@ static void guest_run(const uint8_t *image, size_t size,
 	memset(r, 0, sizeof(*r));
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(mmio_guest_load(&vm, image, size), 0);
-	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, size), 0);
+	cr_assert_eq(mmio_guest_load(&vm, image, size), 0,
+		     "mmio_guest_load did not return 0; it must load the guest");
+	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, size), 0,
+		     "the guest is not at GUEST_LOAD_ADDR after "
+		     "mmio_guest_load");
 	uart.out = open_memstream(&r->out, &r->len);
-	cr_assert(uart.out);
+	cr_assert(uart.out,
+		  "open_memstream for the UART's output failed: %s",
+		  errno_name(errno));
 	capture_begin(&c, 2);
 	r->status = mmio_vcpu_run(&vm, opt, &uart, &r->stats);
 	r->err = capture_end(&c);
@@ -91,20 +96,32 @@ Test(step11, guest_prints_the_greeting_through_mmio, .timeout = 30)
 
 	guest_run(guest_image, size, &quick, READY, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
-	cr_assert_eq(r.len, GREETING_LEN);
+	cr_assert_eq(r.len, GREETING_LEN,
+		     "the guest printed %zu bytes through the UART; the "
+		     "greeting is %d", r.len, GREETING_LEN);
 	cr_assert_eq(memcmp(r.out, GREETING, GREETING_LEN), 0, "got '%s'", r.out);
-	cr_assert_str_eq(r.err, "");
+	cr_assert_str_eq(r.err, "",
+			 "the greeting through MMIO must write nothing on "
+			 "stderr; it wrote\n%s", r.err);
 	cr_assert_eq(r.stats.mmio_reads, GREETING_LEN, "%llu reads",
 		     (unsigned long long)r.stats.mmio_reads);
-	cr_assert_eq(r.stats.mmio_writes, GREETING_LEN);
+	cr_assert_eq(r.stats.mmio_writes, GREETING_LEN,
+		     "the UART saw %llu writes to THR; the greeting is %d "
+		     "bytes, one KVM_EXIT_MMIO write each",
+		     (unsigned long long)r.stats.mmio_writes, GREETING_LEN);
 	cr_assert_eq(r.stats.exits, 2 * GREETING_LEN + 1, "%llu exits",
 		     (unsigned long long)r.stats.exits);
-	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT,
+		     "the last exit was %s; the guest ends with hlt "
+		     "(KVM_EXIT_HLT)", kvm_exit_name(r.stats.last_exit));
 	/* KVM's view: stopped just past hlt, the greeting all sent. */
 	cr_assert_eq(r.regs.rip, GUEST_LOAD_ADDR + size - GREETING_LEN,
 		     "RIP 0x%llx", r.regs.rip);
 	cr_assert_eq(r.regs.rcx, 0, "RCX %llu bytes left", r.regs.rcx);
-	cr_assert_eq(r.regs.rdi, UART_MMIO_BASE);
+	cr_assert_eq(r.regs.rdi, UART_MMIO_BASE,
+		     "after the greeting RDI is 0x%llx; the guest keeps the "
+		     "UART's base 0x%llx there", (unsigned long long)r.regs.rdi,
+		     (unsigned long long)UART_MMIO_BASE);
 	mmio_result_free(&r);
 }
 
@@ -125,8 +142,12 @@ Test(step11, mmio_read_completes_with_our_value_on_the_next_run, .timeout = 20)
 		     kvm_exit_name(vm.run->exit_reason));
 	cr_assert_eq(vm.run->mmio.phys_addr, UART_MMIO_BASE + UART_LSR,
 		     "GPA 0x%llx", vm.run->mmio.phys_addr);
-	cr_assert_eq(vm.run->mmio.len, 1);
-	cr_assert_eq(vm.run->mmio.is_write, 0);
+	cr_assert_eq(vm.run->mmio.len, 1,
+		     "KVM_EXIT_MMIO for mov al, [...] has len %u; a one-byte "
+		     "load is 1", vm.run->mmio.len);
+	cr_assert_eq(vm.run->mmio.is_write, 0,
+		     "KVM_EXIT_MMIO for a load has is_write = %u; it must be 0",
+		     vm.run->mmio.is_write);
 	vm.run->mmio.data[0] = 0x60;		/* the device's answer */
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
 		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
@@ -135,7 +156,11 @@ Test(step11, mmio_read_completes_with_our_value_on_the_next_run, .timeout = 20)
 		     "KVM_GET_REGS failed: %s", errno_name(errno));
 	cr_assert_eq(regs.rax & 0xff, 0x60, "the guest read 0x%llx",
 		     regs.rax & 0xff);
-	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code));
+	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code),
+		     "after the completed load and hlt RIP is 0x%llx; it must "
+		     "be just past the hlt, 0x%llx",
+		     (unsigned long long)regs.rip,
+		     (unsigned long long)(GUEST_LOAD_ADDR + sizeof(code)));
 	vm_destroy(&vm);
 }
 
@@ -200,7 +225,9 @@ Test(step11, store_to_memory_does_not_exit, .timeout = 20)
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
 		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
 		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(vm.mem[0x100000], 0x5a);
+	cr_assert_eq(vm.mem[0x100000], 0x5a,
+		     "guest memory at 0x100000 holds 0x%02x; the guest stored "
+		     "0x5a there, which is RAM, not MMIO", vm.mem[0x100000]);
 	vm_destroy(&vm);
 }
 
@@ -259,7 +286,9 @@ Test(step11, registers_it_lacks_read_zero_and_drop_writes, .timeout = 20)
 			 "does not have; it reads 0"), "%s", r.err);
 	cr_assert(strstr(r.err, "guest wrote 0x80 to UART register +3, which "
 			 "this UART does not have; ignored"), "%s", r.err);
-	cr_assert_eq(r.len, 0);
+	cr_assert_eq(r.len, 0,
+		     "the guest printed %zu bytes; it writes only to "
+		     "registers the UART does not have", r.len);
 	mmio_result_free(&r);
 }
 
@@ -272,10 +301,14 @@ Test(step11, uart_never_ready_is_stopped_by_the_timeout, .timeout = 30)
 
 	guest_run(guest_image, guest_image_end - guest_image, &opt, 0, &r);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
-	cr_assert_lt(seconds_now() - start, 5.0);
+	cr_assert_lt(seconds_now() - start, 5.0,
+		     "the 0.3 s timeout took %.1f s to stop a guest polling a "
+		     "UART that is never ready", seconds_now() - start);
 	cr_assert_eq(r.len, 0, "transmitted while not ready");
 	cr_assert_gt(r.stats.mmio_reads, 1, "the guest did not poll LSR");
-	cr_assert_eq(r.stats.mmio_writes, 0);
+	cr_assert_eq(r.stats.mmio_writes, 0,
+		     "the UART saw %llu writes, though it was never ready",
+		     (unsigned long long)r.stats.mmio_writes);
 	cr_assert(strstr(r.err, "the guest did not halt within 0.3 s"), "%s",
 		  r.err);
 	mmio_result_free(&r);
@@ -339,13 +372,24 @@ Test(step11, coalesced_writes_skip_the_exit_and_keep_order, .timeout = 30)
 
 	guest_run(guest_image, guest_image_end - guest_image, &opt, READY, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
-	cr_assert_eq(r.len, GREETING_LEN);
+	cr_assert_eq(r.len, GREETING_LEN,
+		     "the guest printed %zu bytes with --coalesce; the "
+		     "greeting is %d", r.len, GREETING_LEN);
 	cr_assert_eq(memcmp(r.out, GREETING, GREETING_LEN), 0, "got '%s'", r.out);
 	cr_assert_eq(r.stats.mmio_writes, 0, "%llu write exits",
 		     (unsigned long long)r.stats.mmio_writes);
-	cr_assert_eq(r.stats.mmio_reads, GREETING_LEN);
-	cr_assert_eq(r.stats.ring_bytes, GREETING_LEN);
-	cr_assert_eq(r.stats.exits, GREETING_LEN + 1);
+	cr_assert_eq(r.stats.mmio_reads, GREETING_LEN,
+		     "with --coalesce the UART saw %llu LSR reads; reads "
+		     "still exit, one per byte: %d",
+		     (unsigned long long)r.stats.mmio_reads, GREETING_LEN);
+	cr_assert_eq(r.stats.ring_bytes, GREETING_LEN,
+		     "with --coalesce %llu bytes came through the ring; all "
+		     "%d writes to THR must",
+		     (unsigned long long)r.stats.ring_bytes, GREETING_LEN);
+	cr_assert_eq(r.stats.exits, GREETING_LEN + 1,
+		     "with --coalesce the greeting took %llu exits; one per "
+		     "LSR read and the hlt: %d",
+		     (unsigned long long)r.stats.exits, GREETING_LEN + 1);
 	mmio_result_free(&r);
 }
 
@@ -370,13 +414,18 @@ Test(step11, full_ring_falls_back_to_exits_in_order, .timeout = 30)
 
 	guest_run(code, sizeof(code), &opt, READY, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
-	cr_assert_eq(r.len, 400);
+	cr_assert_eq(r.len, 400,
+		     "the guest printed %zu bytes; it writes 400", r.len);
 	for (size_t i = 0; i < 400; i++)
 		cr_assert_eq((uint8_t)r.out[i], (uint8_t)i, "byte %zu is %u", i,
 			     (uint8_t)r.out[i]);
 	cr_assert_gt(r.stats.mmio_writes, 0, "the ring never filled");
 	cr_assert_lt(r.stats.mmio_writes, 400, "nothing went through the ring");
-	cr_assert_eq(r.stats.ring_bytes + r.stats.mmio_writes, 400);
+	cr_assert_eq(r.stats.ring_bytes + r.stats.mmio_writes, 400,
+		     "%llu bytes came through the ring and %llu as "
+		     "KVM_EXIT_MMIO writes; together they must be the 400 "
+		     "written", (unsigned long long)r.stats.ring_bytes,
+		     (unsigned long long)r.stats.mmio_writes);
 	mmio_result_free(&r);
 }
 
@@ -392,35 +441,53 @@ Test(step11, exit_handle_answers_each_kind_of_exit)
 	char *err;
 
 	uart.out = open_memstream(&out, &len);
-	cr_assert(uart.out);
+	cr_assert(uart.out,
+		  "open_memstream for the UART's output failed: %s",
+		  errno_name(errno));
 	memset(&run, 0, sizeof(run));
 	run.exit_reason = KVM_EXIT_MMIO;
 	run.mmio.phys_addr = UART_MMIO_BASE + UART_LSR;
 	run.mmio.len = 1;
 	memset(run.mmio.data, 0xaa, 8);
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_CONTINUE);
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_CONTINUE,
+		     "mmio_exit_handle must go on (EXIT_ACTION_CONTINUE) "
+		     "after a read of LSR");
 	cr_assert_eq(run.mmio.data[0], READY, "LSR read 0x%x", run.mmio.data[0]);
 	cr_assert_eq(run.mmio.data[1], 0, "the rest of data[] is not cleared");
 
 	run.mmio.phys_addr = UART_MMIO_BASE + UART_THR;
 	run.mmio.is_write = 1;
 	run.mmio.data[0] = 'Z';
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_CONTINUE);
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_CONTINUE,
+		     "mmio_exit_handle must go on (EXIT_ACTION_CONTINUE) "
+		     "after a write to THR");
 	fflush(uart.out);
-	cr_assert_eq(len, 1);
-	cr_assert_eq(out[0], 'Z');
+	cr_assert_eq(len, 1,
+		     "a write of 'Z' to THR printed %zu bytes, not 1", len);
+	cr_assert_eq(out[0], 'Z',
+		     "a write of 'Z' to THR printed '%c'", out[0]);
 
 	run.mmio.phys_addr = UART_MMIO_BASE - 1;	/* just below the UART */
 	capture_begin(&c, 2);
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL);
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL,
+		     "mmio_exit_handle must end the run (EXIT_ACTION_FAIL) "
+		     "for an access just below the UART");
 	run.mmio.phys_addr = UART_MMIO_BASE + UART_MMIO_SIZE;	/* just above */
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL);
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL,
+		     "mmio_exit_handle must end the run (EXIT_ACTION_FAIL) "
+		     "for an access just above the UART");
 	run.exit_reason = KVM_EXIT_HLT;
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_HALT);
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_HALT,
+		     "mmio_exit_handle must stop (EXIT_ACTION_HALT) at "
+		     "KVM_EXIT_HLT");
 	run.exit_reason = KVM_EXIT_SHUTDOWN;
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL);
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL,
+		     "mmio_exit_handle must end the run (EXIT_ACTION_FAIL) at "
+		     "KVM_EXIT_SHUTDOWN");
 	run.exit_reason = 1234;
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL);
+	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL,
+		     "mmio_exit_handle must end the run (EXIT_ACTION_FAIL) at "
+		     "an unknown exit");
 	err = capture_end(&c);
 	cr_assert(strstr(err, "at guest physical address 0xfffffff, where neither"),
 		  "%s", err);
@@ -428,9 +495,15 @@ Test(step11, exit_handle_answers_each_kind_of_exit)
 	cr_assert(strstr(err, "unexpected exit unknown (1234)"), "%s", err);
 	cr_assert(strstr(err, "at guest physical address 0x10000008, where "
 			 "neither"), "%s", err);
-	cr_assert_eq(stats.exits, 7);
-	cr_assert_eq(stats.mmio_reads, 1);
-	cr_assert_eq(stats.mmio_writes, 3);
+	cr_assert_eq(stats.exits, 7,
+		     "mmio_exit_handle counted %llu exits for the 7 it was "
+		     "given", (unsigned long long)stats.exits);
+	cr_assert_eq(stats.mmio_reads, 1,
+		     "mmio_exit_handle counted %llu UART reads for the 1 it "
+		     "was given", (unsigned long long)stats.mmio_reads);
+	cr_assert_eq(stats.mmio_writes, 3,
+		     "mmio_exit_handle counted %llu MMIO writes for the 3 it "
+		     "was given", (unsigned long long)stats.mmio_writes);
 	fclose(uart.out);
 	free(out);
 	free(err);
@@ -455,7 +528,9 @@ static void run_with_fault(unsigned long request, int err_no,
 		vm_setup_through(&vm, 9);
 		stage_quiet = 1;
 		cr_assert_eq(mmio_guest_load(&vm, guest_image,
-					     guest_image_end - guest_image), 0);
+					     guest_image_end - guest_image), 0,
+			     "mmio_guest_load did not return 0; it must load "
+			     "the guest");
 		uart.out = open_memstream(&r.out, &r.len);
 		capture_begin(&c, 2);
 		r.status = mmio_vcpu_run(&vm, opt, &uart, &r.stats);
@@ -491,7 +566,9 @@ Test(step11, guest_too_large_is_refused)
 
 	vm_setup_through(&vm, 5);
 	capture_begin(&c, 2);
-	cr_assert_eq(mmio_guest_load(&vm, guest_image, GUEST_CODE_MAX + 1), -1);
+	cr_assert_eq(mmio_guest_load(&vm, guest_image, GUEST_CODE_MAX + 1), -1,
+		     "mmio_guest_load accepted a guest of GUEST_CODE_MAX + 1 "
+		     "bytes; it must report it and return -1");
 	err = capture_end(&c);
 	cr_assert(strstr(err, "the guest is 1966081 bytes; it has room for "
 			 "1966080"), "%s", err);
@@ -521,7 +598,9 @@ Test(step11, program_prints_stages_then_its_own, .timeout = 60)
 
 	program_run_args(NULL, NULL, &r);
 	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	cr_assert_str_eq(r.err, "");
+	cr_assert_str_eq(r.err, "",
+			 "step11 must write nothing on stderr; it wrote\n%s",
+			 r.err);
 	own = strstr(r.out, "[11] ");
 	cr_assert(own, "no [11] line:\n%s", r.out);
 	*own = '\0';
@@ -552,7 +631,9 @@ Test(step11, program_refuses_bad_timeout, .timeout = 30)
 	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
 	cr_assert(strstr(r.err, "--timeout wants seconds from 0 to 1000000, not "
 			 "'soon'"), "%s", r.err);
-	cr_assert_str_eq(r.out, "");
+	cr_assert_str_eq(r.out, "",
+			 "with a bad --timeout step11 must print no stage "
+			 "line; it printed\n%s", r.out);
 	program_result_free(&r);
 }
 

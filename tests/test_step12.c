@@ -49,10 +49,15 @@ static void guest_run(const uint8_t *image, size_t size,
 	memset(r, 0, sizeof(*r));
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(tick_guest_load(&vm, image, size), 0);
-	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, size), 0);
+	cr_assert_eq(tick_guest_load(&vm, image, size), 0,
+		     "tick_guest_load did not return 0; it must load the guest");
+	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, size), 0,
+		     "the guest is not at GUEST_LOAD_ADDR after "
+		     "tick_guest_load");
 	run_opt.out = open_memstream(&r->out, &r->len);
-	cr_assert(run_opt.out);
+	cr_assert(run_opt.out,
+		  "open_memstream for the guest's output failed: %s",
+		  errno_name(errno));
 	capture_begin(&c, 2);
 	r->status = tick_vcpu_run(&vm, &run_opt, &r->stats);
 	r->err = capture_end(&c);
@@ -84,8 +89,12 @@ Test(step12, guest_prints_five_ticks_and_finishes, .timeout = 60)
 
 	guest_run(guest_image, GUEST_SIZE, &fast, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
-	cr_assert_str_eq(r.out, TICKS_OUT);
-	cr_assert_str_eq(r.err, "");
+	cr_assert_str_eq(r.out, TICKS_OUT,
+			 "the ticking guest printed\n%s\nnot\n%s", r.out,
+			 TICKS_OUT);
+	cr_assert_str_eq(r.err, "",
+			 "the ticking guest must write nothing on stderr; it "
+			 "wrote\n%s", r.err);
 	/* One interrupt per tick; one more can slip in after the last. */
 	cr_assert(r.stats.injected == 5 || r.stats.injected == 6,
 		  "%llu interrupts injected", (unsigned long long)r.stats.injected);
@@ -95,11 +104,16 @@ Test(step12, guest_prints_five_ticks_and_finishes, .timeout = 60)
 		      "%llu hlt exits for %llu interrupts: hlt did not wait",
 		      (unsigned long long)r.stats.hlt_exits,
 		      (unsigned long long)r.stats.injected);
-	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT,
+		     "the last exit was %s; the guest ends with hlt and IF "
+		     "clear (KVM_EXIT_HLT)", kvm_exit_name(r.stats.last_exit));
 	/* KVM's view of the guest at the end: IF clear, its own IDT loaded. */
 	cr_assert_eq(r.regs.rflags & (1ULL << 9), 0, "RFLAGS 0x%llx", r.regs.rflags);
 	cr_assert_eq(r.sregs.idt.base, idt, "IDT at 0x%llx", r.sregs.idt.base);
-	cr_assert_eq(r.sregs.idt.limit, (TIMER_VECTOR + 1) * 16 - 1);
+	cr_assert_eq(r.sregs.idt.limit, (TIMER_VECTOR + 1) * 16 - 1,
+		     "KVM reports an IDT limit of 0x%x; the guest loads %d "
+		     "entries of 16 bytes, limit 0x%x", r.sregs.idt.limit,
+		     TIMER_VECTOR + 1, (TIMER_VECTOR + 1) * 16 - 1);
 	tick_result_free(&r);
 }
 
@@ -154,7 +168,9 @@ Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO,
 		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
 		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(vm.run->if_flag, 0);
+	cr_assert_eq(vm.run->if_flag, 0,
+		     "after cli, KVM reports if_flag = %u in kvm_run; it must "
+		     "be 0", vm.run->if_flag);
 	cr_assert_eq(vm.run->ready_for_interrupt_injection, 0,
 		     "ready with interrupts off");
 	vm.run->request_interrupt_window = 1;
@@ -163,8 +179,14 @@ Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
 			     "KVM_RUN ended in %s; here it must end in "
 			     "KVM_EXIT_IRQ_WINDOW_OPEN",
 			     kvm_exit_name(vm.run->exit_reason));
-		cr_assert_eq(vm.run->if_flag, 1);
-		cr_assert_eq(vm.run->ready_for_interrupt_injection, 1);
+		cr_assert_eq(vm.run->if_flag, 1,
+			     "at KVM_EXIT_IRQ_WINDOW_OPEN, KVM reports "
+			     "if_flag = %u; the window opens with IF set (1)",
+			     vm.run->if_flag);
+		cr_assert_eq(vm.run->ready_for_interrupt_injection, 1,
+			     "at KVM_EXIT_IRQ_WINDOW_OPEN, KVM reports "
+			     "ready_for_interrupt_injection = %u; it must be 1",
+			     vm.run->ready_for_interrupt_injection);
 		cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,
 			     "KVM_GET_REGS failed: %s", errno_name(errno));
 		cr_assert_gt(regs.rip, GUEST_LOAD_ADDR + 3, "window open before "
@@ -207,7 +229,9 @@ Test(step12, kvm_interrupt_is_delivered_even_with_interrupts_off,
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO,
 		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
 		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(vm.run->if_flag, 0);
+	cr_assert_eq(vm.run->if_flag, 0,
+		     "after cli, KVM reports if_flag = %u in kvm_run; it must "
+		     "be 0", vm.run->if_flag);
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), 0, "%s",
 		     strerror(errno));
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_SHUTDOWN, "exit %u: the "
@@ -242,7 +266,9 @@ Test(step12, no_tick_is_injected_while_interrupts_are_off, .timeout = 60)
 	guest_run(code, sizeof(code), &opt, &r);
 	took = seconds_now() - start;
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
-	cr_assert_eq(r.stats.out_bytes, IF_OFF_WRITES);
+	cr_assert_eq(r.stats.out_bytes, IF_OFF_WRITES,
+		     "the guest with IF clear wrote %llu bytes; it writes %d",
+		     (unsigned long long)r.stats.out_bytes, IF_OFF_WRITES);
 	cr_assert_gt(took, 4 * opt.period, "the guest ran %.4f s: too short to "
 		     "see a tick", took);
 	cr_assert_eq(r.stats.injected, 0, "injected into a guest with IF clear");
@@ -261,7 +287,10 @@ Test(step12, a_held_tick_goes_in_when_the_window_opens, .timeout = 60)
 	guest_run(code, sizeof(code), &opt, &r);
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d:\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, "triple-faulted"), "%s", r.err);
-	cr_assert_eq(r.stats.injected, 1);
+	cr_assert_eq(r.stats.injected, 1,
+		     "%llu interrupts were injected; the one held tick must "
+		     "go in once the window opens",
+		     (unsigned long long)r.stats.injected);
 	if (!kvm_is_pvm())	/* PVM has no window exits (see above) */
 		cr_assert_geq(r.stats.window_exits, 1, "no KVM_EXIT_IRQ_WINDOW_OPEN");
 	tick_result_free(&r);
@@ -277,7 +306,10 @@ Test(step12, tick_on_a_vector_without_handler_triple_faults, .timeout = 30)
 	guest_run(guest_image, GUEST_SIZE, &opt, &r);
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d:\n%s", r.status, r.err);
 	cr_assert_str_eq(r.out, "", "a tick was printed");
-	cr_assert_eq(r.stats.injected, 1);
+	cr_assert_eq(r.stats.injected, 1,
+		     "%llu interrupts were injected; the first tick "
+		     "triple-faults the guest, so exactly 1",
+		     (unsigned long long)r.stats.injected);
 	cr_assert(strstr(r.err, "the guest triple-faulted (KVM_EXIT_SHUTDOWN)"),
 		  "%s", r.err);
 	cr_assert(strstr(r.err, "RIP="), "no register dump:\n%s", r.err);
@@ -292,7 +324,9 @@ Test(step12, kvm_interrupt_refuses_a_vector_past_255, .timeout = 30)
 	struct vm vm;
 
 	vm_setup_through(&vm, 9);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), -1);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), -1,
+		     "KVM_INTERRUPT with vector 256 succeeded; KVM must "
+		     "refuse a vector past 255 with EINVAL");
 	cr_assert_eq(errno, EINVAL, "%s", strerror(errno));
 	vm_destroy(&vm);
 
@@ -327,22 +361,28 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 
 	stage_quiet = 1;
 	cr_assert(kvm_open(&vm) >= 0 && kvm_check_api_version(&vm) == 0 &&
-		  vm_create(&vm) >= 0);
+		  vm_create(&vm) >= 0,
+		  "stages 01-03 failed, as they say above");
 	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0,
 		     "KVM_CREATE_IRQCHIP: %s", strerror(errno));
 	cr_assert(vm_set_tss_addr(&vm) == 0 &&
 		  vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 &&
 		  vcpu_create(&vm) >= 0 && vcpu_map_run(&vm) == 0 &&
-		  vcpu_enter_long_mode(&vm) == 0 && vcpu_regs_set(&vm) == 0);
+		  vcpu_enter_long_mode(&vm) == 0 && vcpu_regs_set(&vm) == 0,
+		  "stages 04-09 failed after KVM_CREATE_IRQCHIP, as they say "
+		  "above");
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), -1);
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), -1,
+		     "KVM_INTERRUPT succeeded on a VM with an in-kernel "
+		     "irqchip; KVM must refuse it (ENXIO)");
 	cr_assert_eq(errno, ENXIO, "KVM_INTERRUPT: %s", strerror(errno));
 
 	sigemptyset(&sa.sa_mask);
 	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0,
 		     "sigaction failed: %s", errno_name(errno));
-	cr_assert_eq(setitimer(ITIMER_REAL, &timer, NULL), 0);
+	cr_assert_eq(setitimer(ITIMER_REAL, &timer, NULL), 0,
+		     "setitimer failed: %s", errno_name(errno));
 	start = seconds_now();
 	ret = ioctl(vm.vcpu_fd, KVM_RUN, 0UL);
 	err = errno;
@@ -401,13 +441,16 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 
 	stage_quiet = 1;
 	cr_assert(kvm_open(&vm) >= 0 && kvm_check_api_version(&vm) == 0 &&
-		  vm_create(&vm) >= 0);
+		  vm_create(&vm) >= 0,
+		  "stages 01-03 failed, as they say above");
 	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0, "%s",
 		     strerror(errno));
 	cr_assert(vm_set_tss_addr(&vm) == 0 &&
 		  vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 &&
 		  vcpu_create(&vm) >= 0 && vcpu_map_run(&vm) == 0 &&
-		  vcpu_enter_long_mode(&vm) == 0 && vcpu_regs_set(&vm) == 0);
+		  vcpu_enter_long_mode(&vm) == 0 && vcpu_regs_set(&vm) == 0,
+		  "stages 04-09 failed after KVM_CREATE_IRQCHIP, as they say "
+		  "above");
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	/* The IDT, written by the host here: one gate, vector 32. */
 	gate = vm.mem + idt + TIMER_VECTOR * 16;
@@ -435,7 +478,9 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	cr_assert_geq(seconds_now() - start, 0.15, "woke before IRQ 0 was raised");
 	cr_assert_eq(vm.run->io.port, CONSOLE_PORT, "first exit at port 0x%x: "
 		     "the PIC's ports exited to us", vm.run->io.port);
-	cr_assert_eq(*((uint8_t *)vm.run + vm.run->io.data_offset), 'I');
+	cr_assert_eq(*((uint8_t *)vm.run + vm.run->io.data_offset), 'I',
+		     "the guest's first out wrote 0x%02x; it writes 'I'",
+		     *((uint8_t *)vm.run + vm.run->io.data_offset));
 	vm_destroy(&vm);
 }
 
@@ -483,7 +528,9 @@ Test(step12, guest_that_never_finishes_is_stopped, .timeout = 30)
 	opt.timeout = 0.3;
 	guest_run(code, sizeof(code), &opt, &r);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
-	cr_assert_lt(seconds_now() - start, 5.0);
+	cr_assert_lt(seconds_now() - start, 5.0,
+		     "the 0.3 s timeout took %.1f s to stop the guest",
+		     seconds_now() - start);
 	cr_assert_eq(r.stats.injected, 0, "injected into a guest with IF clear");
 	cr_assert(strstr(r.err, "the guest did not finish within 0.3 s"), "%s",
 		  r.err);
@@ -501,17 +548,24 @@ Test(step12, exit_handle_answers_each_kind_of_exit)
 	struct capture c;
 	FILE *f = open_memstream(&out, &len);
 
-	cr_assert(f);
+	cr_assert(f,
+		  "open_memstream failed: %s", errno_name(errno));
 	run->exit_reason = KVM_EXIT_HLT;
 	run->if_flag = 1;
 	cr_assert_eq(tick_exit_handle(run, sizeof(page), f, &stats),
-		     EXIT_ACTION_WAIT);
+		     EXIT_ACTION_WAIT,
+		     "tick_exit_handle must wait for a tick "
+		     "(EXIT_ACTION_WAIT) at a hlt with IF set");
 	run->if_flag = 0;
 	cr_assert_eq(tick_exit_handle(run, sizeof(page), f, &stats),
-		     EXIT_ACTION_DONE);
+		     EXIT_ACTION_DONE,
+		     "tick_exit_handle must end the run (EXIT_ACTION_DONE) at "
+		     "a hlt with IF clear");
 	run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 	cr_assert_eq(tick_exit_handle(run, sizeof(page), f, &stats),
-		     EXIT_ACTION_CONTINUE);
+		     EXIT_ACTION_CONTINUE,
+		     "tick_exit_handle must go on (EXIT_ACTION_CONTINUE) at "
+		     "KVM_EXIT_IRQ_WINDOW_OPEN");
 	run->exit_reason = KVM_EXIT_IO;
 	run->io.direction = KVM_EXIT_IO_OUT;
 	run->io.port = CONSOLE_PORT;
@@ -520,33 +574,53 @@ Test(step12, exit_handle_answers_each_kind_of_exit)
 	run->io.data_offset = 4096;
 	memcpy(page + 4096, "ok", 2);
 	cr_assert_eq(tick_exit_handle(run, sizeof(page), f, &stats),
-		     EXIT_ACTION_CONTINUE);
+		     EXIT_ACTION_CONTINUE,
+		     "tick_exit_handle must go on (EXIT_ACTION_CONTINUE) "
+		     "after an out to the console");
 	fflush(f);
-	cr_assert_eq(len, 2);
-	cr_assert_eq(memcmp(out, "ok", 2), 0);
+	cr_assert_eq(len, 2,
+		     "an out of \"ok\" to the console printed %zu bytes, not 2",
+		     len);
+	cr_assert_eq(memcmp(out, "ok", 2), 0,
+		     "an out of \"ok\" to the console printed '%.*s'", (int)len,
+		     out);
 
 	capture_begin(&c, 2);
 	run->io.data_offset = sizeof(page) - 1;		/* 2 bytes, 1 inside */
 	cr_assert_eq(tick_exit_handle(run, sizeof(page), f, &stats),
-		     EXIT_ACTION_FAIL);
+		     EXIT_ACTION_FAIL,
+		     "tick_exit_handle must end the run (EXIT_ACTION_FAIL) "
+		     "when an out's data lies partly outside kvm_run");
 	run->io.data_offset = 4096;
 	run->io.port = 0x80;
 	cr_assert_eq(tick_exit_handle(run, sizeof(page), f, &stats),
-		     EXIT_ACTION_FAIL);
+		     EXIT_ACTION_FAIL,
+		     "tick_exit_handle must end the run (EXIT_ACTION_FAIL) at "
+		     "an out to a port other than the console");
 	run->exit_reason = KVM_EXIT_SHUTDOWN;
 	cr_assert_eq(tick_exit_handle(run, sizeof(page), f, &stats),
-		     EXIT_ACTION_FAIL);
+		     EXIT_ACTION_FAIL,
+		     "tick_exit_handle must end the run (EXIT_ACTION_FAIL) at "
+		     "KVM_EXIT_SHUTDOWN");
 	run->exit_reason = 4321;
 	cr_assert_eq(tick_exit_handle(run, sizeof(page), f, &stats),
-		     EXIT_ACTION_FAIL);
+		     EXIT_ACTION_FAIL,
+		     "tick_exit_handle must end the run (EXIT_ACTION_FAIL) at "
+		     "an unknown exit");
 	err = capture_end(&c);
 	cr_assert(strstr(err, "outside kvm_run's 12288 bytes"), "%s", err);
 	cr_assert(strstr(err, "guest used port 0x80 (KVM_EXIT_IO); this "
 			 "machine's console is port 0xe9"), "%s", err);
 	cr_assert(strstr(err, "unexpected exit unknown (4321)"), "%s", err);
-	cr_assert_eq(stats.exits, 8);
-	cr_assert_eq(stats.hlt_exits, 2);
-	cr_assert_eq(stats.window_exits, 1);
+	cr_assert_eq(stats.exits, 8,
+		     "tick_exit_handle counted %llu exits for the 8 it was "
+		     "given", (unsigned long long)stats.exits);
+	cr_assert_eq(stats.hlt_exits, 2,
+		     "tick_exit_handle counted %llu hlt exits for the 2 it "
+		     "was given", (unsigned long long)stats.hlt_exits);
+	cr_assert_eq(stats.window_exits, 1,
+		     "tick_exit_handle counted %llu window exits for the 1 it "
+		     "was given", (unsigned long long)stats.window_exits);
 	cr_assert_eq(len, 2, "a refused exit wrote output");
 	fclose(f);
 	free(out);
@@ -586,7 +660,9 @@ Test(step12, guest_too_large_is_refused)
 
 	vm_setup_through(&vm, 5);
 	capture_begin(&c, 2);
-	cr_assert_eq(tick_guest_load(&vm, guest_image, GUEST_CODE_MAX + 1), -1);
+	cr_assert_eq(tick_guest_load(&vm, guest_image, GUEST_CODE_MAX + 1), -1,
+		     "tick_guest_load accepted a guest of GUEST_CODE_MAX + 1 "
+		     "bytes; it must report it and return -1");
 	err = capture_end(&c);
 	cr_assert(strstr(err, "the guest is 1966081 bytes; it has room for "
 			 "1966080"), "%s", err);
@@ -616,7 +692,9 @@ Test(step12, program_prints_stages_then_its_own, .timeout = 60)
 
 	program_run_args(NULL, NULL, &r);
 	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	cr_assert_str_eq(r.err, "");
+	cr_assert_str_eq(r.err, "",
+			 "step12 must write nothing on stderr; it wrote\n%s",
+			 r.err);
 	own = strstr(r.out, "[12] ");
 	cr_assert(own, "no [12] line:\n%s", r.out);
 	*own = '\0';
@@ -641,7 +719,9 @@ Test(step12, program_refuses_bad_vector, .timeout = 30)
 		cr_assert_eq(r.status, EXIT_USAGE, "'%s': exit %d", bad[i],
 			     r.status);
 		cr_assert(strstr(r.err, want), "%s", r.err);
-		cr_assert_str_eq(r.out, "");
+		cr_assert_str_eq(r.out, "",
+				 "with a bad argument step12 must print no "
+				 "stage line; it printed\n%s", r.out);
 		program_result_free(&r);
 	}
 }

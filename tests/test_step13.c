@@ -64,12 +64,17 @@ static void smp_run(const uint8_t *image, size_t size,
 	memset(r, 0, sizeof(*r));
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(smp_guest_load(&vm, image, size), 0);
-	cr_assert_eq(vcpu_add(&vm, &cpus[1], 1), 0);
+	cr_assert_eq(smp_guest_load(&vm, image, size), 0,
+		     "smp_guest_load did not return 0; it must load the guest");
+	cr_assert_eq(vcpu_add(&vm, &cpus[1], 1), 0,
+		     "vcpu_add did not return 0 for vCPU 1; it must create "
+		     "and set it up");
 	cpus[0] = (struct vcpu){ .id = 0, .fd = vm.vcpu_fd, .run = vm.run,
 				 .run_size = vm.run_size };
 	console.out = open_memstream(&r->out, &r->len);
-	cr_assert(console.out);
+	cr_assert(console.out,
+		  "open_memstream for the console failed: %s",
+		  errno_name(errno));
 	cpus[0].console = cpus[1].console = &console;
 	capture_begin(&c, 2);
 	start = seconds_now();
@@ -130,11 +135,15 @@ Test(step13, both_vcpus_run_and_the_counter_is_exact, .timeout = 60)
 
 	smp_run(guest_image, GUEST_SIZE, &quick, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
-	cr_assert_str_eq(r.err, "");
+	cr_assert_str_eq(r.err, "",
+			 "two vCPUs counting must write nothing on stderr; "
+			 "they wrote\n%s", r.err);
 	lines_check(r.out);
 	cr_assert_eq(r.counter, 2 * ADDS_PER_CPU, "counter %llu",
 		     (unsigned long long)r.counter);
-	cr_assert_eq(r.finished, 2);
+	cr_assert_eq(r.finished, 2,
+		     "%d vCPUs reported finished to the guest's counter; both "
+		     "must", r.finished);
 	for (int i = 0; i < NR_VCPUS; i++) {
 		/* KVM's view of each: halted, its own number, its own stack. */
 		cr_assert_eq(r.cpu_status[i], EXIT_SUCCESS, "vcpu %d", i);
@@ -158,29 +167,60 @@ Test(step13, vcpu_add_gives_vcpu_1_the_mode_of_vcpu_0, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(vcpu_add(&vm, &cpu, 1), 0);
+	cr_assert_eq(vcpu_add(&vm, &cpu, 1), 0,
+		     "vcpu_add did not return 0 for vCPU 1; it must create "
+		     "and set it up");
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &s0), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	cr_assert_eq(ioctl(cpu.fd, KVM_GET_SREGS, &s1), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
-	cr_assert_eq(s1.cr0, s0.cr0);
-	cr_assert_eq(s1.cr3, s0.cr3);
-	cr_assert_eq(s1.cr4, s0.cr4);
+	cr_assert_eq(s1.cr0, s0.cr0,
+		     "vCPU 1 has CR0=0x%llx, vCPU 0 0x%llx; vcpu_add must "
+		     "give it the same long-mode state",
+		     (unsigned long long)s1.cr0, (unsigned long long)s0.cr0);
+	cr_assert_eq(s1.cr3, s0.cr3,
+		     "vCPU 1 has CR3=0x%llx, vCPU 0 0x%llx; both must use the "
+		     "same page tables", (unsigned long long)s1.cr3,
+		     (unsigned long long)s0.cr3);
+	cr_assert_eq(s1.cr4, s0.cr4,
+		     "vCPU 1 has CR4=0x%llx, vCPU 0 0x%llx; vcpu_add must "
+		     "give it the same long-mode state",
+		     (unsigned long long)s1.cr4, (unsigned long long)s0.cr4);
 	cr_assert_eq(s1.efer, s0.efer, "EFER 0x%llx", s1.efer);
-	cr_assert_eq(s1.gdt.base, s0.gdt.base);
-	cr_assert_eq(s1.cs.l, 1);
-	cr_assert_eq(s1.cs.selector, s0.cs.selector);
+	cr_assert_eq(s1.gdt.base, s0.gdt.base,
+		     "vCPU 1's GDT is at 0x%llx, vCPU 0's at 0x%llx; both "
+		     "must use the same GDT", (unsigned long long)s1.gdt.base,
+		     (unsigned long long)s0.gdt.base);
+	cr_assert_eq(s1.cs.l, 1,
+		     "vCPU 1 has CS.L=%u; it must run 64-bit code (CS.L=1)",
+		     s1.cs.l);
+	cr_assert_eq(s1.cs.selector, s0.cs.selector,
+		     "vCPU 1's CS selector is 0x%x, vCPU 0's 0x%x; both must "
+		     "use the same code segment", s1.cs.selector,
+		     s0.cs.selector);
 	cr_assert_eq(ioctl(cpu.fd, KVM_GET_REGS, &regs), 0,
 		     "KVM_GET_REGS failed: %s", errno_name(errno));
-	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR);
-	cr_assert_eq(regs.rsp, CPU_STACK_TOP(1));
-	cr_assert_eq(regs.rdi, 1);
-	cr_assert_leq(CPU_STACK_TOP(1), CPU_STACK_TOP(0) - CPU_STACK_SIZE);
+	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR,
+		     "vCPU 1 starts at RIP 0x%llx; it must start at the "
+		     "guest's entry, 0x%llx", (unsigned long long)regs.rip,
+		     (unsigned long long)GUEST_LOAD_ADDR);
+	cr_assert_eq(regs.rsp, CPU_STACK_TOP(1),
+		     "vCPU 1's RSP is 0x%llx; it must have its own stack, top "
+		     "0x%llx", (unsigned long long)regs.rsp,
+		     (unsigned long long)CPU_STACK_TOP(1));
+	cr_assert_eq(regs.rdi, 1,
+		     "vCPU 1's RDI is %llu; it must hold its own number, 1",
+		     (unsigned long long)regs.rdi);
+	cr_assert_leq(CPU_STACK_TOP(1), CPU_STACK_TOP(0) - CPU_STACK_SIZE,
+		      "vCPU 1's stack (top 0x%llx) overlaps vCPU 0's",
+		      (unsigned long long)CPU_STACK_TOP(1));
 	cr_assert_geq(CPU_STACK_TOP(1) - CPU_STACK_SIZE,
-		      GUEST_STACK_TOP - GUEST_STACK_SIZE);
+		      GUEST_STACK_TOP - GUEST_STACK_SIZE,
+		      "vCPU 1's stack reaches below the guest's stack area");
 	/* Its CPUID, as stage 06 gave vCPU 0: long mode among it. */
 	cpuid = calloc(1, sizeof(*cpuid) + 4096 * sizeof(cpuid->entries[0]));
-	cr_assert(cpuid);
+	cr_assert(cpuid,
+		  "calloc of a CPUID table failed");
 	cpuid->nent = 4096;
 	cr_assert_eq(ioctl(cpu.fd, KVM_GET_CPUID2, cpuid), 0, "%s",
 		     strerror(errno));
@@ -203,10 +243,14 @@ Test(step13, vcpu_add_refuses_an_id_in_use, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	capture_begin(&c, 2);
-	cr_assert_eq(vcpu_add(&vm, &cpu, 0), -1);
+	cr_assert_eq(vcpu_add(&vm, &cpu, 0), -1,
+		     "vcpu_add for id 0, already vCPU 0's, did not return -1; "
+		     "KVM refuses it (EEXIST) and vcpu_add must report it");
 	err = capture_end(&c);
 	cr_assert(strstr(err, "KVM_CREATE_VCPU failed: EEXIST"), "%s", err);
-	cr_assert_eq(cpu.fd, -1);
+	cr_assert_eq(cpu.fd, -1,
+		     "vcpu_add failed but left cpu.fd = %d; it must be -1",
+		     cpu.fd);
 	free(err);
 	vm_destroy(&vm);
 }
@@ -220,7 +264,8 @@ Test(step13, console_keeps_each_line_whole)
 	size_t len = 0;
 
 	c.out = open_memstream(&out, &len);
-	cr_assert(c.out);
+	cr_assert(c.out,
+		  "open_memstream failed: %s", errno_name(errno));
 	for (size_t i = 0; i < strlen(a); i++) {
 		console_put(&c, 0, (const uint8_t *)a + i, 1);
 		console_put(&c, 1, (const uint8_t *)b + i, 1);
@@ -241,15 +286,20 @@ Test(step13, console_splits_a_line_too_long_and_flushes_the_rest)
 
 	memset(big, 'x', sizeof(big));
 	c.out = open_memstream(&out, &len);
-	cr_assert(c.out);
+	cr_assert(c.out,
+		  "open_memstream failed: %s", errno_name(errno));
 	console_put(&c, 1, big, sizeof(big));
 	console_put(&c, 0, (const uint8_t *)"tail", 4);
 	console_flush(&c);
 	fclose(c.out);
 	/* 127 + 127 bytes, each line closed, then 46 and "tail" flushed. */
 	cr_assert_eq(len, 300 + 4 + 4, "%zu bytes", len);
-	cr_assert_eq(out[CONSOLE_LINE_MAX - 1], '\n');
-	cr_assert_eq(strspn(out, "x"), CONSOLE_LINE_MAX - 1);
+	cr_assert_eq(out[CONSOLE_LINE_MAX - 1], '\n',
+		     "the console's first line does not end in a newline at "
+		     "its %d-byte limit", CONSOLE_LINE_MAX);
+	cr_assert_eq(strspn(out, "x"), CONSOLE_LINE_MAX - 1,
+		     "the console's first line is not %d bytes of 'x' before "
+		     "its newline", CONSOLE_LINE_MAX - 1);
 	cr_assert(strstr(out, "tail\n"), "%s", out);
 	free(out);
 }
@@ -264,8 +314,12 @@ Test(step13, timeout_stops_every_vcpu, .timeout = 30)
 	smp_run(code, sizeof(code), &opt, &r);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
 	cr_assert_lt(r.seconds, 5.0, "took %.1f s", r.seconds);
-	cr_assert_eq(r.cpu_status[0], EXIT_TIMEOUT);
-	cr_assert_eq(r.cpu_status[1], EXIT_TIMEOUT);
+	cr_assert_eq(r.cpu_status[0], EXIT_TIMEOUT,
+		     "vCPU 0 ended with %d; the timeout must stop it "
+		     "(EXIT_TIMEOUT)", r.cpu_status[0]);
+	cr_assert_eq(r.cpu_status[1], EXIT_TIMEOUT,
+		     "vCPU 1 ended with %d; the timeout must stop it "
+		     "(EXIT_TIMEOUT)", r.cpu_status[1]);
 	cr_assert(strstr(r.err, "the guest did not halt within 0.5 s; every vCPU "
 			 "was stopped"), "%s", r.err);
 	cr_assert(strstr(r.err, "vcpu 0 (stopped):\n"), "%s", r.err);
@@ -301,9 +355,14 @@ Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 	smp_run(code, sizeof(code), &quick, &r);
 	pthread_join(t, NULL);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
-	cr_assert_lt(r.seconds, 5.0);
-	cr_assert_eq(r.cpu_status[0], EXIT_TIMEOUT);
-	cr_assert_eq(r.cpu_status[1], EXIT_TIMEOUT);
+	cr_assert_lt(r.seconds, 5.0,
+		     "Ctrl-C took %.1f s to stop both vCPUs", r.seconds);
+	cr_assert_eq(r.cpu_status[0], EXIT_TIMEOUT,
+		     "vCPU 0 ended with %d; Ctrl-C must stop it (EXIT_TIMEOUT)",
+		     r.cpu_status[0]);
+	cr_assert_eq(r.cpu_status[1], EXIT_TIMEOUT,
+		     "vCPU 1 ended with %d; Ctrl-C must stop it (EXIT_TIMEOUT)",
+		     r.cpu_status[1]);
 	cr_assert(strstr(r.err, "interrupted (Ctrl-C); every vCPU was stopped"),
 		  "%s", r.err);
 	smp_result_free(&r);
@@ -324,7 +383,9 @@ Test(step13, one_failing_vcpu_stops_the_other, .timeout = 30)
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d:\n%s", r.status, r.err);
 	cr_assert_lt(r.seconds, 5.0, "took %.1f s: waited for the timeout",
 		     r.seconds);
-	cr_assert_eq(r.cpu_status[1], EXIT_GUEST);
+	cr_assert_eq(r.cpu_status[1], EXIT_GUEST,
+		     "vCPU 1 ended with %d; its triple fault must end it with "
+		     "EXIT_GUEST", r.cpu_status[1]);
 	cr_assert_eq(r.cpu_status[0], EXIT_TIMEOUT, "vcpu 0 was not stopped");
 	cr_assert(strstr(r.err, "vcpu 1: the guest triple-faulted"), "%s", r.err);
 	cr_assert(strstr(r.err, "vcpu 0 (stopped):\n"), "%s", r.err);
@@ -346,7 +407,9 @@ Test(step13, failed_kvm_run_is_reported_per_vcpu, .timeout = 30)
 	cr_assert(strstr(r.err, ": KVM_RUN failed: EIO"), "%s", r.err);
 	cr_assert(strstr(r.err, "vcpu 0: KVM_RUN") || strstr(r.err, "vcpu 1: KVM_RUN"),
 		  "%s", r.err);
-	cr_assert_lt(r.seconds, 5.0);
+	cr_assert_lt(r.seconds, 5.0,
+		     "the run with KVM_RUN failing took %.1f s to end",
+		     r.seconds);
 	cr_assert_eq(fd_count(), fds, "a descriptor was left open");
 	smp_result_free(&r);
 }
@@ -364,7 +427,9 @@ Test(step13, failed_second_vcpu_is_reported, .timeout = 20)
 		     "KVM_CREATE_VCPU with EMFILE failed: %s",
 		     errno_name(errno));
 	capture_begin(&c, 2);
-	cr_assert_eq(vcpu_add(&vm, &cpu, 1), -1);
+	cr_assert_eq(vcpu_add(&vm, &cpu, 1), -1,
+		     "vcpu_add did not return -1 when KVM_CREATE_VCPU failed; "
+		     "it must report it and return -1");
 	err = capture_end(&c);
 	cr_assert(strstr(err, "KVM_CREATE_VCPU failed: EMFILE"), "%s", err);
 	free(err);
@@ -426,7 +491,9 @@ Test(step13, a_signal_ends_kvm_run_in_another_thread, .timeout = 20)
 		     "pthread_kill failed");
 	cr_assert_eq(pthread_join(t, NULL), 0,
 		     "pthread_join failed");
-	cr_assert_eq(s.ret, -1);
+	cr_assert_eq(s.ret, -1,
+		     "KVM_RUN of the spinning vCPU returned %d after SIGUSR1; "
+		     "it must return -1 (EINTR)", s.ret);
 	cr_assert_eq(s.err, EINTR, "%s", strerror(s.err));
 	vm_destroy(&vm);
 }
@@ -447,10 +514,13 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 
 	stage_quiet = 1;
 	cr_assert(kvm_open(&vm) >= 0 && kvm_check_api_version(&vm) == 0 &&
-		  vm_create(&vm) >= 0);
+		  vm_create(&vm) >= 0,
+		  "stages 01-03 failed, as they say above");
 	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0, "%s",
 		     strerror(errno));
-	cr_assert(vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 && vcpu_create(&vm) >= 0);
+	cr_assert(vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 && vcpu_create(&vm) >= 0,
+		  "stages 05-06 failed after KVM_CREATE_IRQCHIP, as they say "
+		  "above");
 	fd1 = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
 	cr_assert_geq(fd1, 0, "%s", strerror(errno));
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0,
@@ -464,7 +534,8 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 	sigemptyset(&sa.sa_mask);
 	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0,
 		     "sigaction failed: %s", errno_name(errno));
-	cr_assert_eq(setitimer(ITIMER_REAL, &timer, NULL), 0);
+	cr_assert_eq(setitimer(ITIMER_REAL, &timer, NULL), 0,
+		     "setitimer failed: %s", errno_name(errno));
 	ret = ioctl(fd1, KVM_RUN, 0UL);
 	err = errno;
 	cr_assert_eq(ret, -1, "vcpu 1 ran without a SIPI");
@@ -475,7 +546,9 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 	/* No irqchip: both runnable from the start. */
 	vm_setup_through(&vm, 6);
 	fd1 = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
-	cr_assert_geq(fd1, 0);
+	cr_assert_geq(fd1, 0,
+		      "KVM_CREATE_VCPU for vCPU 1 failed: %s",
+		      errno_name(errno));
 	cr_assert_eq(ioctl(fd1, KVM_GET_MP_STATE, &mp), 0,
 		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 1: %u", mp.mp_state);
@@ -516,7 +589,8 @@ static char *lines_select(const char *text, const char *prefix)
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 
-	cr_assert(f);
+	cr_assert(f,
+		  "open_memstream failed: %s", errno_name(errno));
 	for (const char *p = text; *p; ) {
 		size_t n = strcspn(p, "\n");
 		int cpu = !strncmp(p, "cpu 0: ", 7) || !strncmp(p, "cpu 1: ", 7);
@@ -567,7 +641,9 @@ Test(step13, program_prints_stages_then_its_own, .timeout = 60)
 
 	program_run_args(NULL, NULL, &r);
 	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	cr_assert_str_eq(r.err, "");
+	cr_assert_str_eq(r.err, "",
+			 "step13 must write nothing on stderr; it wrote\n%s",
+			 r.err);
 	own = strstr(r.out, "[13] ");
 	cr_assert(own, "no [13] line:\n%s", r.out);
 	*own = '\0';
@@ -604,7 +680,9 @@ Test(step13, program_traces_the_second_vcpu, .timeout = 150)
 	program_run(flag_argv, NULL, 70, &flag);
 	program_run(argv, env, 70, &environ_);
 	cr_assert_eq(flag.status, 0, "exit %d:\n%s", flag.status, flag.err);
-	cr_assert_eq(environ_.status, 0);
+	cr_assert_eq(environ_.status, 0,
+		     "step13 with KVM_TRACE=1 exited %d:\n%s", environ_.status,
+		     environ_.err);
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
 		cr_assert(strstr(flag.err, wanted[i]), "no \"%s\" in the trace",
 			  wanted[i]);
@@ -622,7 +700,8 @@ Test(step13, program_traces_the_second_vcpu, .timeout = 150)
 	a = output_normalize(flag.err);
 	b = output_normalize(environ_.err);
 	cut = strstr(a, ", KVM_RUN)");
-	cr_assert(cut);
+	cr_assert(cut,
+		  "no KVM_RUN in the trace:\n%s", a);
 	while (cut > a && cut[-1] != '\n')
 		cut--;		/* the start of the first KVM_RUN's line */
 	*cut = '\0';
@@ -642,7 +721,9 @@ Test(step13, program_refuses_bad_timeout, .timeout = 30)
 	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
 	cr_assert(strstr(r.err, "--timeout wants seconds from 0 to 1000000, not "
 			 "'1e9'"), "%s", r.err);
-	cr_assert_str_eq(r.out, "");
+	cr_assert_str_eq(r.out, "",
+			 "with a bad --timeout step13 must print no stage "
+			 "line; it printed\n%s", r.out);
 	program_result_free(&r);
 }
 
