@@ -43,12 +43,13 @@ static int crash_hint_general(char *msg, size_t size, int sig,
 			      const siginfo_t *si)
 {
 	uintptr_t addr = (uintptr_t)si->si_addr;
-	const char *unset = !crash_vm ? "" :
-			    !crash_vm->mem && !crash_vm->run ?
-			    " (at the fault, vm->mem and vm->run are NULL)" :
-			    !crash_vm->mem ? " (at the fault, vm->mem is NULL)" :
-			    !crash_vm->run ? " (at the fault, vm->run is NULL)" :
-			    " (vm->mem and vm->run are set)";
+	const char *unset =
+		!crash_vm ? "" :
+		!crash_vm->mem && !crash_vm->run ?
+		" (at the fault, vm->mem and vm->run are NULL)" :
+		!crash_vm->mem ? " (at the fault, vm->mem is NULL)" :
+		!crash_vm->run ? " (at the fault, vm->run is NULL)" :
+		" (vm->mem and vm->run are set)";
 
 	if (sig == SIGSEGV && addr < NEAR_NULL)
 		return snprintf(msg, size, ", near NULL\n  hint: a pointer "
@@ -287,7 +288,7 @@ static char **environment_with(const char *const env[])
 void child_die_with_parent(pid_t parent)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(127);	/* cannot tie it, or the test is already gone */
+		_exit(127);	/* cannot tie it, or the test is gone */
 }
 
 /* In the child: say why exec failed, on the captured stderr. */
@@ -343,7 +344,7 @@ void program_run_as(const char *const argv[], const char *const env[],
 			child_fail(argv[0]);
 		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 			child_fail("setuid");
-		child_die_with_parent(parent);	/* after setuid, which clears it */
+		child_die_with_parent(parent);	/* setuid cleared it */
 		execveat(prog, "", (char *const *)argv, envp, AT_EMPTY_PATH);
 		child_fail(argv[0]);
 	}
@@ -370,8 +371,9 @@ void program_run_as(const char *const argv[], const char *const env[],
 			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP)))
 				continue;
 			got = read(pfd[i].fd, buf, sizeof(buf));
-			if (got > 0 && r->out_len + r->err_len >= PROGRAM_OUTPUT_MAX) {
-				if (!killed) {	/* kept: the first bytes */
+			if (got > 0 &&
+			    r->out_len + r->err_len >= PROGRAM_OUTPUT_MAX) {
+				if (!killed) {	/* keep the first bytes */
 					kill(pid, SIGKILL);
 					killed = KILLED_FOR_OUTPUT;
 				}
@@ -397,13 +399,13 @@ void program_run_as(const char *const argv[], const char *const env[],
 		char why[512];
 
 		if (killed == KILLED_FOR_OUTPUT)
-			snprintf(why, sizeof(why), "\n[%s was killed by the test "
-				 "after writing %d MiB, more than any test wants; "
-				 "the rest is not kept.  A loop that repeats "
-				 "itself writes that much, e.g. one that enters "
-				 "the guest again (KVM_RUN) after an exit that "
-				 "should end the run, and explains it each time]\n",
-				 argv[0], PROGRAM_OUTPUT_MAX >> 20);
+			snprintf(why, sizeof(why), "\n[%s was killed by the "
+				 "test after writing %d MiB, more than any test "
+				 "wants; the rest is not kept.  A loop that "
+				 "repeats itself writes that much, e.g. one that "
+				 "enters the guest again (KVM_RUN) after an exit "
+				 "that should end the run, and explains it each "
+				 "time]\n", argv[0], PROGRAM_OUTPUT_MAX >> 20);
 		else if (killed)
 			snprintf(why, sizeof(why), "\n[%s was killed by the test "
 				 "after its timeout of %.0f s]\n", argv[0], timeout_s);
