@@ -103,9 +103,9 @@ class Pool:
                         p = self._run(env, argv, timeout, cwd)
                         if p.returncode != 125 or b"warm sandbox stopped" not in p.stderr:
                             return p
-                        # The VM died under the command (on a starved host,
-                        # the guest's soft-lockup watchdog fired first):
-                        # boot it again and give the command one more try.
+                        # The VM died under the command (seen once, on a
+                        # heavily loaded host): boot it again and give the
+                        # command one more try.
                         console = os.path.join(env["SANDBOX_UP_DIR"], "console")
                         try:
                             with open(console, errors="replace") as f:
