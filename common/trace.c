@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "dump.h"
@@ -101,13 +102,59 @@ static void bytes_print(FILE *out, const uint8_t *data, size_t n)
 }
 
 /*
- * ", " and the argument, as it was passed in (SET) or came back (GET),
- * or nothing for the ioctls that take none.  Returns
- * nonzero when continuation lines are due after the result.
+ * The size of the struct request's argument points to, for the requests
+ * printed by their fields; 0 for the others (a number, or not shown).
  */
-static int arg_print(FILE *out, unsigned long request, void *arg, int ok)
+static size_t arg_struct_size(unsigned long request)
 {
-	unsigned long n = (unsigned long)arg;
+	switch (request) {
+	case KVM_INTERRUPT: return sizeof(struct kvm_interrupt);
+	case KVM_SET_USER_MEMORY_REGION:
+		return sizeof(struct kvm_userspace_memory_region);
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO:
+		return sizeof(struct kvm_coalesced_mmio_zone);
+	case KVM_GET_REGS:
+	case KVM_SET_REGS: return sizeof(struct kvm_regs);
+	case KVM_GET_SUPPORTED_CPUID:
+	case KVM_SET_CPUID2: return sizeof(struct kvm_cpuid2);
+	case KVM_GET_SREGS:
+	case KVM_SET_SREGS: return sizeof(struct kvm_sregs);
+	}
+	return 0;
+}
+
+/*
+ * Copy n bytes at src into dst without touching src directly: through
+ * process_vm_readv on this very process, which fails (EFAULT) where a
+ * read would fault, e.g. for a struct passed by value instead of by
+ * address.  0, or -1 with errno set.
+ */
+static int arg_copy(void *dst, const void *src, size_t n)
+{
+	struct iovec local = { dst, n }, remote = { (void *)src, n };
+	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+
+	if (got == (ssize_t)n)
+		return 0;
+	if (got >= 0)
+		errno = EFAULT;	/* only part of it is readable */
+	return -1;
+}
+
+/*
+ * ", " and the argument, as it was passed in (SET) or came back (GET),
+ * or nothing for the ioctls that take none; a struct is read into copy
+ * first, and an unreadable one is said to be so.  Returns nonzero when
+ * continuation lines (of copy, a struct kvm_sregs) are due after the
+ * result.
+ */
+static int arg_print(FILE *out, unsigned long request, void *arg_passed,
+		     int ok, void *copy)
+{
+	unsigned long n = (unsigned long)arg_passed;
+	size_t size = arg_struct_size(request);
+	void *arg = size ? copy : arg_passed;
 
 	switch (request) {
 	case KVM_GET_API_VERSION:	/* no argument: none is shown */
@@ -116,6 +163,12 @@ static int arg_print(FILE *out, unsigned long request, void *arg, int ok)
 		return 0;
 	}
 	fputs(", ", out);
+	if (size && arg_copy(copy, arg_passed, size) < 0) {
+		fprintf(out, "0x%lx <unreadable (%s): %s takes the address of "
+			"its struct>", n, errno_name(errno),
+			kvm_ioctl_name(request));
+		return 0;
+	}
 	switch (request) {
 	case KVM_CREATE_VM:
 		fprintf(out, "type %lu", n);
@@ -275,6 +328,15 @@ static void trace_ioctl(int fd, unsigned long request, void *arg, int ret,
 			int err)
 {
 	const char *name = kvm_ioctl_name(request);
+	/* The argument's struct, as read; as large as any arg_struct_size(). */
+	union {
+		struct kvm_sregs sregs;
+		struct kvm_regs regs;
+		struct kvm_userspace_memory_region region;
+		struct kvm_coalesced_mmio_zone zone;
+		struct kvm_cpuid2 cpuid;
+		struct kvm_interrupt interrupt;
+	} copy;
 	int more;
 
 	flockfile(stderr);	/* one call's lines whole, whatever other threads print */
@@ -282,7 +344,7 @@ static void trace_ioctl(int fd, unsigned long request, void *arg, int ret,
 		fprintf(stderr, "ioctl(%d, %s", fd, name);
 	else
 		fprintf(stderr, "ioctl(%d, 0x%lx", fd, request);
-	more = arg_print(stderr, request, arg, ret >= 0);
+	more = arg_print(stderr, request, arg, ret >= 0, &copy);
 	if (ret < 0)
 		fprintf(stderr, ") = -1 %s (%s)", errno_name(err), strerror(err));
 	else
@@ -292,7 +354,7 @@ static void trace_ioctl(int fd, unsigned long request, void *arg, int ret,
 		exit_print(stderr, fd);
 	fputc('\n', stderr);
 	if (more)
-		sregs_print(stderr, arg);
+		sregs_print(stderr, &copy.sregs);
 	funlockfile(stderr);
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +29,42 @@ extern char **environ;
 
 /* The vm of the test running here, for crash_explain. */
 static const struct vm *crash_vm;
+
+/* Below this, an address is "near NULL": a NULL pointer plus an offset. */
+#define NEAR_NULL	0x10000UL
+
+/*
+ * The rest of crash_explain's line for a fault in neither kvm_run nor
+ * guest memory: only what the address and si_code show, and, near
+ * NULL, which of the vm's pointers are NULL.  Returns what snprintf
+ * returns.
+ */
+static int crash_hint_general(char *msg, size_t size, int sig,
+			      const siginfo_t *si)
+{
+	uintptr_t addr = (uintptr_t)si->si_addr;
+	const char *unset = !crash_vm ? "" :
+			    !crash_vm->mem && !crash_vm->run ?
+			    " (at the fault, vm->mem and vm->run are NULL)" :
+			    !crash_vm->mem ? " (at the fault, vm->mem is NULL)" :
+			    !crash_vm->run ? " (at the fault, vm->run is NULL)" :
+			    " (vm->mem and vm->run are set)";
+
+	if (sig == SIGSEGV && addr < NEAR_NULL)
+		return snprintf(msg, size, ", near NULL\n  hint: a pointer "
+				"your stage should have set is NULL, e.g. "
+				"vm->mem or vm->run%s\n", unset);
+	if (sig == SIGSEGV && si->si_code == SEGV_MAPERR)
+		return snprintf(msg, size, ", which no mapping holds\n  hint: "
+				"a pointer points where nothing is mapped: "
+				"memory already unmapped, or an address or "
+				"offset computed wrong\n");
+	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR)
+		return snprintf(msg, size, ", mapped but not for this access\n"
+				"  hint: the mapping's protection forbids it, "
+				"e.g. memory mapped without PROT_WRITE\n");
+	return snprintf(msg, size, "\n");
+}
 
 /*
  * SIGSEGV or SIGBUS in a test: say which test, where, and, when the
@@ -62,7 +99,7 @@ static void crash_explain(int sig, siginfo_t *si, void *context)
 			      "readable and writable (PROT_READ | PROT_WRITE)\n",
 			      (unsigned long)(addr - (uintptr_t)crash_vm->mem));
 	else
-		n += snprintf(msg + n, sizeof(msg) - n, "\n");
+		n += crash_hint_general(msg + n, sizeof(msg) - n, sig, si);
 	if (n > (int)sizeof(msg))
 		n = sizeof(msg);
 	if (write(2, msg, n) < 0)
@@ -245,6 +282,12 @@ static char **environment_with(const char *const env[])
 	return envp;
 }
 
+void child_die_with_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);	/* cannot tie it, or the test is already gone */
+}
+
 /* In the child: say why exec failed, on the captured stderr. */
 static void __attribute__((noreturn)) child_fail(const char *what)
 {
@@ -252,13 +295,17 @@ static void __attribute__((noreturn)) child_fail(const char *what)
 	_exit(127);
 }
 
+/* program_run_as kills a program that writes more than this. */
+#define PROGRAM_OUTPUT_MAX	(4 << 20)
+#define KILLED_FOR_OUTPUT	2	/* killed's value then (1: timeout) */
+
 void program_run_as(const char *const argv[], const char *const env[],
 		    const char *cwd, uid_t uid, gid_t gid, double timeout_s,
 		    struct program_result *r)
 {
 	int out[2], err[2], wstatus;
 	char **envp = environment_with(env);
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	double deadline = seconds_now() + timeout_s;
 	int killed = 0;
 
@@ -279,6 +326,7 @@ void program_run_as(const char *const argv[], const char *const env[],
 		if (cwd && chdir(cwd) < 0)
 			child_fail(cwd);
 		if (uid == (uid_t)-1) {
+			child_die_with_parent(parent);
 			execve(argv[0], (char *const *)argv, envp);
 			child_fail(argv[0]);
 		}
@@ -291,6 +339,7 @@ void program_run_as(const char *const argv[], const char *const env[],
 			child_fail(argv[0]);
 		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 			child_fail("setuid");
+		child_die_with_parent(parent);	/* after setuid, which clears it */
 		execveat(prog, "", (char *const *)argv, envp, AT_EMPTY_PATH);
 		child_fail(argv[0]);
 	}
@@ -317,7 +366,12 @@ void program_run_as(const char *const argv[], const char *const env[],
 			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP)))
 				continue;
 			got = read(pfd[i].fd, buf, sizeof(buf));
-			if (got > 0) {
+			if (got > 0 && r->out_len + r->err_len >= PROGRAM_OUTPUT_MAX) {
+				if (!killed) {	/* kept: the first bytes */
+					kill(pid, SIGKILL);
+					killed = KILLED_FOR_OUTPUT;
+				}
+			} else if (got > 0) {
 				if (i == 0)
 					buffer_append(&r->out, &r->out_len, buf, got);
 				else
@@ -337,7 +391,15 @@ void program_run_as(const char *const argv[], const char *const env[],
 		int sig = WTERMSIG(wstatus);
 		char why[512];
 
-		if (killed)
+		if (killed == KILLED_FOR_OUTPUT)
+			snprintf(why, sizeof(why), "\n[%s was killed by the test "
+				 "after writing %d MiB, more than any test wants; "
+				 "the rest is not kept.  A loop that repeats "
+				 "itself writes that much, e.g. one that enters "
+				 "the guest again (KVM_RUN) after an exit that "
+				 "should end the run, and explains it each time]\n",
+				 argv[0], PROGRAM_OUTPUT_MAX >> 20);
+		else if (killed)
 			snprintf(why, sizeof(why), "\n[%s was killed by the test "
 				 "after its timeout of %.0f s]\n", argv[0], timeout_s);
 		else

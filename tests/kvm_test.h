@@ -75,7 +75,8 @@ struct program_result {
  * Run argv[0] with the environment plus env (NULL-terminated "K=V"
  * strings, or NULL; they replace variables of the same name), stdin from
  * /dev/null, no other fds inherited, capturing stdout and stderr; kill it
- * after timeout_s seconds (status 128 + SIGKILL then).
+ * after timeout_s seconds, or once it has written 4 MiB (status 128 +
+ * SIGKILL then, and a line on its stderr saying why).
  */
 void program_run(const char *const argv[], const char *const env[],
 		 double timeout_s, struct program_result *r);
@@ -85,6 +86,14 @@ void program_run_as(const char *const argv[], const char *const env[],
 		    const char *cwd, uid_t uid, gid_t gid, double timeout_s,
 		    struct program_result *r);
 void program_result_free(struct program_result *r);
+
+/*
+ * In a child just forked by parent (the test), before exec: have the
+ * kernel SIGKILL it when the test's process ends, so a program a failed
+ * or timed-out test started never outlives the test; _exit(127) if the
+ * test has already gone (it then has another parent).
+ */
+void child_die_with_parent(pid_t parent);
 
 /* Read a whole file into a NUL-terminated malloc'd buffer; asserts. */
 char *file_read(const char *path, size_t *size);

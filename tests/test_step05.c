@@ -7,16 +7,20 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "faults.h"
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
+#include "trace.h"
 
 #define PAGE 4096ULL
 
@@ -33,7 +37,9 @@ static int slot1_set(struct vm *vm, uint64_t gpa, uint64_t size)
 	if (!scratch) {
 		scratch = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		cr_assert(scratch != MAP_FAILED);
+		cr_assert(scratch != MAP_FAILED,
+			  "mmap of two scratch pages for slot 1 failed: %s",
+			  errno_name(errno));
 	}
 	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? errno : 0;
 }
@@ -46,11 +52,22 @@ Test(step05, slot_0_covers_the_whole_range)
 	vm_setup_through(&vm, 5);
 	/* A slot over slot 0's first or last page: KVM says EEXIST. */
 	err = slot1_set(&vm, GUEST_MEM_GPA, PAGE);
-	cr_assert_eq(err, EEXIST, "first page: %s", errno_name(err));
+	cr_assert_eq(err, EEXIST,
+		     "KVM_SET_USER_MEMORY_REGION for slot 1 over slot 0's "
+		     "first page returned %s; KVM must refuse an overlap with "
+		     "EEXIST, so slot 0 must start at GPA 0x0",
+		     err ? errno_name(err) : "success");
 	err = slot1_set(&vm, GUEST_MEM_GPA + GUEST_MEM_SIZE - PAGE, PAGE);
-	cr_assert_eq(err, EEXIST, "last page: %s", errno_name(err));
+	cr_assert_eq(err, EEXIST,
+		     "KVM_SET_USER_MEMORY_REGION for slot 1 over slot 0's "
+		     "last page returned %s; KVM must refuse an overlap with "
+		     "EEXIST, so slot 0 must reach 2 MiB",
+		     err ? errno_name(err) : "success");
 	err = slot1_set(&vm, GUEST_MEM_GPA + GUEST_MEM_SIZE - PAGE, 2 * PAGE);
-	cr_assert_eq(err, EEXIST, "straddling the end: %s", errno_name(err));
+	cr_assert_eq(err, EEXIST,
+		     "KVM_SET_USER_MEMORY_REGION for slot 1 straddling the "
+		     "end of slot 0 returned %s; KVM must refuse an overlap "
+		     "with EEXIST", err ? errno_name(err) : "success");
 	vm_destroy(&vm);
 }
 
@@ -62,7 +79,10 @@ Test(step05, slot_0_ends_at_2_mib)
 	vm_setup_through(&vm, 5);
 	/* The page just past the end is free: slot 0 is no bigger. */
 	err = slot1_set(&vm, GUEST_MEM_GPA + GUEST_MEM_SIZE, PAGE);
-	cr_assert_eq(err, 0, "next page: %s", errno_name(err));
+	cr_assert_eq(err, 0,
+		     "KVM_SET_USER_MEMORY_REGION for slot 1 on the page just "
+		     "past 2 MiB failed with %s; it must be free, as slot 0 "
+		     "ends at 2 MiB", errno_name(err));
 	vm_destroy(&vm);
 }
 
@@ -79,7 +99,10 @@ Test(step05, the_overlap_is_slot_0s)
 	vm_setup_through(&vm, 5);
 	kvm_ioctl_ok(vm.fd, KVM_SET_USER_MEMORY_REGION, &delete);
 	err = slot1_set(&vm, GUEST_MEM_GPA, PAGE);
-	cr_assert_eq(err, 0, "with slot 0 gone: %s", errno_name(err));
+	cr_assert_eq(err, 0,
+		     "KVM_SET_USER_MEMORY_REGION for slot 1 at GPA 0x0 failed "
+		     "with %s after slot 0 was deleted; the overlap must have "
+		     "been slot 0's", errno_name(err));
 	vm_destroy(&vm);
 }
 
@@ -92,18 +115,42 @@ Test(step05, registers_vm_mem_as_slot_0)
 	vm_setup_through(&vm, 4);
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(vm_memory_add(&vm, GUEST_MEM_SIZE), 0);
+	cr_assert_eq(vm_memory_add(&vm, GUEST_MEM_SIZE), 0,
+		     "stage 05 (vm_memory_add) did not return 0; it must register "
+		     "guest memory with KVM_SET_USER_MEMORY_REGION and return "
+		     "0");
 	ioctl_spy_stop();
 	call = ioctl_spy_find(KVM_SET_USER_MEMORY_REGION);
 	cr_assert(call, "no KVM_SET_USER_MEMORY_REGION");
-	cr_assert_eq(call->fd, vm.fd);
+	cr_assert_eq(call->fd, vm.fd,
+		     "stage 05 made KVM_SET_USER_MEMORY_REGION on fd %d; it "
+		     "belongs on the VM fd %d", call->fd, vm.fd);
 	memcpy(&region, call->data, sizeof(region));
-	cr_assert_eq(region.slot, GUEST_MEM_SLOT);
-	cr_assert_eq(region.flags, 0);
-	cr_assert_eq(region.guest_phys_addr, GUEST_MEM_GPA);
-	cr_assert_eq(region.memory_size, GUEST_MEM_SIZE);
-	cr_assert_eq(region.userspace_addr, (uintptr_t)vm.mem);
-	cr_assert_eq(vm.mem_size, GUEST_MEM_SIZE);
+	cr_assert_eq(region.slot, GUEST_MEM_SLOT,
+		     "stage 05 registered slot %u; guest memory is slot %u "
+		     "(GUEST_MEM_SLOT)", region.slot, GUEST_MEM_SLOT);
+	cr_assert_eq(region.flags, 0,
+		     "stage 05 registered slot 0 with flags 0x%x; it wants "
+		     "none (0)", region.flags);
+	cr_assert_eq(region.guest_phys_addr, GUEST_MEM_GPA,
+		     "stage 05 put slot 0 at GPA 0x%llx; it must start at GPA "
+		     "0x%llx (GUEST_MEM_GPA)",
+		     (unsigned long long)region.guest_phys_addr,
+		     (unsigned long long)GUEST_MEM_GPA);
+	cr_assert_eq(region.memory_size, GUEST_MEM_SIZE,
+		     "stage 05 registered slot 0 with memory_size 0x%llx "
+		     "bytes; it must be 2 MiB (0x%llx)",
+		     (unsigned long long)region.memory_size,
+		     (unsigned long long)GUEST_MEM_SIZE);
+	cr_assert_eq(region.userspace_addr, (uintptr_t)vm.mem,
+		     "stage 05 registered host address 0x%llx as slot 0, but "
+		     "vm->mem is %p: KVM must be given the memory the stage "
+		     "mapped", (unsigned long long)region.userspace_addr,
+		     (void *)vm.mem);
+	cr_assert_eq(vm.mem_size, GUEST_MEM_SIZE,
+		     "stage 05 left vm->mem_size at %zu; it must be the %llu "
+		     "bytes it mapped", vm.mem_size,
+		     (unsigned long long)GUEST_MEM_SIZE);
 	vm_destroy(&vm);
 }
 
@@ -112,12 +159,18 @@ Test(step05, host_memory_is_mapped_zeroed_and_writable)
 	struct vm vm;
 
 	vm_setup_through(&vm, 5);
-	cr_assert(vm.mem);
+	cr_assert(vm.mem,
+		  "stage 05 left vm->mem NULL; it must point at the guest "
+		  "memory it mapped");
 	for (size_t i = 0; i < vm.mem_size; i += PAGE)
 		cr_assert_eq(vm.mem[i], 0, "byte 0x%zx not zero", i);
 	vm.mem[0] = 1;
 	vm.mem[vm.mem_size - 1] = 2;
-	cr_assert_eq(vm.mem[0] + vm.mem[vm.mem_size - 1], 3);
+	cr_assert_eq(vm.mem[0] + vm.mem[vm.mem_size - 1], 3,
+		     "guest memory did not keep the bytes written to its "
+		     "first and last byte (read %d, want 3): it must be "
+		     "mapped readable and writable",
+		     vm.mem[0] + vm.mem[vm.mem_size - 1]);
 	vm_destroy(&vm);
 }
 
@@ -136,12 +189,17 @@ Test(step05, guest_and_host_share_the_memory, .timeout = 20)
 	const uint64_t value = 0x0123456789abcdefULL;
 	struct kvm_regs regs;
 	struct vm vm;
+	unsigned int exit_reason;
 	uint64_t back;
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	memcpy(vm.mem + 0x100000, &value, sizeof(value));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT);
+	exit_reason = vcpu_run_once(&vm);
+	cr_assert_eq(exit_reason, KVM_EXIT_HLT,
+		     "the guest that reads and writes guest memory did not "
+		     "end in KVM_EXIT_HLT but in %s",
+		     kvm_exit_name(exit_reason));
 	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
 	cr_assert_eq(regs.rax, ~value, "guest read 0x%llx",
 		     (unsigned long long)~regs.rax);
@@ -166,7 +224,8 @@ static char *vm_flags_of(const void *addr)
 	line = strstr(line, "\nVmFlags:");
 	cr_assert(line, "no VmFlags line in /proc/self/smaps");
 	flags = strndup(line + 9, strcspn(line + 1, "\n") - 8);
-	cr_assert(flags);
+	cr_assert(flags,
+		  "strndup of the VmFlags line failed");
 	free(smaps);
 	return flags;
 }
@@ -198,7 +257,9 @@ Test(step05, reports_a_failed_mmap)
 	vm_setup_through(&vm, 4);
 	/* Only the stage's own mmap asks for exactly GUEST_MEM_SIZE bytes. */
 	cr_assert_eq(fault_inject(SYS_mmap, ENOMEM, 1, (uint32_t)GUEST_MEM_SIZE,
-				  FAULT_ANY, 0), 0);
+				  FAULT_ANY, 0), 0,
+		     "installing the seccomp filter that fails mmap failed: %s",
+		     errno_name(errno));
 	stage_failure_check(&vm, 5, ": mmap failed: ENOMEM");
 	vm_destroy(&vm);
 }
@@ -208,7 +269,9 @@ Test(step05, reports_a_refused_memory_region)
 	struct vm vm;
 
 	vm_setup_through(&vm, 4);
-	cr_assert_eq(fault_inject_ioctl(KVM_SET_USER_MEMORY_REGION, EEXIST), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_SET_USER_MEMORY_REGION, EEXIST), 0,
+		     "installing the seccomp filter that fails "
+		     "KVM_SET_USER_MEMORY_REGION failed: %s", errno_name(errno));
 	stage_failure_check(&vm, 5, ": KVM_SET_USER_MEMORY_REGION failed: EEXIST");
 	vm_destroy(&vm);
 }
@@ -222,8 +285,11 @@ Test(step05, a_slot_over_unmapped_host_memory_is_accepted)
 	vm_setup_through(&vm, 3);
 	gone = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	cr_assert(gone != MAP_FAILED);
-	cr_assert_eq(munmap(gone, 2 * PAGE), 0);
+	cr_assert(gone != MAP_FAILED,
+		  "mmap of two scratch pages failed: %s", errno_name(errno));
+	cr_assert_eq(munmap(gone, 2 * PAGE), 0,
+		     "munmap of the scratch pages failed: %s",
+		     errno_name(errno));
 	struct kvm_userspace_memory_region region = {
 		.slot = 1, .guest_phys_addr = 0x40000000ULL,
 		.memory_size = 2 * PAGE, .userspace_addr = (uintptr_t)gone,
@@ -243,7 +309,9 @@ Test(step05, guest_memory_unmapped_under_a_slot_fails_kvm_run, .timeout = 20)
 		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
 			     "the sandbox runs this test");
 	vm_setup_through(&vm, 9);
-	cr_assert_eq(munmap(vm.mem + GUEST_LOAD_ADDR, PAGE), 0);
+	cr_assert_eq(munmap(vm.mem + GUEST_LOAD_ADDR, PAGE), 0,
+		     "munmap of the guest's code page failed: %s",
+		     errno_name(errno));
 	kvm_ioctl_refused(vm.vcpu_fd, KVM_RUN, 0UL, EFAULT, "the guest's code "
 			  "page is no longer mapped in this process");
 	vm_destroy(&vm);
@@ -269,18 +337,30 @@ Test(step05, a_live_slot_moves_but_keeps_its_size_and_host_memory)
 	/* __kvm_set_memory_region(): only the GPA and the flags may change. */
 	vm_setup_through(&vm, 5);
 	err = slot0_change(&vm, GUEST_MEM_GPA, GUEST_MEM_SIZE / 2, vm.mem);
-	cr_assert_eq(err, EINVAL, "resizing slot 0: %s",
-		     err ? errno_name(err) : "accepted");
+	cr_assert_eq(err, EINVAL,
+		     "KVM_SET_USER_MEMORY_REGION resizing live slot 0 "
+		     "returned %s; KVM must refuse it with EINVAL (a slot "
+		     "keeps its size)", err ? errno_name(err) : "success");
 	cr_assert(strstr(errno_hint("KVM_SET_USER_MEMORY_REGION", EINVAL),
-			 "keeps its size and host address"));
+			 "keeps its size and host address"),
+		  "the hint for KVM_SET_USER_MEMORY_REGION failing with "
+		  "EINVAL does not say a live slot keeps its size and host "
+		  "address");
 	other = mmap(NULL, GUEST_MEM_SIZE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	cr_assert(other != MAP_FAILED);
+	cr_assert(other != MAP_FAILED,
+		  "mmap of 2 MiB of other host memory failed: %s",
+		  errno_name(errno));
 	err = slot0_change(&vm, GUEST_MEM_GPA, GUEST_MEM_SIZE, other);
-	cr_assert_eq(err, EINVAL, "slot 0 on other host memory: %s",
-		     err ? errno_name(err) : "accepted");
+	cr_assert_eq(err, EINVAL,
+		     "KVM_SET_USER_MEMORY_REGION moving live slot 0 to other "
+		     "host memory returned %s; KVM must refuse it with EINVAL "
+		     "(a slot keeps its host address)",
+		     err ? errno_name(err) : "success");
 	err = slot0_change(&vm, 0x400000, GUEST_MEM_SIZE, vm.mem);
-	cr_assert_eq(err, 0, "moving slot 0 to GPA 0x400000: %s",
+	cr_assert_eq(err, 0,
+		     "KVM_SET_USER_MEMORY_REGION moving live slot 0 to GPA "
+		     "0x400000 failed with %s; KVM lets a slot's GPA change",
 		     errno_name(err));
 	munmap(other, GUEST_MEM_SIZE);
 	vm_destroy(&vm);
@@ -294,12 +374,134 @@ Test(step05, prints_its_stage_line)
 
 	vm_setup_through(&vm, 4);
 	capture_begin(&c, 1);
-	cr_assert_eq(vm_memory_add(&vm, GUEST_MEM_SIZE), 0);
+	cr_assert_eq(vm_memory_add(&vm, GUEST_MEM_SIZE), 0,
+		     "stage 05 (vm_memory_add) did not return 0; it must map guest "
+		     "memory, register it and return 0");
 	out = capture_end(&c);
 	snprintf(want, sizeof(want), "[05] KVM_SET_USER_MEMORY_REGION: slot 0, "
 		 "GPA 0x0, 2048 KiB at host %p\n", (void *)vm.mem);
-	cr_assert_str_eq(out, want);
+	cr_assert_str_eq(out, want,
+			 "stage 05 printed\n%s\nbut its stage line must "
+			 "read\n%s", out, want);
 	free(out);
+	vm_destroy(&vm);
+}
+
+/*
+ * What the test process says when it reads the byte at addr and dies of
+ * it (in a child, whose stderr is returned, malloc'd).
+ */
+static char *crash_report_of_read(const volatile char *addr)
+{
+	char said[2048] = "";
+	int pipefd[2], wstatus;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	cr_assert_eq(pipe(pipefd), 0, "pipe failed: %s", errno_name(errno));
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork failed: %s", errno_name(errno));
+	if (pid == 0) {		/* the crash, in a child, with its stderr */
+		dup2(pipefd[1], 2);
+		_exit(*addr);
+	}
+	close(pipefd[1]);
+	while ((n = read(pipefd[0], said + got, sizeof(said) - 1 - got)) > 0)
+		got += n;
+	close(pipefd[0]);
+	cr_assert_eq(waitpid(pid, &wstatus, 0), pid, "waitpid failed: %s",
+		     errno_name(errno));
+	cr_assert(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGSEGV,
+		  "reading %p did not end in SIGSEGV:\n%s", (void *)addr, said);
+	return strdup(said);
+}
+
+/*
+ * A stage that leaves vm->mem NULL makes the test fault near NULL; the
+ * crash report names the test and says which pointer is still NULL.
+ */
+Test(step05, a_fault_near_null_names_the_unset_pointer)
+{
+	struct vm vm;
+	uint8_t *mem;
+	char *said;
+
+	vm_setup_through(&vm, 5);
+	mem = vm.mem;
+	vm.mem = NULL;		/* as a stage that never set it leaves it */
+	said = crash_report_of_read((volatile char *)NULL + 0x1000);
+	vm.mem = mem;
+	cr_assert(strstr(said, "step05::a_fault_near_null_names_the_unset_"
+			 "pointer: SIGSEGV at address 0x1000, near NULL\n"),
+		  "the crash report does not name the test and the address:"
+		  "\n%s", said);
+	cr_assert(strstr(said, "hint: a pointer your stage should have set is "
+			 "NULL, e.g. vm->mem or vm->run (at the fault, "
+			 "vm->mem and vm->run are NULL)\n"), "the crash report does not say vm->mem is "
+		  "NULL:\n%s", said);
+	free(said);
+	vm_destroy(&vm);
+}
+
+/* A fault where nothing is mapped is said to be one, without a guess. */
+Test(step05, a_fault_in_no_mapping_is_said_to_be_one)
+{
+	struct vm vm;
+	char *gone, *said;
+
+	vm_setup_through(&vm, 5);
+	gone = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(gone != MAP_FAILED, "mmap of a scratch page failed: %s",
+		  errno_name(errno));
+	cr_assert_eq(munmap(gone, PAGE), 0, "munmap of the scratch page "
+		     "failed: %s", errno_name(errno));
+	said = crash_report_of_read(gone);
+	cr_assert(strstr(said, ", which no mapping holds\n  hint: a pointer "
+			 "points where nothing is mapped"), "the crash report "
+		  "does not say no mapping holds the address:\n%s", said);
+	cr_assert(!strstr(said, "NULL"), "the crash report blames a NULL "
+		  "pointer, though the address is not near NULL:\n%s", said);
+	free(said);
+	vm_destroy(&vm);
+}
+
+/*
+ * A beginner's ioctl(fd, KVM_SET_USER_MEMORY_REGION, region), the struct
+ * by value, hands KVM some number that is no address of it.  KVM answers
+ * EFAULT (copy_from_user() in kvm_vm_ioctl(), virt/kvm/kvm_main.c), and
+ * --trace, which reads the struct to print it, must say the pointer is
+ * unreadable rather than crash on it.  An unmapped page stands for it.
+ */
+Test(step05, trace_of_an_unreadable_argument_says_so, .timeout = 20)
+{
+	struct capture c;
+	struct vm vm;
+	void *gone;
+	char *err;
+	int r, e;
+
+	vm_setup_through(&vm, 3);
+	gone = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(gone != MAP_FAILED, "mmap of a scratch page failed: %s",
+		  errno_name(errno));
+	cr_assert_eq(munmap(gone, PAGE), 0, "munmap of the scratch page "
+		     "failed: %s", errno_name(errno));
+	trace_enable(1);
+	capture_begin(&c, 2);
+	r = ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION, gone);
+	e = errno;
+	err = capture_end(&c);
+	trace_enable(0);
+	cr_assert(r == -1 && e == EFAULT, "KVM_SET_USER_MEMORY_REGION with an "
+		  "unmapped argument returned %d (%s); KVM must fail it with "
+		  "EFAULT", r, r < 0 ? errno_name(e) : "no error");
+	cr_assert(strstr(err, "KVM_SET_USER_MEMORY_REGION, 0x") &&
+		  strstr(err, " <unreadable (EFAULT): KVM_SET_USER_MEMORY_REGION "
+			 "takes the address of its struct>) = -1 EFAULT"),
+		  "the trace of KVM_SET_USER_MEMORY_REGION with an unreadable "
+		  "argument does not say it is unreadable:\n%s", err);
+	free(err);
 	vm_destroy(&vm);
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "faults.h"
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
 
@@ -85,22 +86,59 @@ Test(step08, kvm_reports_long_mode)
 
 	vm_setup_through(&vm, 8);
 	s = sregs_get(&vm);
-	cr_assert(s.efer & T_EFER_LME, "EFER.LME clear: 0x%llx", s.efer);
-	cr_assert(s.efer & T_EFER_LMA, "EFER.LMA clear: 0x%llx", s.efer);
-	cr_assert(s.cr0 & T_CR0_PE, "CR0.PE clear: 0x%llx", s.cr0);
-	cr_assert(s.cr0 & T_CR0_PG, "CR0.PG clear: 0x%llx", s.cr0);
-	cr_assert(s.cr4 & T_CR4_PAE, "CR4.PAE clear: 0x%llx", s.cr4);
-	cr_assert_eq(s.cr3, GUEST_PML4_ADDR);
-	cr_assert_eq(s.cs.l, 1, "CS.L");
-	cr_assert_eq(s.cs.db, 0, "CS.D must be 0 with CS.L");
-	cr_assert_eq(s.cs.present, 1);
-	cr_assert_eq(s.cs.s, 1);
+	cr_assert(s.efer & T_EFER_LME,
+		  "after stage 08, KVM reports EFER=0x%llx with LME (bit 8) "
+		  "clear; stage 08 must set EFER.LME for long mode",
+		  (unsigned long long)s.efer);
+	cr_assert(s.efer & T_EFER_LMA,
+		  "after stage 08, KVM reports EFER=0x%llx with LMA (bit 10) "
+		  "clear; with LME, PAE and PG set KVM sets LMA, so one of "
+		  "them is missing", (unsigned long long)s.efer);
+	cr_assert(s.cr0 & T_CR0_PE,
+		  "after stage 08, KVM reports CR0=0x%llx with PE (bit 0) "
+		  "clear; long mode needs protected mode",
+		  (unsigned long long)s.cr0);
+	cr_assert(s.cr0 & T_CR0_PG,
+		  "after stage 08, KVM reports CR0=0x%llx with PG (bit 31) "
+		  "clear; long mode needs paging", (unsigned long long)s.cr0);
+	cr_assert(s.cr4 & T_CR4_PAE,
+		  "after stage 08, KVM reports CR4=0x%llx with PAE (bit 5) "
+		  "clear; long mode needs PAE paging",
+		  (unsigned long long)s.cr4);
+	cr_assert_eq(s.cr3, GUEST_PML4_ADDR,
+		     "after stage 08, KVM reports CR3=0x%llx; it must hold "
+		     "the PML4's address 0x%llx (GUEST_PML4_ADDR)",
+		     (unsigned long long)s.cr3, GUEST_PML4_ADDR);
+	cr_assert_eq(s.cs.l, 1,
+		     "after stage 08, KVM reports CS.L=%u; 64-bit code needs "
+		     "CS.L=1", s.cs.l);
+	cr_assert_eq(s.cs.db, 0,
+		     "after stage 08, KVM reports CS.D=%u; with CS.L=1 it "
+		     "must be 0", s.cs.db);
+	cr_assert_eq(s.cs.present, 1,
+		     "after stage 08, KVM reports CS.P=%u; the code segment "
+		     "must be present (1)", s.cs.present);
+	cr_assert_eq(s.cs.s, 1,
+		     "after stage 08, KVM reports CS.S=%u; a code segment is "
+		     "a code or data descriptor (S=1), not a system one",
+		     s.cs.s);
 	cr_assert(s.cs.type & 0x8, "CS is not a code segment: type 0x%x",
 		  s.cs.type);
-	cr_assert_eq(s.cs.selector, GDT_SELECTOR_CODE);
-	cr_assert_eq(s.cs.dpl, 0);
-	cr_assert_eq(s.ss.selector, GDT_SELECTOR_DATA);
-	cr_assert_eq(s.ds.selector, GDT_SELECTOR_DATA);
+	cr_assert_eq(s.cs.selector, GDT_SELECTOR_CODE,
+		     "after stage 08, KVM reports CS selector 0x%x; it must "
+		     "be 0x%x (GDT_SELECTOR_CODE)", s.cs.selector,
+		     GDT_SELECTOR_CODE);
+	cr_assert_eq(s.cs.dpl, 0,
+		     "after stage 08, KVM reports CS.DPL=%u; the guest runs "
+		     "in ring 0", s.cs.dpl);
+	cr_assert_eq(s.ss.selector, GDT_SELECTOR_DATA,
+		     "after stage 08, KVM reports SS selector 0x%x; it must "
+		     "be 0x%x (GDT_SELECTOR_DATA)", s.ss.selector,
+		     GDT_SELECTOR_DATA);
+	cr_assert_eq(s.ds.selector, GDT_SELECTOR_DATA,
+		     "after stage 08, KVM reports DS selector 0x%x; it must "
+		     "be 0x%x (GDT_SELECTOR_DATA)", s.ds.selector,
+		     GDT_SELECTOR_DATA);
 	cr_assert(!(s.ss.type & 0x8) && (s.ss.type & 0x2),
 		  "SS is not a writable data segment: type 0x%x", s.ss.type);
 	vm_destroy(&vm);
@@ -117,14 +155,24 @@ Test(step08, page_tables_identity_map_every_2_mib_page)
 	s = sregs_get(&vm);
 	for (va = 0; va < GUEST_IDENTITY_SIZE; va += 2ULL << 20) {
 		cr_assert(page_walk(&vm, s.cr3, va, &pa, &writable),
-			  "0x%llx is not mapped", (unsigned long long)va);
-		cr_assert_eq(pa, va, "0x%llx maps to 0x%llx",
-			     (unsigned long long)va, (unsigned long long)pa);
-		cr_assert(writable, "0x%llx is read-only", (unsigned long long)va);
+			  "the page tables of stage 08 do not map virtual "
+			  "address 0x%llx; they must identity-map the first "
+			  "GUEST_IDENTITY_SIZE bytes", (unsigned long long)va);
+		cr_assert_eq(pa, va,
+			     "the page tables of stage 08 map virtual address "
+			     "0x%llx to physical 0x%llx; an identity map maps "
+			     "it to itself", (unsigned long long)va,
+			     (unsigned long long)pa);
+		cr_assert(writable,
+			  "the page tables of stage 08 map virtual address "
+			  "0x%llx read-only; the guest writes its stack, so "
+			  "they must set R/W", (unsigned long long)va);
 	}
 	/* The map ends where vm.h says: the next byte is not mapped. */
 	cr_assert(!page_walk(&vm, s.cr3, GUEST_IDENTITY_SIZE, &pa, &writable),
-		  "0x%llx is mapped", GUEST_IDENTITY_SIZE);
+		  "the page tables of stage 08 map virtual address 0x%llx, "
+		  "past the identity map's end (GUEST_IDENTITY_SIZE)",
+		  (unsigned long long)GUEST_IDENTITY_SIZE);
 	vm_destroy(&vm);
 }
 
@@ -145,9 +193,14 @@ Test(step08, page_tables_identity_map_4_kib_addresses)
 	s = sregs_get(&vm);
 	for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
 		cr_assert(page_walk(&vm, s.cr3, spots[i], &pa, &writable),
-			  "0x%llx is not mapped", (unsigned long long)spots[i]);
-		cr_assert_eq(pa, spots[i], "0x%llx maps to 0x%llx",
-			     (unsigned long long)spots[i], (unsigned long long)pa);
+			  "the page tables of stage 08 do not map virtual "
+			  "address 0x%llx; they must identity-map it",
+			  (unsigned long long)spots[i]);
+		cr_assert_eq(pa, spots[i],
+			     "the page tables of stage 08 map virtual address "
+			     "0x%llx to physical 0x%llx; an identity map maps "
+			     "it to itself", (unsigned long long)spots[i],
+			     (unsigned long long)pa);
 	}
 	vm_destroy(&vm);
 }
@@ -181,20 +234,51 @@ static void segment_matches_gdt(const struct vm *vm,
 	struct kvm_segment gdt;
 
 	cr_assert_leq(reg->selector + 7u, s->gdt.limit,
-		      "%s selector 0x%x beyond the GDT's limit", name,
-		      reg->selector);
-	cr_assert_eq(reg->selector & 7, 0, "%s: TI or RPL set", name);
+		      "the %s selector 0x%x points past the GDT's limit 0x%x "
+		      "that KVM reports", name, reg->selector, s->gdt.limit);
+	cr_assert_eq(reg->selector & 7, 0,
+		     "the %s selector 0x%x has TI or RPL bits set; it must "
+		     "index the GDT at ring 0 (low 3 bits 0)", name,
+		     reg->selector);
 	d = entry_read(vm, s->gdt.base + reg->selector);
 	gdt = descriptor_decode(d);
-	cr_assert_eq(gdt.base, reg->base, "%s base", name);
-	cr_assert_eq(gdt.limit, reg->limit, "%s limit", name);
-	cr_assert_eq(gdt.type, reg->type, "%s type", name);
-	cr_assert_eq(gdt.s, reg->s, "%s S", name);
-	cr_assert_eq(gdt.dpl, reg->dpl, "%s DPL", name);
-	cr_assert_eq(gdt.present, reg->present, "%s P", name);
-	cr_assert_eq(gdt.l, reg->l, "%s L", name);
-	cr_assert_eq(gdt.db, reg->db, "%s D/B", name);
-	cr_assert_eq(gdt.g, reg->g, "%s G", name);
+	cr_assert_eq(gdt.base, reg->base,
+		     "%s's base in the GDT is 0x%llx, but KVM_SET_SREGS gave "
+		     "KVM 0x%llx: the table and the registers must agree", name,
+		     (unsigned long long)gdt.base,
+		     (unsigned long long)reg->base);
+	cr_assert_eq(gdt.limit, reg->limit,
+		     "%s's limit in the GDT is 0x%x, but KVM_SET_SREGS gave "
+		     "KVM 0x%x: the table and the registers must agree", name,
+		     gdt.limit, reg->limit);
+	cr_assert_eq(gdt.type, reg->type,
+		     "%s's type in the GDT is 0x%x, but KVM_SET_SREGS gave "
+		     "KVM 0x%x: the table and the registers must agree", name,
+		     gdt.type, reg->type);
+	cr_assert_eq(gdt.s, reg->s,
+		     "%s's S bit in the GDT is %u, but KVM_SET_SREGS gave KVM "
+		     "%u: the table and the registers must agree", name, gdt.s,
+		     reg->s);
+	cr_assert_eq(gdt.dpl, reg->dpl,
+		     "%s's DPL in the GDT is %u, but KVM_SET_SREGS gave KVM "
+		     "%u: the table and the registers must agree", name,
+		     gdt.dpl, reg->dpl);
+	cr_assert_eq(gdt.present, reg->present,
+		     "%s's P bit in the GDT is %u, but KVM_SET_SREGS gave KVM "
+		     "%u: the table and the registers must agree", name,
+		     gdt.present, reg->present);
+	cr_assert_eq(gdt.l, reg->l,
+		     "%s's L bit in the GDT is %u, but KVM_SET_SREGS gave KVM "
+		     "%u: the table and the registers must agree", name, gdt.l,
+		     reg->l);
+	cr_assert_eq(gdt.db, reg->db,
+		     "%s's D/B bit in the GDT is %u, but KVM_SET_SREGS gave "
+		     "KVM %u: the table and the registers must agree", name,
+		     gdt.db, reg->db);
+	cr_assert_eq(gdt.g, reg->g,
+		     "%s's G bit in the GDT is %u, but KVM_SET_SREGS gave KVM "
+		     "%u: the table and the registers must agree", name, gdt.g,
+		     reg->g);
 }
 
 /*
@@ -256,7 +340,9 @@ Test(step08, gdt_entry_from_segment_encodes_every_field)
 
 		/* The table itself decodes back to its segment. */
 		cr_assert_str_eq(segment_differences(&want, seg), "",
-				 "table row %zu is wrong", i);
+				 "row %zu of this test's table of descriptors "
+				 "does not decode to its own segment (%s "
+				 "differ)", i, segment_differences(&want, seg));
 		cr_assert_eq(got, gdt_cases[i].descriptor, "base 0x%llx limit "
 			     "0x%x type 0x%x S=%d DPL=%d P=%d AVL=%d L=%d D/B=%d "
 			     "G=%d encodes as 0x%016llx, not 0x%016llx: these "
@@ -283,13 +369,22 @@ Test(step08, gdt_build_writes_null_code_and_data)
 	cr_assert_eq(gdt[0], 0, "GDT entry 0 is 0x%016llx, not the null "
 		     "descriptor", (unsigned long long)gdt[0]);
 	cr_assert_eq(gdt[GDT_SELECTOR_CODE / 8], gdt_cases[0].descriptor,
-		     "the code descriptor is 0x%016llx",
-		     (unsigned long long)gdt[GDT_SELECTOR_CODE / 8]);
+		     "guest_gdt_build wrote 0x%016llx as the code descriptor "
+		     "(entry %d); it must be 0x%016llx",
+		     (unsigned long long)gdt[GDT_SELECTOR_CODE / 8],
+		     GDT_SELECTOR_CODE / 8,
+		     (unsigned long long)gdt_cases[0].descriptor);
 	cr_assert_eq(gdt[GDT_SELECTOR_DATA / 8], gdt_cases[2].descriptor,
-		     "the data descriptor is 0x%016llx",
-		     (unsigned long long)gdt[GDT_SELECTOR_DATA / 8]);
+		     "guest_gdt_build wrote 0x%016llx as the data descriptor "
+		     "(entry %d); it must be 0x%016llx",
+		     (unsigned long long)gdt[GDT_SELECTOR_DATA / 8],
+		     GDT_SELECTOR_DATA / 8,
+		     (unsigned long long)gdt_cases[2].descriptor);
 	cr_assert_eq(gdt[GDT_ENTRIES], 0xa5a5a5a5a5a5a5a5ULL,
-		     "the builder wrote past the GDT's %d entries", GDT_ENTRIES);
+		     "guest_gdt_build wrote past the GDT's %d entries (entry "
+		     "%d is 0x%016llx, not the 0xa5 bytes it held)",
+		     GDT_ENTRIES, GDT_ENTRIES,
+		     (unsigned long long)gdt[GDT_ENTRIES]);
 	vm_destroy(&vm);
 }
 
@@ -310,20 +405,33 @@ Test(step08, page_table_builder_writes_every_entry)
 	memcpy(pml4, vm.mem + GUEST_PML4_ADDR, sizeof(pml4));
 	memcpy(pdpt, vm.mem + GUEST_PDPT_ADDR, sizeof(pdpt));
 	memcpy(pd, vm.mem + GUEST_PD_ADDR, sizeof(pd));
-	cr_assert_eq(pml4[0], 0x3000 | T_P | T_RW, "PML4[0] = 0x%llx",
-		     (unsigned long long)pml4[0]);
-	cr_assert_eq(pdpt[0], 0x4000 | T_P | T_RW, "PDPT[0] = 0x%llx",
-		     (unsigned long long)pdpt[0]);
+	cr_assert_eq(pml4[0], 0x3000 | T_P | T_RW,
+		     "guest_page_tables_build wrote PML4[0] = 0x%llx; it must "
+		     "point at the PDPT, present and writable: 0x%llx",
+		     (unsigned long long)pml4[0],
+		     (unsigned long long)(0x3000 | T_P | T_RW));
+	cr_assert_eq(pdpt[0], 0x4000 | T_P | T_RW,
+		     "guest_page_tables_build wrote PDPT[0] = 0x%llx; it must "
+		     "point at the PD, present and writable: 0x%llx",
+		     (unsigned long long)pdpt[0],
+		     (unsigned long long)(0x4000 | T_P | T_RW));
 	for (int i = 1; i < 512; i++) {
-		cr_assert_eq(pml4[i], 0, "PML4[%d] = 0x%llx, not 0", i,
+		cr_assert_eq(pml4[i], 0,
+			     "guest_page_tables_build left PML4[%d] = 0x%llx; "
+			     "every PML4 entry but the first must be 0", i,
 			     (unsigned long long)pml4[i]);
-		cr_assert_eq(pdpt[i], 0, "PDPT[%d] = 0x%llx, not 0", i,
+		cr_assert_eq(pdpt[i], 0,
+			     "guest_page_tables_build left PDPT[%d] = 0x%llx; "
+			     "every PDPT entry but the first must be 0", i,
 			     (unsigned long long)pdpt[i]);
 	}
 	for (uint64_t i = 0; i < 512; i++)
 		cr_assert_eq(pd[i], i << 21 | T_P | T_RW | T_PS,
-			     "PD[%llu] = 0x%llx, not 0x%llx", (unsigned long long)i,
-			     (unsigned long long)pd[i],
+			     "guest_page_tables_build wrote PD[%llu] = "
+			     "0x%llx; it must map 2 MiB page %llu present, "
+			     "writable and large (PS): 0x%llx",
+			     (unsigned long long)i, (unsigned long long)pd[i],
+			     (unsigned long long)i,
 			     (unsigned long long)(i << 21 | T_P | T_RW | T_PS));
 	vm_destroy(&vm);
 }
@@ -333,7 +441,9 @@ Test(step08, reports_a_refused_kvm_set_sregs)
 	struct vm vm;
 
 	vm_setup_through(&vm, 7);
-	cr_assert_eq(fault_inject_ioctl(KVM_SET_SREGS, EINVAL), 0);
+	cr_assert_eq(fault_inject_ioctl(KVM_SET_SREGS, EINVAL), 0,
+		     "installing the seccomp filter that fails KVM_SET_SREGS "
+		     "failed: %s", errno_name(errno));
 	stage_failure_check(&vm, 8, ": KVM_SET_SREGS failed: EINVAL");
 	vm_destroy(&vm);
 }
@@ -345,9 +455,19 @@ Test(step08, gdt_entries_match_the_segment_registers)
 
 	vm_setup_through(&vm, 8);
 	s = sregs_get(&vm);
-	cr_assert_eq(s.gdt.base, GUEST_GDT_ADDR);
-	cr_assert_eq(s.gdt.limit, GDT_ENTRIES * 8 - 1);
-	cr_assert_eq(entry_read(&vm, s.gdt.base), 0, "GDT entry 0 is not null");
+	cr_assert_eq(s.gdt.base, GUEST_GDT_ADDR,
+		     "after stage 08, KVM reports the GDT at 0x%llx; it must "
+		     "be at 0x%llx (GUEST_GDT_ADDR)",
+		     (unsigned long long)s.gdt.base, GUEST_GDT_ADDR);
+	cr_assert_eq(s.gdt.limit, GDT_ENTRIES * 8 - 1,
+		     "after stage 08, KVM reports a GDT limit of %u; for %d "
+		     "entries of 8 bytes it is %d (the limit is the last "
+		     "byte's offset, size - 1)", s.gdt.limit, GDT_ENTRIES,
+		     GDT_ENTRIES * 8 - 1);
+	cr_assert_eq(entry_read(&vm, s.gdt.base), 0,
+		     "GDT entry 0 is 0x%016llx; it must be the null "
+		     "descriptor (0)",
+		     (unsigned long long)entry_read(&vm, s.gdt.base));
 	segment_matches_gdt(&vm, &s, &s.cs, "CS");
 	segment_matches_gdt(&vm, &s, &s.ss, "SS");
 	segment_matches_gdt(&vm, &s, &s.ds, "DS");
@@ -373,11 +493,19 @@ Test(step08, sixty_four_bit_code_runs, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "exit reason %u",
-		     vm.run->exit_reason);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
+		     "the 64-bit code did not halt: KVM_RUN ended in %s, not "
+		     "KVM_EXIT_HLT", kvm_exit_name(vm.run->exit_reason));
 	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
-	cr_assert_eq(regs.rbx, 0x1122334455667788ULL, "rbx 0x%llx", regs.rbx);
-	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code));
+	cr_assert_eq(regs.rbx, 0x1122334455667788ULL,
+		     "after mov rax, imm64; push rax; pop rbx the guest's RBX "
+		     "is 0x%llx, not 0x1122334455667788: it did not run as "
+		     "64-bit code", (unsigned long long)regs.rbx);
+	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code),
+		     "after the 64-bit code's hlt, KVM reports RIP=0x%llx; it "
+		     "must be just past the hlt, 0x%llx",
+		     (unsigned long long)regs.rip,
+		     (unsigned long long)(GUEST_LOAD_ADDR + sizeof(code)));
 	vm_destroy(&vm);
 }
 
@@ -411,8 +539,10 @@ Test(step08, kvm_refuses_cs_l_outside_long_mode)
 	/* kvm_is_valid_sregs(): not in long mode, CS.L must be 0. */
 	vm_setup_through(&vm, 8);
 	err = sregs_set_edited(&vm, cs_l_in_protected_mode);
-	cr_assert_eq(err, EINVAL, "CS.L=1 with paging off: %s",
-		     err ? errno_name(err) : "accepted");
+	cr_assert_eq(err, EINVAL,
+		     "KVM_SET_SREGS with CS.L=1 and paging off returned %s; "
+		     "KVM must refuse it with EINVAL (kvm_is_valid_sregs)",
+		     err ? errno_name(err) : "success");
 	vm_destroy(&vm);
 }
 
@@ -424,8 +554,13 @@ Test(step08, kvm_accepts_cs_l_with_d_in_long_mode)
 	/* The reserved L=1, D=1 pair is left to the hardware's entry checks. */
 	vm_setup_through(&vm, 8);
 	err = sregs_set_edited(&vm, cs_d_in_long_mode);
-	cr_assert_eq(err, 0, "CS.L=1 CS.D=1: %s", errno_name(err));
-	cr_assert_eq(sregs_get(&vm).cs.db, 1, "CS.D did not read back as 1");
+	cr_assert_eq(err, 0,
+		     "KVM_SET_SREGS with CS.L=1 and CS.D=1 in long mode "
+		     "failed with %s; KVM leaves that pair to the entry "
+		     "checks and must accept it", errno_name(err));
+	cr_assert_eq(sregs_get(&vm).cs.db, 1,
+		     "KVM_GET_SREGS after setting CS.D=1 reports CS.D=0; KVM "
+		     "must keep what it was given");
 	vm_destroy(&vm);
 }
 
@@ -439,15 +574,24 @@ Test(step08, cs_l_with_d_fails_entry_on_stock_kvm, .timeout = 20)
 		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
 			     "the sandbox runs this test");
 	vm_setup_through(&vm, 9);
-	cr_assert_eq(sregs_set_edited(&vm, cs_d_in_long_mode), 0);
+	cr_assert_eq(sregs_set_edited(&vm, cs_d_in_long_mode), 0,
+		     "KVM_SET_SREGS with CS.L=1 and CS.D=1 in long mode "
+		     "failed; KVM must accept it (the pair fails only at "
+		     "entry)");
 	vm.mem[GUEST_LOAD_ADDR] = 0xf4;		/* hlt, never reached */
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_FAIL_ENTRY,
-		     "the vCPU entered with CS.L=1 CS.D=1");
+		     "KVM_RUN with CS.L=1 and CS.D=1 ended in %s; stock KVM "
+		     "must fail the entry (KVM_EXIT_FAIL_ENTRY)",
+		     kvm_exit_name(vm.run->exit_reason));
 	/* SVM_EXIT_ERR on AMD; on Intel bit 31 and 33, invalid guest state. */
 	cr_assert_eq(vm.run->fail_entry.hardware_entry_failure_reason,
 		     amd ? 0xffffffffULL : 0x80000021ULL,
-		     "hardware_entry_failure_reason 0x%llx", (unsigned long long)
-		     vm.run->fail_entry.hardware_entry_failure_reason);
+		     "KVM_EXIT_FAIL_ENTRY came with "
+		     "hardware_entry_failure_reason 0x%llx; it must be 0x%llx "
+		     "(%s)",
+		     (unsigned long long)vm.run->fail_entry.hardware_entry_failure_reason,
+		     amd ? 0xffffffffULL : 0x80000021ULL,
+		     amd ? "SVM_EXIT_ERR" : "invalid guest state");
 	vm_destroy(&vm);
 }
 
@@ -464,10 +608,16 @@ Test(step08, kvm_refuses_a_sign_extended_cr0_pg)
 	/* (int)1 << 31 widened to 64 bits sets CR0's reserved upper half. */
 	vm_setup_through(&vm, 8);
 	err = sregs_set_edited(&vm, cr0_pg_sign_extended);
-	cr_assert_eq(err, EINVAL, "CR0=0xffffffff80000001: %s",
-		     err ? errno_name(err) : "accepted");
-	cr_assert(strstr(errno_hint("KVM_SET_SREGS", EINVAL), "1ULL << 31"));
-	cr_assert(strstr(errno_hint("KVM_SET_SREGS", EINVAL), "CPUID"));
+	cr_assert_eq(err, EINVAL,
+		     "KVM_SET_SREGS with CR0=0xffffffff80000001 (PG "
+		     "sign-extended) returned %s; KVM must refuse reserved "
+		     "CR0 bits with EINVAL", err ? errno_name(err) : "success");
+	cr_assert(strstr(errno_hint("KVM_SET_SREGS", EINVAL), "1ULL << 31"),
+		  "the hint for KVM_SET_SREGS failing with EINVAL does not "
+		  "name 1ULL << 31 (a sign-extended CR0.PG)");
+	cr_assert(strstr(errno_hint("KVM_SET_SREGS", EINVAL), "CPUID"),
+		  "the hint for KVM_SET_SREGS failing with EINVAL does not "
+		  "mention CPUID");
 	vm_destroy(&vm);
 }
 
@@ -544,6 +694,9 @@ Test(step08, sregs_are_asked_of_the_vcpu_fd)
 	vm_destroy(&vm);
 }
 
+#define STAGE_08_LINE "[08] KVM_SET_SREGS: long mode, CR0=0x80000001 " \
+	"CR3=0x2000 CR4=0x20 EFER=0x500, CS.L=1 CS.D=0\n"
+
 Test(step08, prints_its_stage_line)
 {
 	struct vm vm;
@@ -552,10 +705,12 @@ Test(step08, prints_its_stage_line)
 
 	vm_setup_through(&vm, 7);
 	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_enter_long_mode(&vm), 0);
+	cr_assert_eq(vcpu_enter_long_mode(&vm), 0,
+		     "stage 08 (vcpu_enter_long_mode) did not return 0; it "
+		     "must put the vCPU in long mode with KVM_SET_SREGS");
 	out = capture_end(&c);
-	cr_assert_str_eq(out, "[08] KVM_SET_SREGS: long mode, CR0=0x80000001 "
-			 "CR3=0x2000 CR4=0x20 EFER=0x500, CS.L=1 CS.D=0\n");
+	cr_assert_str_eq(out, STAGE_08_LINE, "stage 08 printed\n%s\nbut its "
+			 "stage line must read\n%s", out, STAGE_08_LINE);
 	free(out);
 	vm_destroy(&vm);
 }

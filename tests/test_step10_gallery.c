@@ -49,6 +49,27 @@ static void gallery_run(const char *guest, const char *timeout,
 #define assert_lacks(text, piece) \
 	cr_assert(!strstr(text, piece), "unexpected \"%s\" in:\n%s", piece, text)
 
+/*
+ * A run that ends on a fatal exit explains it once: a loop that enters
+ * the guest again (KVM_RUN) after it explains it again and again, until
+ * the timeout or program_run's output limit stops it.  Checked first, so
+ * that mistake fails in seconds with a sentence (a guest that has shut
+ * down or failed entry gives the same exit at once, natively and under
+ * TCG alike), not at the test's timeout; the output shown is cut short.
+ */
+static void assert_explained_once(const char *err, const char *piece,
+				  const char *exit_name)
+{
+	int n = 0;
+
+	for (const char *at = err; (at = strstr(at, piece)); at += strlen(piece))
+		n++;
+	cr_assert_eq(n, 1, "step10 explained %s %d times (\"%s\"); vcpu_run "
+		     "must stop at that exit, not enter the guest again with "
+		     "KVM_RUN.  Its stderr began:\n%.1500s", exit_name, n, piece,
+		     err);
+}
+
 /* The register dump a failed run must end with: every line present. */
 static void assert_dump_lines(const char *err)
 {
@@ -90,6 +111,7 @@ Test(step10_gallery, triple_fault, .timeout = 40)
 	struct program_result r;
 
 	gallery_run("triple_fault", "10", &r);
+	assert_explained_once(r.err, "(KVM_EXIT_SHUTDOWN)\n", "KVM_EXIT_SHUTDOWN");
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d\n%s", r.status, r.err);
 	assert_has(r.err, "step10: the guest triple-faulted (KVM_EXIT_SHUTDOWN)\n");
 	assert_has(r.err, "  hint: ");
@@ -127,6 +149,7 @@ Test(step10_gallery, ud2_triple_fault, .timeout = 40)
 	struct program_result r;
 
 	gallery_run("ud2", "10", &r);
+	assert_explained_once(r.err, "(KVM_EXIT_SHUTDOWN)\n", "KVM_EXIT_SHUTDOWN");
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d\n%s", r.status, r.err);
 	assert_has(r.err, "(KVM_EXIT_SHUTDOWN)\n");
 	assert_dump_lines(r.err);
@@ -138,6 +161,7 @@ Test(step10_gallery, mmio_write, .timeout = 40)
 	struct program_result r;
 
 	gallery_run("mmio_write", "10", &r);
+	assert_explained_once(r.err, "(KVM_EXIT_MMIO)\n", "KVM_EXIT_MMIO");
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d\n%s", r.status, r.err);
 	assert_has(r.err, "step10: guest wrote 4 bytes at guest physical "
 		   "address 0x20000000, where no memory slot is (KVM_EXIT_MMIO)\n");
@@ -156,6 +180,7 @@ Test(step10_gallery, mmio_read, .timeout = 40)
 	struct program_result r;
 
 	gallery_run("mmio_read", "10", &r);
+	assert_explained_once(r.err, "(KVM_EXIT_MMIO)\n", "KVM_EXIT_MMIO");
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d\n%s", r.status, r.err);
 	assert_has(r.err, "step10: guest read 8 bytes at guest physical "
 		   "address 0x3ff00000, where no memory slot is (KVM_EXIT_MMIO)\n");
@@ -171,6 +196,8 @@ Test(step10_gallery, exec_unbacked, .timeout = 40)
 	struct program_result r;
 
 	gallery_run("exec_unbacked", "10", &r);
+	assert_explained_once(r.err, "(KVM_EXIT_INTERNAL_ERROR)",
+			      "KVM_EXIT_INTERNAL_ERROR");
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d\n%s", r.status, r.err);
 	assert_has(r.err, "step10: KVM could not handle the guest "
 		   "(KVM_EXIT_INTERNAL_ERROR): KVM_INTERNAL_ERROR_EMULATION\n");
@@ -767,6 +794,19 @@ Test(step10_random, random_guests_end_classified, .timeout = 240)
 		dup2(saved_err, 2);
 		vm_destroy(&vm);
 
+		/*
+		 * Only port I/O lets the run go on: a run stopped by the
+		 * timeout ended on an I/O exit, or on none.  Otherwise the
+		 * loop re-entered after an exit that ends the run; caught at
+		 * the first such guest, not after 300 timeouts.
+		 */
+		cr_assert(status != EXIT_TIMEOUT || stats.exits == 0 ||
+			  stats.last_exit == KVM_EXIT_IO, "guest %d (seed "
+			  "0x%llx): vcpu_run went on after %s until the "
+			  "timeout (%llu exits); that exit ends the run", i,
+			  (unsigned long long)seed,
+			  kvm_exit_name(stats.last_exit),
+			  (unsigned long long)stats.exits);
 		if (status == EXIT_SUCCESS)
 			o = OUT_HLT;
 		else if (status == EXIT_TIMEOUT)

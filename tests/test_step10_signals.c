@@ -50,12 +50,14 @@ static void child_start(struct child *c, const char *const args[])
 {
 	const char *argv[8] = { STEP_PROGRAM };
 	int out[2], err[2];
+	pid_t parent;
 
 	for (int i = 0; args[i]; i++)
 		argv[i + 1] = args[i];
 	memset(c, 0, sizeof(*c));
 	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
 	fflush(NULL);
+	parent = getpid();
 	c->pid = fork();
 	cr_assert_geq(c->pid, 0);
 	if (c->pid == 0) {
@@ -66,6 +68,7 @@ static void child_start(struct child *c, const char *const args[])
 			_exit(127);
 		closefrom(3);
 		signal(SIGINT, SIG_DFL);
+		child_die_with_parent(parent);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
@@ -252,7 +255,7 @@ static void program_run_fds(const char *const args[], enum stdout_kind kind,
 	const char *argv[8] = { STEP_PROGRAM };
 	int out[2], err[2], wstatus;
 	FILE *o, *e;
-	pid_t pid;
+	pid_t pid, parent;
 
 	for (int i = 0; args[i]; i++)
 		argv[i + 1] = args[i];
@@ -263,6 +266,7 @@ static void program_run_fds(const char *const args[], enum stdout_kind kind,
 		out[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	fflush(NULL);
+	parent = getpid();
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
@@ -278,6 +282,7 @@ static void program_run_fds(const char *const args[], enum stdout_kind kind,
 			close(1);
 		if (closed_fd >= 0)
 			close(closed_fd);
+		child_die_with_parent(parent);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
