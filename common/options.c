@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* options.c: the command line of steps 01 to 09. */
+/* options.c: the command line of steps 01 to 09; --timeout's seconds. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "report.h"
 #include "trace.h"
 #include "vm.h"
 
@@ -33,4 +34,18 @@ void step_options(int argc, char **argv, const char *what)
 			exit(EXIT_USAGE);
 		}
 	}
+}
+
+double option_seconds(const char *option, const char *text)
+{
+	char *end;
+	double seconds;
+
+	errno = 0;
+	seconds = strtod(text, &end);
+	if (errno || *end || end == text || !(seconds >= 0) || seconds > 1e6) {
+		report("%s wants seconds from 0 to 1000000, not '%s'", option, text);
+		exit(EXIT_USAGE);
+	}
+	return seconds;
 }

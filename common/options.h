@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* options.h: the command line that steps 01 to 09 share. */
+/* options.h: the command line that steps 01 to 09 share; --timeout's seconds. */
 #ifndef OPTIONS_H
 #define OPTIONS_H
 
@@ -9,5 +9,11 @@
  * what is the step's one-line purpose, shown by --help.
  */
 void step_options(int argc, char **argv, const char *what);
+
+/*
+ * The number of seconds text gives, from 0 to 1000000 (a fraction is
+ * fine).  Anything else is a usage error naming option: exit EXIT_USAGE.
+ */
+double option_seconds(const char *option, const char *text);
 
 #endif

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* command_line.c: step10's options and its --help (step10.h). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "report.h"
 #include "std_streams.h"
 #include "step10.h"
@@ -30,21 +30,13 @@ void command_line_parse(int argc, char **argv, struct run_options *opt,
 {
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
-		char *end;
 
 		if (!strcmp(arg, "--trace")) {
 			trace_enable(1);
 		} else if (!strcmp(arg, "--coalesce")) {
 			opt->coalesce = 1;
 		} else if (!strcmp(arg, "--timeout") && i + 1 < argc) {
-			errno = 0;
-			opt->timeout = strtod(argv[++i], &end);
-			if (errno || *end || end == argv[i] || !(opt->timeout >= 0) ||
-			    opt->timeout > 1e6) {
-				report("--timeout wants seconds from 0 to 1000000, "
-				       "not '%s'", argv[i]);
-				exit(EXIT_USAGE);
-			}
+			opt->timeout = option_seconds("--timeout", argv[++i]);
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			usage(stdout);
 			exit(stdout_finish() < 0 ? EXIT_SETUP : EXIT_SUCCESS);

@@ -336,6 +336,7 @@ Test(step11, port_io_is_not_this_machines_device, .timeout = 20)
 struct ctrl_c {
 	pthread_t target;
 	double after;		/* seconds */
+	int sig;		/* 0: SIGINT */
 };
 
 static void *ctrl_c_later(void *arg)
@@ -343,7 +344,7 @@ static void *ctrl_c_later(void *arg)
 	struct ctrl_c *c = arg;
 
 	usleep((useconds_t)(c->after * 1e6));
-	pthread_kill(c->target, SIGINT);
+	pthread_kill(c->target, c->sig ? c->sig : SIGINT);
 	return NULL;
 }
 
@@ -359,8 +360,29 @@ Test(step11, ctrl_c_stops_a_spinning_guest, .timeout = 30)
 	guest_run(code, sizeof(code), &quick, READY, &r);
 	pthread_join(t, NULL);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
-	cr_assert(strstr(r.err, "interrupted (Ctrl-C); the guest was stopped"),
-		  "%s", r.err);
+	cr_assert(strstr(r.err, "interrupted (Ctrl-C, SIGINT") &&
+		  strstr(r.err, "the guest was stopped"),
+		  "Ctrl-C should stop the guest and say so (common/stop_signals.c's "
+		  "stop_report()), stderr was:\n%s", r.err);
+	mmio_result_free(&r);
+}
+
+/* SIGTERM (kill's default) stops it the same way, and is named. */
+Test(step11, sigterm_stops_a_spinning_guest, .timeout = 30)
+{
+	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $: no exits */
+	struct ctrl_c c = { .target = pthread_self(), .after = 1.0, .sig = SIGTERM };
+	struct mmio_result r;
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0);
+	guest_run(code, sizeof(code), &quick, READY, &r);
+	pthread_join(t, NULL);
+	cr_assert_eq(r.status, EXIT_TIMEOUT, "SIGTERM should stop the guest with "
+		     "status %d, it gave %d:\n%s", EXIT_TIMEOUT, r.status, r.err);
+	cr_assert(strstr(r.err, "terminated (SIGTERM") &&
+		  strstr(r.err, "the guest was stopped"),
+		  "SIGTERM should be named, stderr was:\n%s", r.err);
 	mmio_result_free(&r);
 }
 

@@ -12,16 +12,17 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "dump.h"
 #include "kvm_names.h"
+#include "options.h"
 #include "report.h"
+#include "std_streams.h"
+#include "stop_signals.h"
 #include "step11.h"
 #include "trace.h"
 #include "vm.h"
@@ -203,79 +204,20 @@ static int uart_ring_drain(struct kvm_coalesced_mmio_ring *ring,
 }
 /* endregion: uart_ring_drain */
 
-/*
- * Stopping a guest that never halts, as step 10 does: a timer (or
- * Ctrl-C) sends a signal whose handler sets kvm_run.immediate_exit, so
- * KVM_RUN returns EINTR even if the signal came just before we entered.
- */
-static struct kvm_run *volatile running;
-static volatile sig_atomic_t stop_signal;
-
-static void stop_handler(int sig)
-{
-	stop_signal = sig;
-	if (running)
-		running->immediate_exit = 1;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-}
-
-/* Arm the timeout and Ctrl-C; the old handlers go to old[0..1]. */
-static int stop_signals_arm(struct vm *vm, double timeout,
-			    struct sigaction old[2])
-{
-	struct sigaction sa = { .sa_handler = stop_handler };	/* no SA_RESTART */
-	struct itimerval timer = { 0 };
-
-	stop_signal = 0;
-	running = vm->run;
-	sigemptyset(&sa.sa_mask);
-	timer.it_value.tv_sec = (time_t)timeout;
-	timer.it_value.tv_usec = (suseconds_t)((timeout - (time_t)timeout) * 1e6);
-	if (timeout > 0 && !timer.it_value.tv_sec && !timer.it_value.tv_usec)
-		timer.it_value.tv_usec = 1;
-	if (sigaction(SIGALRM, &sa, &old[0]) < 0)
-		return running = NULL, report_errno("sigaction", errno);
-	if (sigaction(SIGINT, &sa, &old[1]) < 0) {
-		int err = errno;
-
-		sigaction(SIGALRM, &old[0], NULL);
-		return running = NULL, report_errno("sigaction", err);
-	}
-	if (setitimer(ITIMER_REAL, &timer, NULL) < 0) {
-		int err = errno;
-
-		sigaction(SIGALRM, &old[0], NULL);
-		sigaction(SIGINT, &old[1], NULL);
-		return running = NULL, report_errno("setitimer", err);
-	}
-	return 0;
-}
-
-static void stop_signals_disarm(struct vm *vm, const struct sigaction old[2])
-{
-	struct itimerval off = { 0 };
-
-	setitimer(ITIMER_REAL, &off, NULL);
-	sigaction(SIGALRM, &old[0], NULL);
-	sigaction(SIGINT, &old[1], NULL);
-	running = NULL;
-	vm->run->immediate_exit = 0;
-}
-
 /* region: mmio_vcpu_run */
 /* Stage 11: KVM_RUN until the guest halts, fails or times out. */
 int mmio_vcpu_run(struct vm *vm, const struct run_options *opt,
 		  struct uart *uart, struct run_stats *stats)
 {
 	struct kvm_coalesced_mmio_ring *ring = NULL;
-	struct sigaction old[2];
+	struct stop_saved saved;
 	enum exit_action action = EXIT_ACTION_CONTINUE;
 	int status = EXIT_SUCCESS;
 
 	*stats = (struct run_stats){ 0 };
 	if (opt->coalesce && !(ring = uart_ring_setup(vm)))
 		return EXIT_SETUP;
-	if (stop_signals_arm(vm, opt->timeout, old) < 0)
+	if (stop_signals_arm(vm, opt->timeout, &saved) < 0)
 		return EXIT_SETUP;
 
 	while (action == EXIT_ACTION_CONTINUE) {
@@ -305,13 +247,10 @@ int mmio_vcpu_run(struct vm *vm, const struct run_options *opt,
 	if (ring && status != EXIT_GUEST)
 		uart_ring_drain(ring, uart, stats);
 	fflush(uart->out);
-	stop_signals_disarm(vm, old);
+	stop_signals_disarm(vm, &saved);
 
-	if (status == EXIT_TIMEOUT && stop_signal == SIGINT)
-		report("interrupted (Ctrl-C); the guest was stopped");
-	else if (status == EXIT_TIMEOUT)
-		report("the guest did not halt within %g s; it was stopped",
-		       opt->timeout);
+	if (status == EXIT_TIMEOUT)
+		stop_report(opt->timeout);	/* the timeout's, or whose signal */
 	if (status != EXIT_SUCCESS && status != EXIT_SETUP)
 		vcpu_dump(stderr, vm);
 	return status;
@@ -327,7 +266,8 @@ static void usage(FILE *to)
 		"  --coalesce         queue the UART's transmit writes in KVM's coalesced ring\n"
 		"  --trace            print every KVM ioctl to stderr (also KVM_TRACE=1)\n"
 		"Exit status: 0 the guest halted, 1 setup failed, 2 bad usage,\n"
-		"3 the guest failed, 4 timeout or Ctrl-C.\n",
+		"3 the guest failed, 4 the guest was stopped (timeout, Ctrl-C,\n"
+		"SIGTERM, SIGHUP, SIGALRM).\n",
 		UART_MMIO_BASE, DEFAULT_TIMEOUT_SECONDS);
 }
 
@@ -336,21 +276,13 @@ static void options_parse(int argc, char **argv, struct run_options *opt)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
-		char *end;
 
 		if (!strcmp(arg, "--trace")) {
 			trace_enable(1);
 		} else if (!strcmp(arg, "--coalesce")) {
 			opt->coalesce = 1;
 		} else if (!strcmp(arg, "--timeout") && i + 1 < argc) {
-			errno = 0;
-			opt->timeout = strtod(argv[++i], &end);
-			if (errno || *end || end == argv[i] || !(opt->timeout >= 0) ||
-			    opt->timeout > 1e6) {
-				report("--timeout wants seconds from 0 to 1000000, "
-				       "not '%s'", argv[i]);
-				exit(EXIT_USAGE);
-			}
+			opt->timeout = option_seconds("--timeout", argv[++i]);
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -372,6 +304,8 @@ int main(int argc, char **argv)
 	struct run_stats stats;
 	int status;
 
+	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
+		return EXIT_SETUP;			/* before any fd is made */
 	options_parse(argc, argv, &opt);
 	if (kvm_open(&vm) < 0 ||			/* 01 */
 	    kvm_check_api_version(&vm) < 0 ||		/* 02 */

@@ -21,6 +21,7 @@
 
 #include "dump.h"
 #include "kvm_names.h"
+#include "options.h"
 #include "report.h"
 #include "step12.h"
 #include "trace.h"
@@ -309,14 +310,7 @@ static void options_parse(int argc, char **argv, struct run_options *opt)
 		if (!strcmp(arg, "--trace")) {
 			trace_enable(1);
 		} else if (!strcmp(arg, "--timeout") && i + 1 < argc) {
-			errno = 0;
-			opt->timeout = strtod(argv[++i], &end);
-			if (errno || *end || end == argv[i] || !(opt->timeout >= 0) ||
-			    opt->timeout > 1e6) {
-				report("--timeout wants seconds from 0 to 1000000, "
-				       "not '%s'", argv[i]);
-				exit(EXIT_USAGE);
-			}
+			opt->timeout = option_seconds("--timeout", argv[++i]);
 		} else if (!strcmp(arg, "--vector") && i + 1 < argc) {
 			unsigned long v;
 

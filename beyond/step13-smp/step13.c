@@ -22,6 +22,7 @@
 
 #include "dump.h"
 #include "kvm_names.h"
+#include "options.h"
 #include "report.h"
 #include "step13.h"
 #include "trace.h"
@@ -375,19 +376,11 @@ static void options_parse(int argc, char **argv, struct run_options *opt)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
-		char *end;
 
 		if (!strcmp(arg, "--trace")) {
 			trace_enable(1);
 		} else if (!strcmp(arg, "--timeout") && i + 1 < argc) {
-			errno = 0;
-			opt->timeout = strtod(argv[++i], &end);
-			if (errno || *end || end == argv[i] || !(opt->timeout >= 0) ||
-			    opt->timeout > 1e6) {
-				report("--timeout wants seconds from 0 to 1000000, "
-				       "not '%s'", argv[i]);
-				exit(EXIT_USAGE);
-			}
+			opt->timeout = option_seconds("--timeout", argv[++i]);
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			usage(stdout);
 			exit(EXIT_SUCCESS);

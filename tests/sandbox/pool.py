@@ -86,6 +86,12 @@ class Pool:
         self.envs = []
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def _run(self, env, argv, timeout, cwd):
+        return subprocess.run(
+            [os.path.join(HERE, "run")] + list(argv),
+            env=dict(env, SANDBOX_TIMEOUT=str(timeout)), cwd=cwd,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
     def map(self, fn, items):
         """fn(run, item) for each item, as many at once as there are VMs;
         run runs a command in the VM this call holds.  Results in order."""
@@ -93,11 +99,28 @@ class Pool:
             env = self.free.get()
             try:
                 def run(argv, timeout=0, cwd=None):
-                    e = dict(env, SANDBOX_TIMEOUT=str(timeout))
-                    return subprocess.run(
-                        [os.path.join(HERE, "run")] + list(argv), env=e,
-                        cwd=cwd, stdin=subprocess.DEVNULL,
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                    for attempt in (1, 2):
+                        p = self._run(env, argv, timeout, cwd)
+                        if p.returncode != 125 or b"warm sandbox stopped" not in p.stderr:
+                            return p
+                        # The VM died under the command (seen once, on a
+                        # heavily loaded host): boot it again and give the
+                        # command one more try.
+                        console = os.path.join(env["SANDBOX_UP_DIR"], "console")
+                        try:
+                            with open(console, errors="replace") as f:
+                                tail = "".join(f.readlines()[-8:])
+                        except OSError:
+                            tail = "(no console)\n"
+                        if self.log:
+                            self.log(f"a sandbox stopped under {argv[0]}; its console "
+                                     f"ended:\n{tail}booting it again"
+                                     + (" and running the command once more"
+                                        if attempt == 1 else ""))
+                        subprocess.run([os.path.join(HERE, "up"), "--idle", str(IDLE)],
+                                       env=env, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    return p
                 return fn(run, item)
             finally:
                 self.free.put(env)

@@ -4,7 +4,7 @@
 # tests/sandbox/test_sandbox.sh: the sandbox's own tests: cold runs (a VM
 # booted per command, 8 or 9 boots), then the same and more in a warm
 # sandbox (tests/sandbox/up, 2 boots and a cold fallback), then the pool
-# (tests/sandbox/pool.py, 2 boots).
+# (tests/sandbox/pool.py, 4 boots).
 # Prints "ok - NAME" or "FAIL - NAME: DETAIL" per check, then
 # "sandbox: N passed, N failed"; exits 1 if any check failed.
 
@@ -354,6 +354,24 @@ check "pool: one vCPU each; statuses, stdout and stderr kept apart" "$(head -c 6
 pooldir=$(sed -n 's/^dir //p' "$tmp/o")
 check "pool: closed, it leaves no QEMU and no folder" "$(pgrep -af "qemu.*${pooldir:-none}")" \
 	eval 'test -n "$pooldir" && test ! -e "$pooldir" && ! pgrep -f "qemu.*$pooldir" >/dev/null'
+
+# A pool VM killed under a command: booted again, the command run again.
+SANDBOX_VMS=1 SANDBOX_UP_DIR= python3 - "$here" >"$tmp/o" 2>"$tmp/e" <<'PY'
+import os, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+import pool
+logs = []
+with pool.Pool(log=logs.append) as vms:
+    qemu = int(open(os.path.join(vms.envs[0]["SANDBOX_UP_DIR"], "qemu.pid")).read())
+    threading.Timer(3, os.kill, (qemu, 9)).start()
+    p = vms.map(lambda run, _: run(["sh", "-c", "sleep 6; echo done"], timeout=120), [0])[0]
+print("rc", p.returncode, p.stdout.decode().strip())
+print("\n".join(logs))
+PY
+rc=$?
+check "pool: a VM killed under a command is booted again, the command rerun" \
+	"got $rc; $(head -c 600 "$tmp/o" "$tmp/e")" \
+	eval 'test "$rc" -eq 0 && grep -qx "rc 0 done" "$tmp/o" && grep -q "booting it again" "$tmp/o"'
 
 echo "sandbox: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
