@@ -375,7 +375,8 @@ Test(step11, sigterm_stops_a_spinning_guest, .timeout = 30)
 	struct mmio_result r;
 	pthread_t t;
 
-	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0);
+	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
+		     "pthread_create failed");
 	guest_run(code, sizeof(code), &quick, READY, &r);
 	pthread_join(t, NULL);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "SIGTERM should stop the guest with "
