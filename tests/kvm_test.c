@@ -741,8 +741,12 @@ void program_check_missing_device(void)
 	program_run_plain(NULL, "KVM_DEVICE=/nonexistent", &r);
 	cr_assert_eq(r.status, EXIT_SETUP, "exit %d, stderr:\n%s", r.status, r.err);
 	cr_assert_str_eq(r.out, "", "a failed open printed a stage line");
-	cr_assert(strstr(r.err, "open /nonexistent failed: ENOENT"), "%s", r.err);
-	cr_assert(strstr(r.err, "  hint: there is no KVM device"), "%s", r.err);
+	cr_assert(strstr(r.err, "open /nonexistent failed: ENOENT"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "open /nonexistent failed: ENOENT", r.err);
+	cr_assert(strstr(r.err, "  hint: there is no KVM device"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "  hint: there is no KVM device", r.err);
 	program_result_free(&r);
 }
 
@@ -767,9 +771,11 @@ void program_check_not_kvm_device(int last)
 		cr_assert_eq(r.status, EXIT_SETUP, "exit %d, stderr:\n%s",
 			     r.status, r.err);
 		cr_assert(strstr(r.err, "KVM_GET_API_VERSION failed: ENOTTY"),
-			  "%s", r.err);
+			  "stderr lacks \"%s\"; it said:\n%s",
+			  "KVM_GET_API_VERSION failed: ENOTTY", r.err);
 		cr_assert(strstr(r.err, "  hint: this file is not a KVM device"),
-			  "%s", r.err);
+			  "stderr lacks \"%s\"; it said:\n%s",
+			  "  hint: this file is not a KVM device", r.err);
 	}
 	program_result_free(&r);
 }
@@ -810,7 +816,10 @@ void program_check_permission_denied(void)
 	cr_assert_eq(r.status, EXIT_SETUP, "exit %d, stderr:\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, want), "no '%s' in:\n%s", want, r.err);
 	cr_assert(strstr(r.err, "  hint: you may not open the KVM device: join "
-			 "the kvm group"), "%s", r.err);
+			 "the kvm group"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "  hint: you may not open the KVM device: join the kvm group",
+		  r.err);
 	cr_assert_str_eq(r.out, "",
 			 "when opening the device fails the program must "
 			 "print no stage line; it printed\n%s", r.out);
@@ -823,8 +832,11 @@ void program_check_unknown_argument(void)
 
 	program_run_plain("--no-such-option", NULL, &r);
 	cr_assert_eq(r.status, EXIT_USAGE, "exit %d, stderr:\n%s", r.status, r.err);
-	cr_assert(strstr(r.err, "'--no-such-option'"), "%s", r.err);
-	cr_assert(strstr(r.err, "usage: "), "%s", r.err);
+	cr_assert(strstr(r.err, "'--no-such-option'"),
+		  "stderr lacks \"%s\"; it said:\n%s", "'--no-such-option'",
+		  r.err);
+	cr_assert(strstr(r.err, "usage: "),
+		  "stderr lacks \"%s\"; it said:\n%s", "usage: ", r.err);
 	cr_assert_str_eq(r.out, "", "a usage error printed a stage line");
 	program_result_free(&r);
 }

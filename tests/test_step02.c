@@ -103,7 +103,9 @@ Test(step02, refuses_a_device_that_is_not_kvm)
 	err = capture_end(&c);
 	cr_assert(strstr(err, ": KVM_GET_API_VERSION failed: ENOTTY (Inappropriate "
 			 "ioctl for device)\n  hint: this file is not a KVM device"),
-		  "%s", err);
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  ": KVM_GET_API_VERSION failed: ENOTTY (Inappropriate ioctl "
+		  "for device)\n  hint: this file is not a KVM device", err);
 	free(err);
 	vm_destroy(&vm);
 }
@@ -134,7 +136,9 @@ Test(step02, refuses_api_version_11)
 	err = capture_end(&c);
 	ioctl_hook = NULL;
 	cr_assert(strstr(err, ": KVM_GET_API_VERSION returned 11, not 12\n"
-			 "  hint: "), "%s", err);
+			 "  hint: "),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  ": KVM_GET_API_VERSION returned 11, not 12\n  hint: ", err);
 	free(err);
 	vm_destroy(&vm);
 }
@@ -164,7 +168,9 @@ Test(step02, refuses_api_version_13)
 	err = capture_end(&c);
 	ioctl_hook = NULL;
 	cr_assert(strstr(err, ": KVM_GET_API_VERSION returned 13, not 12\n"
-			 "  hint: "), "%s", err);
+			 "  hint: "),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  ": KVM_GET_API_VERSION returned 13, not 12\n  hint: ", err);
 	free(err);
 	vm_destroy(&vm);
 }
@@ -185,7 +191,9 @@ Test(step02, program_exits_1_on_api_version_11)
 	o = capture_end(&out);
 	ioctl_hook = NULL;
 	cr_assert_eq(status, EXIT_SETUP, "status %d; stderr:\n%s", status, e);
-	cr_assert(strstr(e, "KVM_GET_API_VERSION returned 11, not 12"), "%s", e);
+	cr_assert(strstr(e, "KVM_GET_API_VERSION returned 11, not 12"),
+		  "e lacks \"%s\"; it said:\n%s",
+		  "KVM_GET_API_VERSION returned 11, not 12", e);
 	cr_assert(!strstr(o, "[02]"), "stage 02 said it succeeded:\n%s", o);
 	cr_assert(!strncmp(o, "[01] open /dev/kvm: fd ", 23), "%s", o);
 	free(o);

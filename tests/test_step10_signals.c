@@ -440,7 +440,9 @@ Test(step10_signals, immediate_exit_leaves_exit_reason_alone, .timeout = 30)
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), -1,
 		     "KVM_RUN with immediate_exit set succeeded; KVM must "
 		     "return at once with EINTR");
-	cr_assert_eq(errno, EINTR, "%s", strerror(errno));
+	cr_assert_eq(errno, EINTR,
+		     "KVM_RUN with immediate_exit set failed with %s; KVM "
+		     "must return EINTR", errno_name(errno));
 	cr_assert_eq(vm.run->exit_reason, 0x1234, "exit_reason %u",
 		     vm.run->exit_reason);
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,

@@ -242,7 +242,10 @@ Test(step11, wider_access_to_a_register_is_refused, .timeout = 20)
 	guest_run(code, sizeof(code), &quick, READY, &r);
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
 	cr_assert(strstr(r.err, "guest wrote 2 bytes at UART register +0; its "
-			 "registers are one byte wide"), "%s", r.err);
+			 "registers are one byte wide"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "guest wrote 2 bytes at UART register +0; its registers are "
+		  "one byte wide", r.err);
 	cr_assert(strstr(r.err, "RIP="), "no register dump:\n%s", r.err);
 	cr_assert_eq(r.len, 0, "a refused write was transmitted");
 	mmio_result_free(&r);
@@ -260,10 +263,16 @@ Test(step11, access_where_nothing_is_fails_with_explanation, .timeout = 20)
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
 	cr_assert(strstr(r.err, "guest wrote 1 byte at guest physical address "
 			 "0x300000, where neither memory nor the UART is"),
-		  "%s", r.err);
-	cr_assert(strstr(r.err, "  data: 41\n"), "%s", r.err);
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "guest wrote 1 byte at guest physical address 0x300000, "
+		  "where neither memory nor the UART is", r.err);
+	cr_assert(strstr(r.err, "  data: 41\n"),
+		  "stderr lacks \"%s\"; it said:\n%s", "  data: 41\n", r.err);
 	cr_assert(strstr(r.err, "  hint: memory is GPA 0x0-0x1fffff and the "
-			 "UART's registers are 0x10000000-0x10000007"), "%s", r.err);
+			 "UART's registers are 0x10000000-0x10000007"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "  hint: memory is GPA 0x0-0x1fffff and the UART's "
+		  "registers are 0x10000000-0x10000007", r.err);
 	mmio_result_free(&r);
 }
 
@@ -283,9 +292,15 @@ Test(step11, registers_it_lacks_read_zero_and_drop_writes, .timeout = 20)
 	cr_assert_eq(r.regs.rax & 0xff, 0, "register +1 read 0x%llx",
 		     r.regs.rax & 0xff);
 	cr_assert(strstr(r.err, "guest read UART register +1, which this UART "
-			 "does not have; it reads 0"), "%s", r.err);
+			 "does not have; it reads 0"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "guest read UART register +1, which this UART does not "
+		  "have; it reads 0", r.err);
 	cr_assert(strstr(r.err, "guest wrote 0x80 to UART register +3, which "
-			 "this UART does not have; ignored"), "%s", r.err);
+			 "this UART does not have; ignored"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "guest wrote 0x80 to UART register +3, which this UART does "
+		  "not have; ignored", r.err);
 	cr_assert_eq(r.len, 0,
 		     "the guest printed %zu bytes; it writes only to "
 		     "registers the UART does not have", r.len);
@@ -309,8 +324,9 @@ Test(step11, uart_never_ready_is_stopped_by_the_timeout, .timeout = 30)
 	cr_assert_eq(r.stats.mmio_writes, 0,
 		     "the UART saw %llu writes, though it was never ready",
 		     (unsigned long long)r.stats.mmio_writes);
-	cr_assert(strstr(r.err, "the guest did not halt within 0.3 s"), "%s",
-		  r.err);
+	cr_assert(strstr(r.err, "the guest did not halt within 0.3 s"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "the guest did not halt within 0.3 s", r.err);
 	mmio_result_free(&r);
 }
 
@@ -327,7 +343,9 @@ Test(step11, port_io_is_not_this_machines_device, .timeout = 20)
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
 	cr_assert(strstr(r.err, "guest used port 0xe9 (KVM_EXIT_IO); this "
 			 "machine's one device is the UART at GPA 0x10000000"),
-		  "%s", r.err);
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "guest used port 0xe9 (KVM_EXIT_IO); this machine's one "
+		  "device is the UART at GPA 0x10000000", r.err);
 	mmio_result_free(&r);
 }
 
@@ -513,11 +531,18 @@ Test(step11, exit_handle_answers_each_kind_of_exit)
 		     "an unknown exit");
 	err = capture_end(&c);
 	cr_assert(strstr(err, "at guest physical address 0xfffffff, where neither"),
-		  "%s", err);
-	cr_assert(strstr(err, "triple-faulted (KVM_EXIT_SHUTDOWN)"), "%s", err);
-	cr_assert(strstr(err, "unexpected exit unknown (1234)"), "%s", err);
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "at guest physical address 0xfffffff, where neither", err);
+	cr_assert(strstr(err, "triple-faulted (KVM_EXIT_SHUTDOWN)"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "triple-faulted (KVM_EXIT_SHUTDOWN)", err);
+	cr_assert(strstr(err, "unexpected exit unknown (1234)"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "unexpected exit unknown (1234)", err);
 	cr_assert(strstr(err, "at guest physical address 0x10000008, where "
-			 "neither"), "%s", err);
+			 "neither"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "at guest physical address 0x10000008, where neither", err);
 	cr_assert_eq(stats.exits, 7,
 		     "mmio_exit_handle counted %llu exits for the 7 it was "
 		     "given", (unsigned long long)stats.exits);
@@ -594,7 +619,9 @@ Test(step11, guest_too_large_is_refused)
 		     "bytes; it must report it and return -1");
 	err = capture_end(&c);
 	cr_assert(strstr(err, "the guest is 1966081 bytes; it has room for "
-			 "1966080"), "%s", err);
+			 "1966080"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "the guest is 1966081 bytes; it has room for 1966080", err);
 	free(err);
 	vm_destroy(&vm);
 }
@@ -653,7 +680,10 @@ Test(step11, program_refuses_bad_timeout, .timeout = 30)
 	program_run_args("--timeout", "soon", &r);
 	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
 	cr_assert(strstr(r.err, "--timeout wants seconds from 0 to 1000000, not "
-			 "'soon'"), "%s", r.err);
+			 "'soon'"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "--timeout wants seconds from 0 to 1000000, not 'soon'",
+		  r.err);
 	cr_assert_str_eq(r.out, "",
 			 "with a bad --timeout step11 must print no stage "
 			 "line; it printed\n%s", r.out);
@@ -669,9 +699,14 @@ Test(step11, program_traces_mmio_exits, .timeout = 60)
 	cr_assert(strstr(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: read 1 "
 			 "bytes at GPA 0x10000005\n"
 			 "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: write 1 bytes at "
-			 "GPA 0x10000000, data 48 \"H\"\n"), "%s", r.err);
-	cr_assert(strstr(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n"), "%s",
-		  r.err);
+			 "GPA 0x10000000, data 48 \"H\"\n"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: read 1 bytes at GPA "
+		  "0x10000005\nioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: write 1 "
+		  "bytes at GPA 0x10000000, data 48 \"H\"\n", r.err);
+	cr_assert(strstr(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n", r.err);
 	program_result_free(&r);
 }
 

@@ -286,7 +286,8 @@ Test(step12, a_held_tick_goes_in_when_the_window_opens, .timeout = 60)
 	opt.period = 0.002;
 	guest_run(code, sizeof(code), &opt, &r);
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d:\n%s", r.status, r.err);
-	cr_assert(strstr(r.err, "triple-faulted"), "%s", r.err);
+	cr_assert(strstr(r.err, "triple-faulted"),
+		  "stderr lacks \"%s\"; it said:\n%s", "triple-faulted", r.err);
 	cr_assert_eq(r.stats.injected, 1,
 		     "%llu interrupts were injected; the one held tick must "
 		     "go in once the window opens",
@@ -311,7 +312,8 @@ Test(step12, tick_on_a_vector_without_handler_triple_faults, .timeout = 30)
 		     "triple-faults the guest, so exactly 1",
 		     (unsigned long long)r.stats.injected);
 	cr_assert(strstr(r.err, "the guest triple-faulted (KVM_EXIT_SHUTDOWN)"),
-		  "%s", r.err);
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "the guest triple-faulted (KVM_EXIT_SHUTDOWN)", r.err);
 	cr_assert(strstr(r.err, "RIP="), "no register dump:\n%s", r.err);
 	tick_result_free(&r);
 }
@@ -327,13 +329,17 @@ Test(step12, kvm_interrupt_refuses_a_vector_past_255, .timeout = 30)
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), -1,
 		     "KVM_INTERRUPT with vector 256 succeeded; KVM must "
 		     "refuse a vector past 255 with EINVAL");
-	cr_assert_eq(errno, EINVAL, "%s", strerror(errno));
+	cr_assert_eq(errno, EINVAL,
+		     "KVM_INTERRUPT with vector 256 failed with %s; KVM must "
+		     "refuse it with EINVAL", errno_name(errno));
 	vm_destroy(&vm);
 
 	opt.vector = 256;
 	guest_run(guest_image, GUEST_SIZE, &opt, &r);
 	cr_assert_eq(r.status, EXIT_SETUP, "status %d:\n%s", r.status, r.err);
-	cr_assert(strstr(r.err, "KVM_INTERRUPT failed: EINVAL"), "%s", r.err);
+	cr_assert(strstr(r.err, "KVM_INTERRUPT failed: EINVAL"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "KVM_INTERRUPT failed: EINVAL", r.err);
 	tick_result_free(&r);
 }
 
@@ -387,7 +393,9 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 	ret = ioctl(vm.vcpu_fd, KVM_RUN, 0UL);
 	err = errno;
 	cr_assert_eq(ret, -1, "KVM_RUN returned, exit %u", vm.run->exit_reason);
-	cr_assert_eq(err, EINTR, "%s", strerror(err));
+	cr_assert_eq(err, EINTR,
+		     "KVM_RUN failed with %s; the SIGALRM must end it with "
+		     "EINTR", errno_name(err));
 	cr_assert_geq(seconds_now() - start, 0.25, "KVM_RUN came back early");
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0,
 		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
@@ -513,7 +521,8 @@ Test(step12, ctrl_c_stops_a_spinning_guest, .timeout = 30)
 	pthread_join(t, NULL);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, "interrupted (Ctrl-C); the guest was stopped"),
-		  "%s", r.err);
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "interrupted (Ctrl-C); the guest was stopped", r.err);
 	tick_result_free(&r);
 }
 
@@ -532,8 +541,9 @@ Test(step12, guest_that_never_finishes_is_stopped, .timeout = 30)
 		     "the 0.3 s timeout took %.1f s to stop the guest",
 		     seconds_now() - start);
 	cr_assert_eq(r.stats.injected, 0, "injected into a guest with IF clear");
-	cr_assert(strstr(r.err, "the guest did not finish within 0.3 s"), "%s",
-		  r.err);
+	cr_assert(strstr(r.err, "the guest did not finish within 0.3 s"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "the guest did not finish within 0.3 s", r.err);
 	tick_result_free(&r);
 }
 
@@ -608,10 +618,17 @@ Test(step12, exit_handle_answers_each_kind_of_exit)
 		     "tick_exit_handle must end the run (EXIT_ACTION_FAIL) at "
 		     "an unknown exit");
 	err = capture_end(&c);
-	cr_assert(strstr(err, "outside kvm_run's 12288 bytes"), "%s", err);
+	cr_assert(strstr(err, "outside kvm_run's 12288 bytes"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "outside kvm_run's 12288 bytes", err);
 	cr_assert(strstr(err, "guest used port 0x80 (KVM_EXIT_IO); this "
-			 "machine's console is port 0xe9"), "%s", err);
-	cr_assert(strstr(err, "unexpected exit unknown (4321)"), "%s", err);
+			 "machine's console is port 0xe9"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "guest used port 0x80 (KVM_EXIT_IO); this machine's console "
+		  "is port 0xe9", err);
+	cr_assert(strstr(err, "unexpected exit unknown (4321)"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "unexpected exit unknown (4321)", err);
 	cr_assert_eq(stats.exits, 8,
 		     "tick_exit_handle counted %llu exits for the 8 it was "
 		     "given", (unsigned long long)stats.exits);
@@ -665,7 +682,9 @@ Test(step12, guest_too_large_is_refused)
 		     "bytes; it must report it and return -1");
 	err = capture_end(&c);
 	cr_assert(strstr(err, "the guest is 1966081 bytes; it has room for "
-			 "1966080"), "%s", err);
+			 "1966080"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "the guest is 1966081 bytes; it has room for 1966080", err);
 	free(err);
 	vm_destroy(&vm);
 }
@@ -732,7 +751,8 @@ Test(step12, program_with_unhandled_vector_exits_3, .timeout = 60)
 
 	program_run_args("--vector", "33", &r);
 	cr_assert_eq(r.status, EXIT_GUEST, "exit %d:\n%s", r.status, r.err);
-	cr_assert(strstr(r.err, "triple-faulted"), "%s", r.err);
+	cr_assert(strstr(r.err, "triple-faulted"),
+		  "stderr lacks \"%s\"; it said:\n%s", "triple-faulted", r.err);
 	cr_assert(!strstr(r.out, "tick 1"), "%s", r.out);
 	program_result_free(&r);
 }
@@ -744,7 +764,9 @@ Test(step12, program_refuses_bad_timeout, .timeout = 30)
 	program_run_args("--timeout", "-1", &r);
 	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
 	cr_assert(strstr(r.err, "--timeout wants seconds from 0 to 1000000, not "
-			 "'-1'"), "%s", r.err);
+			 "'-1'"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "--timeout wants seconds from 0 to 1000000, not '-1'", r.err);
 	program_result_free(&r);
 }
 
@@ -757,8 +779,12 @@ Test(step12, program_traces_each_injection, .timeout = 60)
 	cr_assert(strstr(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n"
 			 "ioctl(5, KVM_INTERRUPT, vector 32) = 0\n"
 			 "ioctl(5, KVM_RUN) = 0, KVM_EXIT_IO: out port 0xe9, "
-			 "size 1, count 1, data 74 \"t\"\n"), "%s",
-		  r.err);
+			 "size 1, count 1, data 74 \"t\"\n"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\nioctl(5, "
+		  "KVM_INTERRUPT, vector 32) = 0\nioctl(5, KVM_RUN) = 0, "
+		  "KVM_EXIT_IO: out port 0xe9, size 1, count 1, data 74 "
+		  "\"t\"\n", r.err);
 	program_result_free(&r);
 }
 

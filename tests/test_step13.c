@@ -247,7 +247,9 @@ Test(step13, vcpu_add_refuses_an_id_in_use, .timeout = 20)
 		     "vcpu_add for id 0, already vCPU 0's, did not return -1; "
 		     "KVM refuses it (EEXIST) and vcpu_add must report it");
 	err = capture_end(&c);
-	cr_assert(strstr(err, "KVM_CREATE_VCPU failed: EEXIST"), "%s", err);
+	cr_assert(strstr(err, "KVM_CREATE_VCPU failed: EEXIST"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "KVM_CREATE_VCPU failed: EEXIST", err);
 	cr_assert_eq(cpu.fd, -1,
 		     "vcpu_add failed but left cpu.fd = %d; it must be -1",
 		     cpu.fd);
@@ -300,7 +302,8 @@ Test(step13, console_splits_a_line_too_long_and_flushes_the_rest)
 	cr_assert_eq(strspn(out, "x"), CONSOLE_LINE_MAX - 1,
 		     "the console's first line is not %d bytes of 'x' before "
 		     "its newline", CONSOLE_LINE_MAX - 1);
-	cr_assert(strstr(out, "tail\n"), "%s", out);
+	cr_assert(strstr(out, "tail\n"),
+		  "out lacks \"%s\"; it said:\n%s", "tail\n", out);
 	free(out);
 }
 
@@ -321,9 +324,16 @@ Test(step13, timeout_stops_every_vcpu, .timeout = 30)
 		     "vCPU 1 ended with %d; the timeout must stop it "
 		     "(EXIT_TIMEOUT)", r.cpu_status[1]);
 	cr_assert(strstr(r.err, "the guest did not halt within 0.5 s; every vCPU "
-			 "was stopped"), "%s", r.err);
-	cr_assert(strstr(r.err, "vcpu 0 (stopped):\n"), "%s", r.err);
-	cr_assert(strstr(r.err, "vcpu 1 (stopped):\n"), "%s", r.err);
+			 "was stopped"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "the guest did not halt within 0.5 s; every vCPU was stopped",
+		  r.err);
+	cr_assert(strstr(r.err, "vcpu 0 (stopped):\n"),
+		  "stderr lacks \"%s\"; it said:\n%s", "vcpu 0 (stopped):\n",
+		  r.err);
+	cr_assert(strstr(r.err, "vcpu 1 (stopped):\n"),
+		  "stderr lacks \"%s\"; it said:\n%s", "vcpu 1 (stopped):\n",
+		  r.err);
 	smp_result_free(&r);
 }
 
@@ -364,7 +374,8 @@ Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 		     "vCPU 1 ended with %d; Ctrl-C must stop it (EXIT_TIMEOUT)",
 		     r.cpu_status[1]);
 	cr_assert(strstr(r.err, "interrupted (Ctrl-C); every vCPU was stopped"),
-		  "%s", r.err);
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "interrupted (Ctrl-C); every vCPU was stopped", r.err);
 	smp_result_free(&r);
 }
 
@@ -387,9 +398,15 @@ Test(step13, one_failing_vcpu_stops_the_other, .timeout = 30)
 		     "vCPU 1 ended with %d; its triple fault must end it with "
 		     "EXIT_GUEST", r.cpu_status[1]);
 	cr_assert_eq(r.cpu_status[0], EXIT_TIMEOUT, "vcpu 0 was not stopped");
-	cr_assert(strstr(r.err, "vcpu 1: the guest triple-faulted"), "%s", r.err);
-	cr_assert(strstr(r.err, "vcpu 0 (stopped):\n"), "%s", r.err);
-	cr_assert(strstr(r.err, "vcpu 1 (failed):\n"), "%s", r.err);
+	cr_assert(strstr(r.err, "vcpu 1: the guest triple-faulted"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "vcpu 1: the guest triple-faulted", r.err);
+	cr_assert(strstr(r.err, "vcpu 0 (stopped):\n"),
+		  "stderr lacks \"%s\"; it said:\n%s", "vcpu 0 (stopped):\n",
+		  r.err);
+	cr_assert(strstr(r.err, "vcpu 1 (failed):\n"),
+		  "stderr lacks \"%s\"; it said:\n%s", "vcpu 1 (failed):\n",
+		  r.err);
 	smp_result_free(&r);
 }
 
@@ -404,7 +421,9 @@ Test(step13, failed_kvm_run_is_reported_per_vcpu, .timeout = 30)
 		     "EIO failed: %s", errno_name(errno));
 	smp_run(guest_image, GUEST_SIZE, &quick, &r);
 	cr_assert_eq(r.status, EXIT_SETUP, "status %d:\n%s", r.status, r.err);
-	cr_assert(strstr(r.err, ": KVM_RUN failed: EIO"), "%s", r.err);
+	cr_assert(strstr(r.err, ": KVM_RUN failed: EIO"),
+		  "stderr lacks \"%s\"; it said:\n%s", ": KVM_RUN failed: EIO",
+		  r.err);
 	cr_assert(strstr(r.err, "vcpu 0: KVM_RUN") || strstr(r.err, "vcpu 1: KVM_RUN"),
 		  "%s", r.err);
 	cr_assert_lt(r.seconds, 5.0,
@@ -431,7 +450,9 @@ Test(step13, failed_second_vcpu_is_reported, .timeout = 20)
 		     "vcpu_add did not return -1 when KVM_CREATE_VCPU failed; "
 		     "it must report it and return -1");
 	err = capture_end(&c);
-	cr_assert(strstr(err, "KVM_CREATE_VCPU failed: EMFILE"), "%s", err);
+	cr_assert(strstr(err, "KVM_CREATE_VCPU failed: EMFILE"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "KVM_CREATE_VCPU failed: EMFILE", err);
 	free(err);
 	vm_destroy(&vm);
 }
@@ -446,7 +467,9 @@ Test(step13, immediate_exit_makes_kvm_run_return_eintr_at_once, .timeout = 20)
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	vm.run->immediate_exit = 1;
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), -1, "the guest ran");
-	cr_assert_eq(errno, EINTR, "%s", strerror(errno));
+	cr_assert_eq(errno, EINTR,
+		     "KVM_RUN with immediate_exit set failed with %s; KVM "
+		     "must return EINTR", errno_name(errno));
 	vm_destroy(&vm);
 }
 
@@ -494,7 +517,9 @@ Test(step13, a_signal_ends_kvm_run_in_another_thread, .timeout = 20)
 	cr_assert_eq(s.ret, -1,
 		     "KVM_RUN of the spinning vCPU returned %d after SIGUSR1; "
 		     "it must return -1 (EINTR)", s.ret);
-	cr_assert_eq(s.err, EINTR, "%s", strerror(s.err));
+	cr_assert_eq(s.err, EINTR,
+		     "KVM_RUN of the spinning vCPU failed with %s after "
+		     "SIGUSR1; it must be EINTR", errno_name(s.err));
 	vm_destroy(&vm);
 }
 
@@ -522,7 +547,9 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 		  "stages 05-06 failed after KVM_CREATE_IRQCHIP, as they say "
 		  "above");
 	fd1 = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
-	cr_assert_geq(fd1, 0, "%s", strerror(errno));
+	cr_assert_geq(fd1, 0,
+		      "KVM_CREATE_VCPU for vCPU 1 failed: %s",
+		      errno_name(errno));
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0,
 		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 0: %u", mp.mp_state);
@@ -539,7 +566,10 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 	ret = ioctl(fd1, KVM_RUN, 0UL);
 	err = errno;
 	cr_assert_eq(ret, -1, "vcpu 1 ran without a SIPI");
-	cr_assert_eq(err, EINTR, "%s", strerror(err));
+	cr_assert_eq(err, EINTR,
+		     "KVM_RUN of vCPU 1 failed with %s; waiting for INIT and "
+		     "SIPI it must sleep until the SIGALRM (EINTR)",
+		     errno_name(err));
 	close(fd1);
 	vm_destroy(&vm);
 
@@ -650,7 +680,10 @@ Test(step13, program_prints_stages_then_its_own, .timeout = 60)
 	stage_lines_check(r.out, 9);
 	*own = '[';
 	cr_assert(strstr(own, "[13] both vCPUs halted; the counter at GPA "
-			 "0x100000 reads 200000 = 2 x 100000\n"), "%s", own);
+			 "0x100000 reads 200000 = 2 x 100000\n"),
+		  "own lacks \"%s\"; it said:\n%s",
+		  "[13] both vCPUs halted; the counter at GPA 0x100000 reads "
+		  "200000 = 2 x 100000\n", own);
 	cpu_lines = lines_select(own, "cpu ");
 	lines_check(cpu_lines);
 	free(cpu_lines);
@@ -720,7 +753,9 @@ Test(step13, program_refuses_bad_timeout, .timeout = 30)
 	program_run_args("--timeout", "1e9", &r);
 	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
 	cr_assert(strstr(r.err, "--timeout wants seconds from 0 to 1000000, not "
-			 "'1e9'"), "%s", r.err);
+			 "'1e9'"),
+		  "stderr lacks \"%s\"; it said:\n%s",
+		  "--timeout wants seconds from 0 to 1000000, not '1e9'", r.err);
 	cr_assert_str_eq(r.out, "",
 			 "with a bad --timeout step13 must print no stage "
 			 "line; it printed\n%s", r.out);
