@@ -92,8 +92,9 @@ Test(step08, kvm_reports_long_mode)
 		  (unsigned long long)s.efer);
 	cr_assert(s.efer & T_EFER_LMA,
 		  "after stage 08, KVM reports EFER=0x%llx with LMA (bit 10) "
-		  "clear; with LME, PAE and PG set KVM sets LMA, so one of "
-		  "them is missing", (unsigned long long)s.efer);
+		  "clear; stage 08 must set EFER.LMA itself (KVM_SET_SREGS "
+		  "hands KVM the end state: see step08's README, 'Why we set "
+		  "EFER.LMA ourselves')", (unsigned long long)s.efer);
 	cr_assert(s.cr0 & T_CR0_PE,
 		  "after stage 08, KVM reports CR0=0x%llx with PE (bit 0) "
 		  "clear; long mode needs protected mode",
