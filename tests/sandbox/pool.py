@@ -4,8 +4,9 @@ batch of test programs uses every core of this machine.
 
 One VM with two vCPUs ran our tests slower than one with one, and once
 stalled for minutes with two KVM programs in it; two VMs of one vCPU
-each ran the same batch in 0.6 of the time (tests/sandbox/README.md,
-"Both cores").  So a pool boots SANDBOX_VMS
+each ran a batch of mutants in 0.6 of the time (tests/sandbox/README.md,
+"Both cores"; for `make test` a pool was no faster, so there it is
+asked for with SANDBOX_VMS).  So a pool boots SANDBOX_VMS
 warm sandboxes (default: this machine's cores) of SANDBOX_SMP vCPUs
 (default 1), each in a folder of its own, and hands each command to
 whichever is free.  They stop when the pool closes, and by themselves
