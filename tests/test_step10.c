@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "step10_test.h"
@@ -51,11 +52,18 @@ Test(step10, builtin_guest_prints_exactly_the_greeting, .timeout = 30)
 	guest_run(guest_image, guest_image_end - guest_image, &run_opt, NULL, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
 	output_is(&r, greeting, n);
-	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT,
+		     "the run ended on %s; it must end on the guest's hlt "
+		     "(KVM_EXIT_HLT)", kvm_exit_name(r.stats.last_exit));
 	/* One exit per `out` of a byte, then the hlt. */
-	cr_assert_eq(r.stats.exits, n + 1);
-	cr_assert_eq(r.stats.io_exits, n);
-	cr_assert_eq(r.stats.out_bytes, n);
+	cr_assert_eq(r.stats.exits, n + 1, "vcpu_run counted %llu exits; the "
+		     "greeting is %zu one-byte outs, then the hlt: %zu",
+		     (unsigned long long)r.stats.exits, n, n + 1);
+	cr_assert_eq(r.stats.io_exits, n, "vcpu_run counted %llu port I/O "
+		     "exits; the greeting takes %zu",
+		     (unsigned long long)r.stats.io_exits, n);
+	cr_assert_eq(r.stats.out_bytes, n, "vcpu_run counted %llu bytes out; "
+		     "the greeting is %zu", (unsigned long long)r.stats.out_bytes, n);
 	cr_assert_str_eq(r.err, "", "expected nothing on stderr, got:\n%s", r.err);
 	guest_result_free(&r);
 }
@@ -69,9 +77,12 @@ Test(step10, guest_load_copies_to_the_load_address_and_says_so)
 
 	vm_setup_through(&vm, 9);
 	capture_begin(&c, 1);
-	cr_assert_eq(guest_load(&vm, image, sizeof(image)), 0);
+	cr_assert_eq(guest_load(&vm, image, sizeof(image)), 0,
+		     "guest_load() of a 3-byte guest must return 0");
 	out = capture_end(&c);
-	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, sizeof(image)), 0);
+	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, sizeof(image)), 0,
+		     "guest_load() must copy the guest to guest memory at "
+		     "GUEST_LOAD_ADDR (0x%llx)", GUEST_LOAD_ADDR);
 	cr_assert_str_eq(out, "[10] loaded the guest: 3 bytes at GPA 0x10000\n",
 			 "expected \"[10] loaded the guest: 3 bytes at GPA "
 			 "0x10000\\n\" on stdout, got \"%s\"", out);
@@ -86,10 +97,12 @@ Test(step10, guest_load_refuses_a_guest_larger_than_its_room)
 	char *err, want[128];
 	uint8_t *big = calloc(1, GUEST_CODE_MAX + 1);
 
-	cr_assert(big);
+	cr_assert(big, "calloc of %llu bytes failed", GUEST_CODE_MAX + 1);
 	vm_setup_through(&vm, 9);
 	capture_begin(&c, 2);
-	cr_assert_eq(guest_load(&vm, big, GUEST_CODE_MAX + 1), -1);
+	cr_assert_eq(guest_load(&vm, big, GUEST_CODE_MAX + 1), -1,
+		     "guest_load() of GUEST_CODE_MAX + 1 bytes must refuse "
+		     "it and return -1");
 	err = capture_end(&c);
 	snprintf(want, sizeof(want), "the guest is %llu bytes; it has room "
 		 "for %llu\n", GUEST_CODE_MAX + 1, GUEST_CODE_MAX);
@@ -117,7 +130,9 @@ Test(step10, in_and_out_of_1_2_and_4_bytes, .timeout = 30)
 	guest_file_run("io_sizes", &run_opt, NULL, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
 	output_is(&r, want, sizeof(want));
-	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT,
+		     "the run ended on %s; it must end on the guest's hlt "
+		     "(KVM_EXIT_HLT)", kvm_exit_name(r.stats.last_exit));
 	for (int size = 1; size <= 4; size *= 2) {
 		char line[128];
 
@@ -139,8 +154,12 @@ Test(step10, rep_outsb_prints_the_whole_string, .timeout = 30)
 	guest_file_run("rep_outsb", &run_opt, NULL, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
 	output_is(&r, want, strlen(want));
-	cr_assert_eq(r.stats.out_bytes, strlen(want));
-	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT);
+	cr_assert_eq(r.stats.out_bytes, strlen(want), "vcpu_run counted %llu "
+		     "bytes out; rep outsb writes %zu",
+		     (unsigned long long)r.stats.out_bytes, strlen(want));
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT,
+		     "the run ended on %s; it must end on the guest's hlt "
+		     "(KVM_EXIT_HLT)", kvm_exit_name(r.stats.last_exit));
 	/* KVM hands rep outs over one item per exit (em_out(), count 1). */
 	cr_assert_eq(r.stats.io_exits, strlen(want), "%llu I/O exits",
 		     (unsigned long long)r.stats.io_exits);
@@ -157,8 +176,13 @@ Test(step10, long_output_of_5000_bytes, .timeout = 60)
 	guest_file_run("long_output", &run_opt, NULL, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
 	output_is(&r, want, sizeof(want));
-	cr_assert_eq(r.stats.out_bytes, sizeof(want));
-	cr_assert_eq(r.stats.exits, sizeof(want) + 1);
+	cr_assert_eq(r.stats.out_bytes, sizeof(want), "vcpu_run counted %llu "
+		     "bytes out; the guest writes %zu",
+		     (unsigned long long)r.stats.out_bytes, sizeof(want));
+	cr_assert_eq(r.stats.exits, sizeof(want) + 1, "vcpu_run counted %llu "
+		     "exits; %zu one-byte outs and the hlt make %zu",
+		     (unsigned long long)r.stats.exits, sizeof(want),
+		     sizeof(want) + 1);
 	guest_result_free(&r);
 }
 
@@ -218,8 +242,12 @@ Test(step10, guest_talks_to_a_device_on_its_port, .timeout = 30)
 	output_is(&r, "OK!!", 4);
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d:\n%s", r.status, r.err);
 	assert_has(r.err, "device: 2-byte access refused");
-	cr_assert_eq(r.stats.io_exits, 4);
-	cr_assert_eq(r.stats.last_exit, KVM_EXIT_IO);
+	cr_assert_eq(r.stats.io_exits, 4, "vcpu_run counted %llu port I/O "
+		     "exits; the guest makes 4, the last one refused",
+		     (unsigned long long)r.stats.io_exits);
+	cr_assert_eq(r.stats.last_exit, KVM_EXIT_IO, "the run ended on %s; it "
+		     "must end on the refused port I/O (KVM_EXIT_IO)",
+		     kvm_exit_name(r.stats.last_exit));
 	guest_result_free(&r);
 }
 

@@ -130,7 +130,8 @@ Test(step10, coalesce_5000_bytes_whole_in_order_few_exits, .timeout = 60)
 	cr_assert_eq(r.status, EXIT_SUCCESS,
 		     "vcpu_run returned %d for coalesce_5000; it must run to "
 		     "its hlt (EXIT_SUCCESS):\n%.2000s", r.status, r.err);
-	cr_assert_eq(r.len, bytes, "got %zu bytes", r.len);
+	cr_assert_eq(r.len, bytes, "coalesce_5000 writes %zu bytes through the "
+		     "ring; vcpu_run printed %zu", bytes, r.len);
 	for (size_t i = 0; i < bytes; i++)
 		cr_assert_eq(r.out[i], want[i], "byte %zu: got '%c', want '%c' "
 			     "(lost or reordered output)", i, r.out[i], want[i]);
@@ -236,7 +237,10 @@ Test(step10, coalesce_timeout_keeps_queued_output, .timeout = 30)
 	cr_assert_eq(r.status, EXIT_TIMEOUT,
 		     "vcpu_run returned %d for coalesce_spin; the timeout "
 		     "must stop it (EXIT_TIMEOUT)", r.status);
-	cr_assert_eq(r.len, 26, "got %zu bytes", r.len);
+	cr_assert_eq(r.len, 26, "coalesce_spin queues 26 bytes in the ring, "
+		     "then spins; vcpu_run printed %zu of them: after the "
+		     "timeout stops the guest, the ring must still be drained "
+		     "(step10's README, 'What the stage prints, and when')", r.len);
 	cr_assert_eq(memcmp(r.out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 26), 0,
 		     "the bytes still in the ring at the timeout were not "
 		     "printed in order: got '%.26s'", r.out);
