@@ -79,6 +79,8 @@ static const struct {
 	{ "mmap", ENOMEM, "the host could not map that much memory: ask for less, "
 	  "or check ulimit -v" },
 	{ "mmap", ENODEV, "this file cannot be mapped: is it a vCPU fd?" },
+	{ "mmap guest memory", EBADF, "fd -1 is not a file: memory that no "
+	  "file backs needs MAP_ANONYMOUS (mmap(2))" },
 	{ "KVM_SET_USER_MEMORY_REGION", EEXIST, "this slot's guest physical range "
 	  "overlaps another slot's: give each slot its own range" },
 	{ "KVM_SET_USER_MEMORY_REGION", EINVAL, "guest physical address, host "

@@ -26,7 +26,7 @@ int vm_memory_add(struct vm *vm, size_t size)
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mem == MAP_FAILED)
-		return report_errno("mmap", errno);
+		return report_errno("mmap guest memory", errno);
 	vm->mem = mem;
 	vm->mem_size = size;
 

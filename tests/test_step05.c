@@ -260,7 +260,7 @@ Test(step05, reports_a_failed_mmap)
 				  FAULT_ANY, 0), 0,
 		     "installing the seccomp filter that fails mmap failed: %s",
 		     errno_name(errno));
-	stage_failure_check(&vm, 5, ": mmap failed: ENOMEM");
+	stage_failure_check(&vm, 5, ": mmap guest memory failed: ENOMEM");
 	vm_destroy(&vm);
 }
 
@@ -506,3 +506,23 @@ Test(step05, trace_of_an_unreadable_argument_says_so, .timeout = 20)
 }
 
 STEP_PROGRAM_TESTS(step05, 5)
+
+/* mmap with fd -1 but no MAP_ANONYMOUS is EBADF: the hint names the flag
+ * for guest memory; stage 07's mmap of a vCPU fd keeps the fd hint. */
+Test(step05, ebadf_from_mmap_guest_memory_names_map_anonymous)
+{
+	const char *hint = errno_hint("mmap guest memory", EBADF);
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, -1, 0);
+
+	cr_assert_eq(p, MAP_FAILED, "mmap of fd -1 without MAP_ANONYMOUS "
+		     "should fail");
+	cr_assert_eq(errno, EBADF, "mmap of fd -1 without MAP_ANONYMOUS "
+		     "should fail with EBADF, not %s", errno_name(errno));
+	cr_assert(hint && strstr(hint, "MAP_ANONYMOUS"), "the hint for stage "
+		  "05's EBADF should name MAP_ANONYMOUS, it is: %s",
+		  hint ? hint : "(none)");
+	hint = errno_hint("mmap", EBADF);
+	cr_assert(hint && !strstr(hint, "MAP_ANONYMOUS"), "stage 07's mmap "
+		  "of the vCPU fd should keep the bad-fd hint, it is: %s",
+		  hint ? hint : "(none)");
+}
