@@ -160,7 +160,7 @@ FAULT_TEST(set_tss_addr, IOCTL_FAULT(KVM_SET_TSS_ADDR), EEXIST, 4,
 	   "KVM_SET_TSS_ADDR", "overlap")
 /* Stage 05's mmap: anonymous, GUEST_MEM_SIZE bytes; nobody else's. */
 FAULT_TEST(mmap_memory, SYS_mmap, 1, (uint32_t)GUEST_MEM_SIZE, 3,
-	   MEM_MMAP_FLAGS, ENOMEM, 5, "mmap", "ulimit -v")
+	   MEM_MMAP_FLAGS, ENOMEM, 5, "mmap guest memory", "ulimit -v")
 FAULT_TEST(set_user_memory_region, IOCTL_FAULT(KVM_SET_USER_MEMORY_REGION),
 	   EEXIST, 5, "KVM_SET_USER_MEMORY_REGION", "overlaps another slot")
 FAULT_TEST(create_vcpu, IOCTL_FAULT(KVM_CREATE_VCPU), EEXIST, 6,
