@@ -119,18 +119,28 @@ static void child_wait_for(struct child *c, int n, const char *text)
 	assert_has(n == 1 ? c->out : c->err, text);
 }
 
-/* Read to the end and reap it; its exit status, or 128 + signal. */
+/*
+ * Read to the end and reap it; its exit status, or 128 + signal.  A
+ * step10 that has not ended 10 s after it was told to stop fails the test
+ * here (a loop that retries EINTR after a stop signal never ends).
+ */
 static int child_finish(struct child *c)
 {
-	double deadline = seconds_now() + 20;
-	int wstatus;
+	double deadline = seconds_now() + 10;
+	int wstatus, stuck;
 
 	while ((c->fd[1] >= 0 || c->fd[2] >= 0) && seconds_now() < deadline)
 		child_read(c, 100);
-	if (c->fd[1] >= 0 || c->fd[2] >= 0)
+	stuck = c->fd[1] >= 0 || c->fd[2] >= 0;
+	if (stuck)
 		kill(c->pid, SIGKILL);
 	cr_assert_eq(waitpid(c->pid, &wstatus, 0), c->pid,
 		     "waitpid failed: %s", errno_name(errno));
+	cr_assert(!stuck, "step10 was still running 10 s after it was told "
+		  "to stop: when KVM_RUN fails with EINTR because a stop "
+		  "signal came (stop_signal is set), vcpu_run must stop with "
+		  "EXIT_TIMEOUT, not enter the guest again; its stderr:\n%s",
+		  c->err);
 	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
 				  : 128 + WTERMSIG(wstatus);
 }
