@@ -646,8 +646,12 @@ static void io_refused(uint8_t direction, uint8_t size, uint32_t count,
 		.port = CONSOLE_PORT, .count = count,
 		.data_offset = data_offset };
 	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL, "offset %llu size %u count %u",
-		     (unsigned long long)data_offset, size, count);
+	cr_assert_eq(f.action, EXIT_ACTION_FAIL, "a KVM_EXIT_IO whose data "
+		     "(data_offset %llu, size %u, count %u: %llu bytes) does "
+		     "not lie inside kvm_run's %u bytes, or of a size other "
+		     "than 1, 2 or 4, must be refused (EXIT_ACTION_FAIL), not "
+		     "handled", (unsigned long long)data_offset, size, count,
+		     (unsigned long long)size * count, (unsigned)FAKE_RUN_SIZE);
 	assert_has(f.err, why);
 	cr_assert_eq(f.out_len, 0, "printed data from outside kvm_run");
 	fake_free(&f);
