@@ -366,10 +366,11 @@ static void *ctrl_c_later(void *arg)
 	return NULL;
 }
 
-Test(step11, ctrl_c_stops_a_spinning_guest, .timeout = 30)
+/* sig, sent 1 s into a spin, stops the guest (status 4) and says so. */
+static void signal_stops_spin(int sig, const char *said)
 {
 	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $: no exits */
-	struct ctrl_c c = { .target = pthread_self(), .after = 1.0 };
+	struct ctrl_c c = { .target = pthread_self(), .after = 1.0, .sig = sig };
 	struct mmio_result r;
 	pthread_t t;
 
@@ -377,32 +378,25 @@ Test(step11, ctrl_c_stops_a_spinning_guest, .timeout = 30)
 		     "pthread_create failed");
 	guest_run(code, sizeof(code), &quick, READY, &r);
 	pthread_join(t, NULL);
-	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
-	cr_assert(strstr(r.err, "interrupted (Ctrl-C, SIGINT") &&
-		  strstr(r.err, "the guest was stopped"),
-		  "Ctrl-C should stop the guest and say so (common/stop_signals.c's "
-		  "stop_report()), stderr was:\n%s", r.err);
+	cr_assert_eq(r.status, EXIT_TIMEOUT, "%s should stop the guest with "
+		     "status %d, it gave %d:\n%s", strsignal(sig), EXIT_TIMEOUT,
+		     r.status, r.err);
+	cr_assert(strstr(r.err, said) && strstr(r.err, "the guest was stopped"),
+		  "%s should stop the guest and say \"%s\" (common/"
+		  "stop_signals.c's stop_report()), stderr was:\n%s",
+		  strsignal(sig), said, r.err);
 	mmio_result_free(&r);
+}
+
+Test(step11, ctrl_c_stops_a_spinning_guest, .timeout = 30)
+{
+	signal_stops_spin(SIGINT, "interrupted (Ctrl-C, SIGINT");
 }
 
 /* SIGTERM (kill's default) stops it the same way, and is named. */
 Test(step11, sigterm_stops_a_spinning_guest, .timeout = 30)
 {
-	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $: no exits */
-	struct ctrl_c c = { .target = pthread_self(), .after = 1.0, .sig = SIGTERM };
-	struct mmio_result r;
-	pthread_t t;
-
-	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
-		     "pthread_create failed");
-	guest_run(code, sizeof(code), &quick, READY, &r);
-	pthread_join(t, NULL);
-	cr_assert_eq(r.status, EXIT_TIMEOUT, "SIGTERM should stop the guest with "
-		     "status %d, it gave %d:\n%s", EXIT_TIMEOUT, r.status, r.err);
-	cr_assert(strstr(r.err, "terminated (SIGTERM") &&
-		  strstr(r.err, "the guest was stopped"),
-		  "SIGTERM should be named, stderr was:\n%s", r.err);
-	mmio_result_free(&r);
+	signal_stops_spin(SIGTERM, "terminated (SIGTERM");
 }
 
 /* Coalescing: the writes are queued in the ring; only the reads exit. */
