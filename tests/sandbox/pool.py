@@ -55,13 +55,7 @@ class Pool:
 
     def __enter__(self):
         """Boot the VMs side by side; those that come up serve."""
-        boots = []
-        for k in range(self.count):
-            env = self._env(k)
-            boots.append((env, subprocess.Popen(
-                [os.path.join(HERE, "up"), "--idle", str(IDLE)], env=env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT)))
+        boots = [(env, self._up(env)) for env in map(self._env, range(self.count))]
         for env, p in boots:
             out = p.communicate()[0].decode(errors="replace").strip()
             if p.returncode == 0:
@@ -87,15 +81,24 @@ class Pool:
         self.envs = []
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def _up(self, env):
+        """Start booting env's VM; the Popen of tests/sandbox/up."""
+        return subprocess.Popen(
+            [os.path.join(HERE, "up"), "--idle", str(IDLE)], env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+
     def _run(self, env, argv, timeout, cwd):
         return subprocess.run(
             [os.path.join(HERE, "run")] + list(argv),
             env=dict(env, SANDBOX_TIMEOUT=str(timeout)), cwd=cwd,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    def map(self, fn, items):
+    def map(self, fn, items, cost=None):
         """fn(run, item) for each item, as many at once as there are VMs;
-        run runs a command in the VM this call holds.  Results in order."""
+        run runs a command in the VM this call holds.  Items of the
+        largest cost(item) start first, so that no long one starts last
+        while the other VMs sit idle.  Results in the order of items."""
         def one(item):
             env = self.free.get()
             try:
@@ -104,9 +107,9 @@ class Pool:
                         p = self._run(env, argv, timeout, cwd)
                         if p.returncode != 125 or b"warm sandbox stopped" not in p.stderr:
                             return p
-                        # The VM died under the command (seen once, on a
-                        # heavily loaded host): boot it again and give the
-                        # command one more try.
+                        # The VM died under the command (seen twice, on a
+                        # loaded host): boot it again and give the command
+                        # one more try.
                         console = os.path.join(env["SANDBOX_UP_DIR"], "console")
                         try:
                             with open(console, errors="replace") as f:
@@ -118,12 +121,14 @@ class Pool:
                                      f"ended:\n{tail}booting it again"
                                      + (" and running the command once more"
                                         if attempt == 1 else ""))
-                        subprocess.run([os.path.join(HERE, "up"), "--idle", str(IDLE)],
-                                       env=env, stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                        self._up(env).communicate()
                     return p
                 return fn(run, item)
             finally:
                 self.free.put(env)
+        items = list(items)
+        futures = [None] * len(items)
         with concurrent.futures.ThreadPoolExecutor(len(self.envs)) as ex:
-            return list(ex.map(one, items))
+            for i in sorted(range(len(items)), key=lambda i: -cost(items[i]) if cost else 0):
+                futures[i] = ex.submit(one, items[i])
+            return [f.result() for f in futures]
