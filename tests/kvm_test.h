@@ -64,6 +64,13 @@ long kvm_ioctl_ok_named(int fd, unsigned long request, const char *name,
 void kvm_ioctl_refused_named(int fd, unsigned long request, const char *name,
 			     unsigned long arg, int err, const char *why);
 
+/* text must hold piece (must not, for assert_lacks): else the test fails
+ * showing both.  Where they are used, criterion.h and string.h are. */
+#define assert_has(text, piece) \
+	cr_assert(strstr(text, piece), "expected \"%s\" in:\n%s", piece, text)
+#define assert_lacks(text, piece) \
+	cr_assert(!strstr(text, piece), "unexpected \"%s\" in:\n%s", piece, text)
+
 /* What a program run by program_run() did. */
 struct program_result {
 	int status;		/* exit status, or 128 + signal number */

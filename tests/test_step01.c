@@ -116,11 +116,8 @@ Test(step01, reports_missing_device_with_errno_name_and_hint)
 	cr_assert_eq(vm.kvm_fd, -1,
 		     "stage 01 failed but left vm->kvm_fd = %d; a failed open "
 		     "must leave it -1", vm.kvm_fd);
-	cr_assert(strstr(err, ": open /nonexistent failed: ENOENT (No such file "
-			 "or directory)\n  hint: there is no KVM device"),
-		  "stderr lacks \"%s\"; it said:\n%s",
-		  ": open /nonexistent failed: ENOENT (No such file or "
-		  "directory)\n  hint: there is no KVM device", err);
+	assert_has(err, ": open /nonexistent failed: ENOENT (No such file "
+			 "or directory)\n  hint: there is no KVM device");
 	free(err);
 }
 

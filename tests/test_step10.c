@@ -26,8 +26,6 @@ static const char greeting[] = "Hello from a 64-bit KVM guest!\n";
 static const struct run_options run_opt = { .timeout = 10 };
 
 /* text holds piece; if not, the failure says what was expected. */
-#define assert_has(text, piece) \
-	cr_assert(strstr(text, piece), "expected \"%s\" in:\n%s", piece, text)
 
 /* r->out equals want (len bytes); on a difference, say where. */
 static void output_is(const struct guest_result *r, const void *want,

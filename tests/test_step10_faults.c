@@ -238,9 +238,7 @@ Test(step10_faults, run_eintr_for_ever_times_out, .timeout = 30)
 	vm_destroy(&vm);
 	err = capture_end(&cap);
 	cr_assert_eq(status, EXIT_TIMEOUT, "%s", err);
-	cr_assert(strstr(err, "did not halt within 0.3 s"),
-		  "stderr lacks \"%s\"; it said:\n%s",
-		  "did not halt within 0.3 s", err);
+	assert_has(err, "did not halt within 0.3 s");
 	free(err);
 	fclose(devnull);
 }
@@ -323,8 +321,7 @@ static void dump_fails(unsigned long request, const char *call)
 		  "guest again.  Its stderr began:\n%.1500s",
 		  (unsigned long long)stats.exits, err);
 	cr_assert_eq(status, EXIT_GUEST, "%s", err);
-	cr_assert(strstr(err, "KVM_EXIT_SHUTDOWN"),
-		  "stderr lacks \"%s\"; it said:\n%s", "KVM_EXIT_SHUTDOWN", err);
+	assert_has(err, "KVM_EXIT_SHUTDOWN");
 	assert_failure_line(err, call, EIO);
 	cr_assert(!strstr(err, "RIP="), "a dump without registers:\n%s", err);
 	free(err);
@@ -389,8 +386,7 @@ static void emfile_at_stage(int stage, const char *call)
 	err = capture_end(&cap);
 	cr_assert(failed, "stage %d succeeded with no fd left", stage);
 	assert_failure_line(err, call, EMFILE);
-	cr_assert(strstr(err, "ulimit -n"),
-		  "stderr lacks \"%s\"; it said:\n%s", "ulimit -n", err);
+	assert_has(err, "ulimit -n");
 	free(err);
 }
 

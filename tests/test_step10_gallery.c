@@ -44,11 +44,6 @@ static void gallery_run(const char *guest, const char *timeout,
 	program_run(argv, NULL, 30, r);
 }
 
-#define assert_has(text, piece) \
-	cr_assert(strstr(text, piece), "expected \"%s\" in:\n%s", piece, text)
-#define assert_lacks(text, piece) \
-	cr_assert(!strstr(text, piece), "unexpected \"%s\" in:\n%s", piece, text)
-
 /*
  * A run that ends on a fatal exit explains it once: a loop that enters
  * the guest again (KVM_RUN) after it explains it again and again, until

@@ -33,11 +33,6 @@
 #define GUESTS TEST_GUESTS_DIR "/"
 #define PRINTED "printed before the signal\n"	/* guests/print_spin.asm */
 
-#define assert_has(text, piece) \
-	cr_assert(strstr(text, piece), "expected \"%s\" in:\n%s", piece, text)
-#define assert_lacks(text, piece) \
-	cr_assert(!strstr(text, piece), "unexpected \"%s\" in:\n%s", piece, text)
-
 /* A step10 started by child_start(), its output read as it comes. */
 struct child {
 	pid_t pid;

@@ -247,9 +247,7 @@ Test(step13, vcpu_add_refuses_an_id_in_use, .timeout = 20)
 		     "vcpu_add for id 0, already vCPU 0's, did not return -1; "
 		     "KVM refuses it (EEXIST) and vcpu_add must report it");
 	err = capture_end(&c);
-	cr_assert(strstr(err, "KVM_CREATE_VCPU failed: EEXIST"),
-		  "stderr lacks \"%s\"; it said:\n%s",
-		  "KVM_CREATE_VCPU failed: EEXIST", err);
+	assert_has(err, "KVM_CREATE_VCPU failed: EEXIST");
 	cr_assert_eq(cpu.fd, -1,
 		     "vcpu_add failed but left cpu.fd = %d; it must be -1",
 		     cpu.fd);
@@ -373,9 +371,7 @@ Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 	cr_assert_eq(r.cpu_status[1], EXIT_TIMEOUT,
 		     "vCPU 1 ended with %d; Ctrl-C must stop it (EXIT_TIMEOUT)",
 		     r.cpu_status[1]);
-	cr_assert(strstr(r.err, "interrupted (Ctrl-C); every vCPU was stopped"),
-		  "stderr lacks \"%s\"; it said:\n%s",
-		  "interrupted (Ctrl-C); every vCPU was stopped", r.err);
+	assert_has(r.err, "interrupted (Ctrl-C); every vCPU was stopped");
 	smp_result_free(&r);
 }
 
@@ -398,9 +394,7 @@ Test(step13, one_failing_vcpu_stops_the_other, .timeout = 30)
 		     "vCPU 1 ended with %d; its triple fault must end it with "
 		     "EXIT_GUEST", r.cpu_status[1]);
 	cr_assert_eq(r.cpu_status[0], EXIT_TIMEOUT, "vcpu 0 was not stopped");
-	cr_assert(strstr(r.err, "vcpu 1: the guest triple-faulted"),
-		  "stderr lacks \"%s\"; it said:\n%s",
-		  "vcpu 1: the guest triple-faulted", r.err);
+	assert_has(r.err, "vcpu 1: the guest triple-faulted");
 	cr_assert(strstr(r.err, "vcpu 0 (stopped):\n"),
 		  "stderr lacks \"%s\"; it said:\n%s", "vcpu 0 (stopped):\n",
 		  r.err);
@@ -450,9 +444,7 @@ Test(step13, failed_second_vcpu_is_reported, .timeout = 20)
 		     "vcpu_add did not return -1 when KVM_CREATE_VCPU failed; "
 		     "it must report it and return -1");
 	err = capture_end(&c);
-	cr_assert(strstr(err, "KVM_CREATE_VCPU failed: EMFILE"),
-		  "stderr lacks \"%s\"; it said:\n%s",
-		  "KVM_CREATE_VCPU failed: EMFILE", err);
+	assert_has(err, "KVM_CREATE_VCPU failed: EMFILE");
 	free(err);
 	vm_destroy(&vm);
 }
@@ -752,10 +744,8 @@ Test(step13, program_refuses_bad_timeout, .timeout = 30)
 
 	program_run_args("--timeout", "1e9", &r);
 	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
-	cr_assert(strstr(r.err, "--timeout wants seconds from 0 to 1000000, not "
-			 "'1e9'"),
-		  "stderr lacks \"%s\"; it said:\n%s",
-		  "--timeout wants seconds from 0 to 1000000, not '1e9'", r.err);
+	assert_has(r.err, "--timeout wants seconds from 0 to 1000000, not "
+			 "'1e9'");
 	cr_assert_str_eq(r.out, "",
 			 "with a bad --timeout step13 must print no stage "
 			 "line; it printed\n%s", r.out);
