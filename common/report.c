@@ -142,13 +142,19 @@ const char *errno_hint(const char *call, int err)
 	return NULL;
 }
 
+/* "step08: KVM_SET_SREGS failed: EINVAL (Invalid argument)" on stderr. */
+static void failed_line(const char *call, int err)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: %s failed: %s (%s)\n", program_invocation_short_name,
+		call, errno_name(err), strerror(err));
+}
+
 int report_errno(const char *call, int err)
 {
 	const char *hint = errno_hint(call, err);
 
-	fflush(stdout);
-	fprintf(stderr, "%s: %s failed: %s (%s)\n", program_invocation_short_name,
-		call, errno_name(err), strerror(err));
+	failed_line(call, err);
 	if (hint)
 		report_hint("%s", hint);
 	return -1;
@@ -187,9 +193,7 @@ int report_sregs_refused(const struct kvm_sregs *s, int err)
 
 	if (!rule)
 		return report_errno("KVM_SET_SREGS", err);
-	fflush(stdout);
-	fprintf(stderr, "%s: KVM_SET_SREGS failed: %s (%s)\n",
-		program_invocation_short_name, errno_name(err), strerror(err));
+	failed_line("KVM_SET_SREGS", err);
 	report_hint("%s (CR0=0x%llx CR4=0x%llx EFER=0x%llx CS.L=%d); "
 		    "step08's README", rule, (unsigned long long)s->cr0,
 		    (unsigned long long)s->cr4, (unsigned long long)s->efer,
