@@ -2,14 +2,12 @@
 """tests/sandbox/pool.py: several single-vCPU sandboxes at once, so that a
 batch of test programs uses every core of this machine.
 
-One VM with two vCPUs ran our tests slower than one with one, and once
-stalled for minutes with two KVM programs in it; two VMs of one vCPU
-each ran a batch of mutants in 0.6 of the time (tests/sandbox/README.md,
-"Both cores"; for `make test` a pool was no faster, so there it is
-asked for with SANDBOX_VMS).  So a pool boots SANDBOX_VMS
-warm sandboxes (default: this machine's cores) of SANDBOX_SMP vCPUs
-(default 1), each in a folder of its own, and hands each command to
-whichever is free.  They stop when the pool closes, and by themselves
+One VM with two vCPUs wedged with step10's tests in it (both vCPUs
+busy, no command moving on); two VMs of one vCPU each run `make test`'s
+programs in 0.55 of the time one takes (tests/sandbox/README.md, "Both
+cores").  So a pool boots SANDBOX_VMS warm sandboxes (default: this
+machine's cores) of SANDBOX_SMP vCPUs (default 1), each in a folder of
+its own, and hands each command to whichever is free.  They stop when the pool closes, and by themselves
 after IDLE seconds without a command if its owner was killed.
 
     with Pool() as pool:

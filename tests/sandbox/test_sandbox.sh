@@ -234,6 +234,30 @@ pid1=$(cat "$SANDBOX_UP_DIR/qemu.pid" 2>/dev/null)
 rc=$?
 check "up twice: harmless, says it is up, same QEMU" "got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 300)" \
 	eval 'test "$rc" -eq 0 && grep -q "already up" "$tmp/o" && test "$(cat "$SANDBOX_UP_DIR/qemu.pid")" = "$pid1"'
+"$run" --which >"$tmp/o" 2>"$tmp/e"
+check "up: run --which says warm" "$(cat "$tmp/o" "$tmp/e" | head -c 300)" grep -qx warm "$tmp/o"
+
+# tests/run-tests keeps to the warm sandbox that is up: no pool, no boot.
+# Two test programs that each report one passing test, and the VM's boot id.
+for name in fake_a fake_b; do
+	cat >"$tmp/$name" <<'EOF'
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+echo "ran in $(cat /proc/sys/kernel/random/boot_id)"
+for arg; do
+	case $arg in --tap=*) printf '1..1\nok - fake::one\n' >"${arg#--tap=}" ;; esac
+done
+EOF
+	chmod +x "$tmp/$name"
+done
+"$run" cat /proc/sys/kernel/random/boot_id >"$tmp/boot" 2>"$tmp/e"
+SANDBOX=1 SANDBOX_VMS=2 "$repo/tests/run-tests" "$tmp/fake_a" "$tmp/fake_b" >"$tmp/o" 2>>"$tmp/e"
+rc=$?
+check "warm: run-tests runs every program in it, and says so" \
+	"got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 600)" \
+	eval 'test "$rc" -eq 0 && grep -qx "steps: 2 passed, 0 failed" "$tmp/o" &&
+		test "$(grep -c "^ran in $(cat "$tmp/boot")$" "$tmp/o")" -eq 2 &&
+		grep -q "the warm sandbox is up: every test program runs in it" "$tmp/e"'
 
 # the bytes and the status of boot 1, again, warm
 rm -f "$work/from-vm.txt"
@@ -265,6 +289,16 @@ rc=$?
 check "warm: the next command does not see them" "got $rc; $(head -c 300 "$tmp/e")" test "$rc" -eq 0
 check "warm: nor does the host" "/tmp/$mark or /etc/$mark on the host" \
 	eval 'test ! -e "/tmp/$mark" && test ! -e "/etc/$mark"'
+
+# the guest caches the host's / (cache=loose); a host file changed between
+# two commands is seen changed, length and bytes
+printf 'first\n' >"$tmp/host-file"
+"$run" cat "$tmp/host-file" >"$tmp/o1" 2>"$tmp/e"
+printf 'second, longer\n' >"$tmp/host-file"
+"$run" cat "$tmp/host-file" >"$tmp/o2" 2>>"$tmp/e"
+check "warm: a host file changed between two commands is read as it is now" \
+	"read $(printable "$tmp/o1") then $(printable "$tmp/o2"); $(head -c 300 "$tmp/e")" \
+	eval 'test "$(cat "$tmp/o1")" = first && test "$(cat "$tmp/o2")" = "second, longer"'
 
 # two commands at once, from two shells
 "$run" sh -c 'sleep 2; echo one; echo one-err >&2; exit 11' >"$tmp/o1" 2>"$tmp/e1" &
@@ -319,6 +353,9 @@ check "warm: SIGKILL of run: its command ends in the VM" "ps: $(grep -a sleep "$
 rc=$?
 check "down: stops it" "got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 300)" \
 	eval 'test "$rc" -eq 0 && grep -q "^sandbox: down" "$tmp/o" && ! kill -0 "$pid1" 2>/dev/null && test ! -e "$SANDBOX_UP_DIR"'
+
+"$run" --which >"$tmp/o" 2>"$tmp/e"
+check "down: run --which says cold" "$(cat "$tmp/o" "$tmp/e" | head -c 300)" grep -qx cold "$tmp/o"
 
 # the idle stop, and a cold boot (with a message) once the warm one is gone
 "$here/up" --idle 2 >"$tmp/o" 2>"$tmp/e"

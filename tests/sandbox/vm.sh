@@ -69,9 +69,10 @@ vm_prepare() {
 in_cache() { case $1 in /*) echo "$1" ;; *) echo "$cache/$1" ;; esac; }
 
 # vm_cpus: how many vCPUs: SANDBOX_SMP (a number, or "all": this
-# machine's cores), else 1. Two vCPUs ran the tests slower than one and
-# once stalled; batches use both cores through pool.py's one-vCPU VMs
-# instead (README.md, "Both cores").
+# machine's cores), else 1. With two, step10's tests panicked (6.12) or
+# wedged (6.1) the guest, in kernel code patched under the other vCPU;
+# batches use both cores through pool.py's one-vCPU VMs instead
+# (README.md, "Both cores").
 vm_cpus() {
 	local n=${SANDBOX_SMP:-1}
 	[ "$n" != all ] || n=$(nproc 2>/dev/null || echo 1)
