@@ -184,9 +184,7 @@ Test(step02, program_exits_1_on_api_version_11)
 	o = capture_end(&out);
 	ioctl_hook = NULL;
 	cr_assert_eq(status, EXIT_SETUP, "status %d; stderr:\n%s", status, e);
-	cr_assert(strstr(e, "KVM_GET_API_VERSION returned 11, not 12"),
-		  "e lacks \"%s\"; it said:\n%s",
-		  "KVM_GET_API_VERSION returned 11, not 12", e);
+	assert_has(e, "KVM_GET_API_VERSION returned 11, not 12");
 	cr_assert(!strstr(o, "[02]"), "stage 02 said it succeeded:\n%s", o);
 	cr_assert(!strncmp(o, "[01] open /dev/kvm: fd ", 23), "%s", o);
 	free(o);
