@@ -7,8 +7,9 @@ busy, no command moving on); two VMs of one vCPU each run `make test`'s
 programs in 0.55 of the time one takes (tests/sandbox/README.md, "Both
 cores").  So a pool boots SANDBOX_VMS warm sandboxes (default: this
 machine's cores) of SANDBOX_SMP vCPUs (default 1), each in a folder of
-its own, and hands each command to whichever is free.  They stop when the pool closes, and by themselves
-after IDLE seconds without a command if its owner was killed.
+its own, and hands each command to whichever is free.  They stop when
+the pool closes, and by themselves after IDLE seconds without a command
+if its owner was killed.
 
     with Pool() as pool:
         results = pool.map(lambda run, item: run([prog, ...]), items)
