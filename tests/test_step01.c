@@ -117,7 +117,7 @@ Test(step01, reports_missing_device_with_errno_name_and_hint)
 		     "stage 01 failed but left vm->kvm_fd = %d; a failed open "
 		     "must leave it -1", vm.kvm_fd);
 	assert_has(err, ": open /nonexistent failed: ENOENT (No such file "
-			 "or directory)\n  hint: there is no KVM device");
+		   "or directory)\n  hint: there is no KVM device");
 	free(err);
 }
 

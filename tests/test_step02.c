@@ -102,7 +102,7 @@ Test(step02, refuses_a_device_that_is_not_kvm)
 		     "after a failed call it must report it and return -1");
 	err = capture_end(&c);
 	assert_has(err, ": KVM_GET_API_VERSION failed: ENOTTY (Inappropriate "
-			 "ioctl for device)\n  hint: this file is not a KVM device");
+		   "ioctl for device)\n  hint: this file is not a KVM device");
 	free(err);
 	vm_destroy(&vm);
 }
@@ -133,7 +133,7 @@ Test(step02, refuses_api_version_11)
 	err = capture_end(&c);
 	ioctl_hook = NULL;
 	assert_has(err, ": KVM_GET_API_VERSION returned 11, not 12\n"
-			 "  hint: ");
+		   "  hint: ");
 	free(err);
 	vm_destroy(&vm);
 }
@@ -163,7 +163,7 @@ Test(step02, refuses_api_version_13)
 	err = capture_end(&c);
 	ioctl_hook = NULL;
 	assert_has(err, ": KVM_GET_API_VERSION returned 13, not 12\n"
-			 "  hint: ");
+		   "  hint: ");
 	free(err);
 	vm_destroy(&vm);
 }

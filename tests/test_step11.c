@@ -242,7 +242,7 @@ Test(step11, wider_access_to_a_register_is_refused, .timeout = 20)
 	guest_run(code, sizeof(code), &quick, READY, &r);
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
 	assert_has(r.err, "guest wrote 2 bytes at UART register +0; its "
-			 "registers are one byte wide");
+		   "registers are one byte wide");
 	cr_assert(strstr(r.err, "RIP="), "no register dump:\n%s", r.err);
 	cr_assert_eq(r.len, 0, "a refused write was transmitted");
 	mmio_result_free(&r);
@@ -259,10 +259,10 @@ Test(step11, access_where_nothing_is_fails_with_explanation, .timeout = 20)
 	guest_run(code, sizeof(code), &quick, READY, &r);
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
 	assert_has(r.err, "guest wrote 1 byte at guest physical address "
-			 "0x300000, where neither memory nor the UART is");
+		   "0x300000, where neither memory nor the UART is");
 	assert_has(r.err, "  data: 41\n");
 	assert_has(r.err, "  hint: memory is GPA 0x0-0x1fffff and the "
-			 "UART's registers are 0x10000000-0x10000007");
+		   "UART's registers are 0x10000000-0x10000007");
 	mmio_result_free(&r);
 }
 
@@ -282,9 +282,9 @@ Test(step11, registers_it_lacks_read_zero_and_drop_writes, .timeout = 20)
 	cr_assert_eq(r.regs.rax & 0xff, 0, "register +1 read 0x%llx",
 		     r.regs.rax & 0xff);
 	assert_has(r.err, "guest read UART register +1, which this UART "
-			 "does not have; it reads 0");
+		   "does not have; it reads 0");
 	assert_has(r.err, "guest wrote 0x80 to UART register +3, which "
-			 "this UART does not have; ignored");
+		   "this UART does not have; ignored");
 	cr_assert_eq(r.len, 0,
 		     "the guest printed %zu bytes; it writes only to "
 		     "registers the UART does not have", r.len);
@@ -324,7 +324,7 @@ Test(step11, port_io_is_not_this_machines_device, .timeout = 20)
 	guest_run(code, sizeof(code), &quick, READY, &r);
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
 	assert_has(r.err, "guest used port 0xe9 (KVM_EXIT_IO); this "
-			 "machine's one device is the UART at GPA 0x10000000");
+		   "machine's one device is the UART at GPA 0x10000000");
 	mmio_result_free(&r);
 }
 
@@ -507,7 +507,7 @@ Test(step11, exit_handle_answers_each_kind_of_exit)
 	assert_has(err, "triple-faulted (KVM_EXIT_SHUTDOWN)");
 	assert_has(err, "unexpected exit unknown (1234)");
 	assert_has(err, "at guest physical address 0x10000008, where "
-			 "neither");
+		   "neither");
 	cr_assert_eq(stats.exits, 7,
 		     "mmio_exit_handle counted %llu exits for the 7 it was "
 		     "given", (unsigned long long)stats.exits);
@@ -584,7 +584,7 @@ Test(step11, guest_too_large_is_refused)
 		     "bytes; it must report it and return -1");
 	err = capture_end(&c);
 	assert_has(err, "the guest is 1966081 bytes; it has room for "
-			 "1966080");
+		   "1966080");
 	free(err);
 	vm_destroy(&vm);
 }
@@ -657,9 +657,9 @@ Test(step11, program_traces_mmio_exits, .timeout = 60)
 	program_run_args("--trace", NULL, &r);
 	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
 	assert_has(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: read 1 "
-			 "bytes at GPA 0x10000005\n"
-			 "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: write 1 bytes at "
-			 "GPA 0x10000000, data 48 \"H\"\n");
+		   "bytes at GPA 0x10000005\n"
+		   "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: write 1 bytes at "
+		   "GPA 0x10000000, data 48 \"H\"\n");
 	assert_has(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n");
 	program_result_free(&r);
 }

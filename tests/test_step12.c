@@ -611,7 +611,7 @@ Test(step12, exit_handle_answers_each_kind_of_exit)
 	err = capture_end(&c);
 	assert_has(err, "outside kvm_run's 12288 bytes");
 	assert_has(err, "guest used port 0x80 (KVM_EXIT_IO); this "
-			 "machine's console is port 0xe9");
+		   "machine's console is port 0xe9");
 	assert_has(err, "unexpected exit unknown (4321)");
 	cr_assert_eq(stats.exits, 8,
 		     "tick_exit_handle counted %llu exits for the 8 it was "
@@ -666,7 +666,7 @@ Test(step12, guest_too_large_is_refused)
 		     "bytes; it must report it and return -1");
 	err = capture_end(&c);
 	assert_has(err, "the guest is 1966081 bytes; it has room for "
-			 "1966080");
+		   "1966080");
 	free(err);
 	vm_destroy(&vm);
 }
@@ -745,7 +745,7 @@ Test(step12, program_refuses_bad_timeout, .timeout = 30)
 	program_run_args("--timeout", "-1", &r);
 	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
 	assert_has(r.err, "--timeout wants seconds from 0 to 1000000, not "
-			 "'-1'");
+		   "'-1'");
 	program_result_free(&r);
 }
 
@@ -756,9 +756,9 @@ Test(step12, program_traces_each_injection, .timeout = 60)
 	program_run_args("--trace", NULL, &r);
 	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
 	assert_has(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n"
-			 "ioctl(5, KVM_INTERRUPT, vector 32) = 0\n"
-			 "ioctl(5, KVM_RUN) = 0, KVM_EXIT_IO: out port 0xe9, "
-			 "size 1, count 1, data 74 \"t\"\n");
+		   "ioctl(5, KVM_INTERRUPT, vector 32) = 0\n"
+		   "ioctl(5, KVM_RUN) = 0, KVM_EXIT_IO: out port 0xe9, "
+		   "size 1, count 1, data 74 \"t\"\n");
 	program_result_free(&r);
 }
 

@@ -728,7 +728,7 @@ Test(step13, program_refuses_bad_timeout, .timeout = 30)
 	program_run_args("--timeout", "1e9", &r);
 	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
 	assert_has(r.err, "--timeout wants seconds from 0 to 1000000, not "
-			 "'1e9'");
+		   "'1e9'");
 	cr_assert_str_eq(r.out, "",
 			 "with a bad --timeout step13 must print no stage "
 			 "line; it printed\n%s", r.out);
