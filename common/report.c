@@ -68,7 +68,7 @@ static const struct {
 	  "argument: pass 0 (a KVM device refuses anything else); or this file "
 	  "is not a KVM device (is KVM_DEVICE set to another file?)" },
 	{ "KVM_CREATE_VM", EINVAL, "the machine type is not one this host "
-	  "supports: on x86 it must be 0" },
+	  "supports: on x86 pass 0, the default (6.1 takes nothing else)" },
 	{ "KVM_CREATE_VM", ENOMEM, "the host could not allocate a VM: free some "
 	  "memory or close other VMs" },
 	{ "KVM_SET_TSS_ADDR", EINVAL, "the TSS address must lie below 4 GiB with "
