@@ -4,7 +4,7 @@
  *
  * Runs the tutorial's own stage functions (common/ and step10's stage)
  * many times and reports min/median/max of: each stage; whole processes
- * from exec to exit (step10, step10 --coalesce, each way of printing);
+ * from exec to exit (step10, step11 --coalesce, each way of printing);
  * one port-I/O exit's round trip; stage 05 against guest memory size; and
  * run time against bytes printed for four ways of printing.  Tables go to
  * stdout (Markdown), CSV files to --out; bench/run draws the plot from
@@ -178,7 +178,7 @@ static int process_bench(struct results *r, const char *what,
 /* 2. Whole processes: step10 as a reader runs it, and each variant. */
 static int section_processes(struct results *r)
 {
-	char step10[PATH_MAX], self[PATH_MAX] = "", what[80], bytes[16];
+	char step10[PATH_MAX], step11[PATH_MAX], self[PATH_MAX] = "", what[80], bytes[16];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	const size_t sizes[2] = { message_sizes[0], message_sizes[N_SIZES - 1] };
 
@@ -186,12 +186,13 @@ static int section_processes(struct results *r)
 		return report_errno("readlink /proc/self/exe", errno);
 	self[n] = '\0';
 	snprintf(step10, sizeof(step10), "%s/step10-guest/step10", TOP_DIR);
+	snprintf(step11, sizeof(step11), "%s/beyond/step11-mmio/step11", TOP_DIR);
 	if (process_bench(r, "/bin/true", (char *[]){ "/bin/true", NULL }) ||
 	    process_bench(r, "step10 --help",
 			  (char *[]){ step10, "--help", NULL }) ||
 	    process_bench(r, "step10", (char *[]){ step10, NULL }) ||
-	    process_bench(r, "step10 --coalesce",
-			  (char *[]){ step10, "--coalesce", NULL }))
+	    process_bench(r, "step11 --coalesce",
+			  (char *[]){ step11, "--coalesce", NULL }))
 		return -1;
 	for (int k = 0; k < N_VARIANTS; k++)
 		for (int i = 0; i < 2; i++) {

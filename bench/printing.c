@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "bench.h"
+#include "coalesced_ring.h"
 #include "report.h"
 
 /* The batched guest's doorbell: as in bench/guests/doorbell.asm. */
@@ -126,18 +127,40 @@ static enum exit_action doorbell_io(void *ctx, const struct port_io *io,
 	return EXIT_ACTION_CONTINUE;
 }
 
+/* Coalesced port I/O (step 11): before each exit, what the ring holds. */
+static enum exit_action ring_exit(void *ctx, struct kvm_run *run, FILE *out,
+				  struct run_stats *stats)
+{
+	(void)run;
+	if (coalesced_ring_drain(ctx, out, stats) < 0)
+		return EXIT_ACTION_FAIL;
+	return EXIT_ACTION_PASS;
+}
+
+static void ring_leave(void *ctx, FILE *out, struct run_stats *stats)
+{
+	coalesced_ring_drain(ctx, out, stats);
+}
+
 /* Run a built VM the variant's way, in step10's run loop: an exit status. */
 static int variant_run(struct vm *vm, const struct variant *v, FILE *out,
 		       struct run_stats *stats)
 {
+	const struct kvm_coalesced_mmio_zone console = {
+		.addr = CONSOLE_PORT, .size = 1, .pio = 1,
+	};
 	struct port_device doorbell = {
 		.port = DOORBELL_PORT, .io = doorbell_io, .ctx = vm,
 	};
+	struct run_hooks ring = { .exit = ring_exit, .leave = ring_leave };
 	struct run_options opt = {
-		.out = out, .timeout = 60, .coalesce = v->coalesce,
+		.out = out, .timeout = 60,
 		.device = v->doorbell ? &doorbell : NULL,
+		.hooks = v->coalesce ? &ring : NULL,
 	};
 
+	if (v->coalesce && !(ring.ctx = coalesced_ring_setup(vm, &console)))
+		return EXIT_SETUP;
 	return vcpu_run(vm, &opt, stats);
 }
 

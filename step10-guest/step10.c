@@ -42,18 +42,20 @@ int guest_load(struct vm *vm, const uint8_t *image, size_t size)
 int vcpu_run(struct vm *vm, const struct run_options *opt,
 	     struct run_stats *stats)
 {
-	struct kvm_coalesced_mmio_ring *ring = NULL;
+	const struct run_hooks *hooks = opt->hooks;
 	struct stop_saved saved;
 	enum exit_action action = EXIT_ACTION_CONTINUE;
 	int status = EXIT_SUCCESS;
 
 	*stats = (struct run_stats){ 0 };
-	if (opt->coalesce && !(ring = coalesced_ring_setup(vm)))
-		return EXIT_SETUP;
 	if (stop_signals_arm(vm, opt->timeout, &saved) < 0)
 		return EXIT_SETUP;
 
 	while (action == EXIT_ACTION_CONTINUE) {
+		if (hooks && hooks->enter && hooks->enter(hooks->ctx, vm, stats) < 0) {
+			status = EXIT_SETUP;
+			break;
+		}
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0UL) < 0) {
 			int err = errno;
 
@@ -68,19 +70,20 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 			report_errno("KVM_RUN", err);
 			break;
 		}
-		if (ring && coalesced_ring_drain(ring, opt->out, stats) < 0) {
-			status = EXIT_GUEST;
-			break;
-		}
 		action = exit_handle(vm->run, vm->run_size, opt, stats);
 		if (action == EXIT_ACTION_FAIL)
 			status = EXIT_GUEST;
+		if (ferror(opt->out)) {		/* a full disk, a closed pipe */
+			status = EXIT_SETUP;
+			break;
+		}
 	}
-	/* Stopped without an exit (timeout, KVM_RUN failed): bytes may wait. */
-	if (ring && status != EXIT_GUEST)
-		coalesced_ring_drain(ring, opt->out, stats);
-	fflush(opt->out);
+	if (hooks && hooks->leave)
+		hooks->leave(hooks->ctx, opt->out, stats);
+	if (fflush(opt->out) != 0 && status != EXIT_GUEST)
+		status = EXIT_SETUP;	/* stdout_finish() says why */
 	stop_signals_disarm(vm, &saved);
+	report_repeats_end();
 
 	if (status == EXIT_TIMEOUT)
 		stop_report(opt->timeout);
@@ -99,10 +102,17 @@ enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
 			     const struct run_options *opt,
 			     struct run_stats *stats)
 {
+	const struct run_hooks *hooks = opt->hooks;
 	uint32_t reason = run->exit_reason;
+	enum exit_action action;
 
 	stats->exits++;
 	stats->last_exit = reason;
+	if (hooks && hooks->exit) {		/* a chapter's exits first */
+		action = hooks->exit(hooks->ctx, run, opt->out, stats);
+		if (action != EXIT_ACTION_PASS)
+			return action;
+	}
 	switch (reason) {
 	case KVM_EXIT_IO:
 		stats->io_exits++;
@@ -145,13 +155,16 @@ static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
 	size_t bytes = (size_t)io.size * io.count;
 	uint8_t *data;
 
-	if (io.size != 1 && io.size != 2 && io.size != 4)
-		return report("KVM_EXIT_IO with size %u", io.size), EXIT_ACTION_FAIL;
-	if (io.data_offset > run_size || bytes > run_size - io.data_offset)
-		return report("KVM_EXIT_IO data (offset %llu, %zu bytes) is "
-			      "outside kvm_run's %zu bytes",
-			      (unsigned long long)io.data_offset, bytes,
-			      run_size), EXIT_ACTION_FAIL;
+	if (io.size != 1 && io.size != 2 && io.size != 4) {
+		report("KVM_EXIT_IO with size %u", io.size);
+		return EXIT_ACTION_FAIL;
+	}
+	if (io.data_offset > run_size || bytes > run_size - io.data_offset) {
+		report("KVM_EXIT_IO data (offset %llu, %zu bytes) is outside "
+		       "kvm_run's %zu bytes", (unsigned long long)io.data_offset,
+		       bytes, run_size);
+		return EXIT_ACTION_FAIL;
+	}
 	data = (uint8_t *)run + io.data_offset;	/* inside, checked above */
 
 	if (io.direction == KVM_EXIT_IO_OUT && io.port == CONSOLE_PORT) {
@@ -160,9 +173,13 @@ static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
 	} else if (io.direction == KVM_EXIT_IO_IN && io.port == CONSOLE_PORT) {
 		memset(data, CONSOLE_PORT, bytes);	/* "the console is here" */
 	} else if (device && io.port == device->port) {
-		return device->io(device->ctx, &(struct port_io){ io.direction,
-				  io.size, io.port, io.count, data, bytes },
-				  opt->out, stats);
+		struct port_io pio = {
+			.direction = io.direction, .size = io.size,
+			.port = io.port, .count = io.count,
+			.data = data, .bytes = bytes,
+		};
+
+		return device->io(device->ctx, &pio, opt->out, stats);
 	} else if (io.direction == KVM_EXIT_IO_OUT) {
 		report("guest wrote %zu byte%s to unhandled port 0x%x (size %u, "
 		       "count %u); ignored", bytes, bytes == 1 ? "" : "s",
@@ -181,9 +198,7 @@ static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
 int main(int argc, char **argv)
 {
 	struct vm vm = VM_EMPTY;
-	struct run_options opt = {
-		.out = stdout, .timeout = DEFAULT_TIMEOUT_SECONDS,
-	};
+	struct run_options opt = { .timeout = DEFAULT_TIMEOUT_SECONDS };
 	struct run_stats stats;
 	const char *guest_path = NULL;
 	const uint8_t *image = guest_image;
@@ -193,6 +208,7 @@ int main(int argc, char **argv)
 
 	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
 		return EXIT_SETUP;			/* before any fd is made */
+	opt.out = stdout;	/* the guarded stream std_streams_prepare() made */
 	command_line_parse(argc, argv, &opt, &guest_path);
 	if (guest_path) {
 		if (guest_image_read(guest_path, &file_image, &size) < 0) {
@@ -221,14 +237,10 @@ int main(int argc, char **argv)
 				  kvm_exit_name(stats.last_exit),
 				  (unsigned long long)stats.exits,
 				  stats.exits == 1 ? "" : "s");
-		if (status == EXIT_SUCCESS && opt.coalesce)
-			stage_say(10, "coalesced ring: %llu of %llu output bytes",
-				  (unsigned long long)stats.ring_bytes,
-				  (unsigned long long)stats.out_bytes);
 	}
 	vm_destroy(&vm);
 	free(file_image);
-	if (stdout_finish() < 0 && status == EXIT_SUCCESS)
+	if (stdout_finish() < 0 && status != EXIT_GUEST)
 		status = EXIT_SETUP;			/* the output was lost */
 	return status;
 }
