@@ -664,3 +664,19 @@ Test(step11, program_help_exits_0, .timeout = 30)
 {
 	program_check_help();
 }
+
+/* A full disk under stdout: exit 1 naming ENOSPC, as every step does. */
+Test(step11, program_full_stdout_is_an_error, .timeout = 30)
+{
+	const char *argv[] = { "/bin/sh", "-c", "exec \"$0\" >/dev/full",
+			       STEP_PROGRAM, NULL };
+	struct program_result r;
+
+	program_run(argv, NULL, 20, &r);
+	cr_assert_eq(r.status, EXIT_SETUP,
+		     "with stdout on /dev/full the program exited %d; its "
+		     "output was lost, so it must exit %d:\n%s", r.status,
+		     EXIT_SETUP, r.err);
+	assert_has(r.err, "ENOSPC");
+	program_result_free(&r);
+}
