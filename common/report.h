@@ -41,7 +41,7 @@ int report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * A line report() prints again and again (a guest in a loop) is shown
  * five times, then counted: this prints the count, if any, and
- * forgets the line.  The run loop calls it when a run ends.
+ * forgets the line.  stdout_finish() calls it as a program ends.
  */
 void report_repeats_end(void);
 

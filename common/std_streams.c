@@ -76,6 +76,7 @@ int stdout_finish(void)
 {
 	int err;
 
+	report_repeats_end();	/* a count of repeated lines still held */
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return 0;
 	err = stdout_errno ? stdout_errno : errno;

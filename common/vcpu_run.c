@@ -45,40 +45,32 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 	if (stop_signals_arm(vm, opt->timeout, &saved) < 0)
 		return EXIT_SETUP;
 
-	while (action == EXIT_ACTION_CONTINUE) {
+	while (action == EXIT_ACTION_CONTINUE && !ferror(opt->out)) {
 		if (hooks && hooks->enter && hooks->enter(hooks->ctx, vm, stats) < 0) {
 			status = EXIT_SETUP;
 			break;
 		}
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0UL) < 0) {
-			int err = errno;
-
 			/* No exit to decode: KVM_EXIT_INTR, or left as it was. */
-			if (err == EINTR && stop_signal) {
+			if (errno == EINTR && stop_signal) {
 				status = EXIT_TIMEOUT;
 				break;
 			}
-			if (err == EINTR || err == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			status = EXIT_SETUP;
-			report_errno("KVM_RUN", err);
+			report_errno("KVM_RUN", errno);
 			break;
 		}
 		action = exit_handle(vm->run, vm->run_size, opt, stats);
 		if (action == EXIT_ACTION_FAIL)
 			status = EXIT_GUEST;
-		if (ferror(opt->out)) {		/* a full disk, a closed pipe */
-			status = EXIT_SETUP;
-			break;
-		}
 	}
 	if (hooks && hooks->leave)
 		hooks->leave(hooks->ctx, opt->out, stats);
-	if (fflush(opt->out) != 0 && status != EXIT_GUEST)
-		status = EXIT_SETUP;	/* stdout_finish() says why */
+	if ((fflush(opt->out) != 0 || ferror(opt->out)) && status != EXIT_GUEST)
+		status = EXIT_SETUP;	/* the output failed: stdout_finish() says why */
 	stop_signals_disarm(vm, &saved);
-	report_repeats_end();
-
 	if (status == EXIT_TIMEOUT)
 		stop_report(opt->timeout);
 	if (status != EXIT_SUCCESS && status != EXIT_SETUP)
@@ -87,9 +79,56 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 }
 /* endregion: vcpu_run */
 
+/* region: io_handle */
+/*
+ * KVM_EXIT_IO: the guest executed in or out (count times: rep ins/outs).
+ * The data is in the kvm_run mapping, data_offset bytes from its start:
+ * we read it for out, and fill it for in; the next KVM_RUN completes it.
+ */
 static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
 				  const struct run_options *opt,
-				  struct run_stats *stats);
+				  struct run_stats *stats)
+{
+	const struct port_device *device = opt->device;
+	/* Copy once: the guest chose these values; the kernel shares them. */
+	typeof(run->io) io = run->io;
+	size_t bytes = (size_t)io.size * io.count;
+	uint8_t *data;
+
+	if (io.size != 1 && io.size != 2 && io.size != 4) {
+		report("KVM_EXIT_IO with size %u", io.size);
+		return EXIT_ACTION_FAIL;
+	}
+	if (io.data_offset > run_size || bytes > run_size - io.data_offset) {
+		report("KVM_EXIT_IO data (offset %llu, %zu bytes) is outside "
+		       "kvm_run's %zu bytes", (unsigned long long)io.data_offset,
+		       bytes, run_size);
+		return EXIT_ACTION_FAIL;
+	}
+	data = (uint8_t *)run + io.data_offset;	/* inside, checked above */
+	if (io.direction == KVM_EXIT_IO_OUT && io.port == CONSOLE_PORT) {
+		fwrite(data, 1, bytes, opt->out);	/* each item's bytes, in order */
+		stats->out_bytes += bytes;
+	} else if (io.direction == KVM_EXIT_IO_IN && io.port == CONSOLE_PORT) {
+		memset(data, CONSOLE_PORT, bytes);	/* "the console is here" */
+	} else if (device && io.port == device->port) {
+		return device->io(device->ctx, &(struct port_io){
+			.direction = io.direction, .size = io.size, .port = io.port,
+			.count = io.count, .data = data, .bytes = bytes,
+		}, opt->out, stats);
+	} else if (io.direction == KVM_EXIT_IO_OUT) {
+		report("guest wrote %zu byte%s to unhandled port 0x%x (size %u, "
+		       "count %u); ignored", bytes, bytes == 1 ? "" : "s",
+		       io.port, io.size, io.count);
+	} else {
+		memset(data, UNHANDLED_PORT_BYTE, bytes);
+		report("guest read port 0x%x (size %u, count %u), which nothing "
+		       "handles; it reads all ones (0x%02x bytes)", io.port,
+		       io.size, io.count, UNHANDLED_PORT_BYTE);
+	}
+	return EXIT_ACTION_CONTINUE;
+}
+/* endregion: io_handle */
 
 /* region: exit_handle */
 enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
@@ -98,12 +137,12 @@ enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
 {
 	const struct run_hooks *hooks = opt->hooks;
 	uint32_t reason = run->exit_reason;
-	enum exit_action action;
 
 	stats->exits++;
 	stats->last_exit = reason;
 	if (hooks && hooks->exit) {		/* a chapter's exits first */
-		action = hooks->exit(hooks->ctx, run, opt->out, stats);
+		enum exit_action action = hooks->exit(hooks->ctx, run, opt->out,
+						      stats);
 		if (action != EXIT_ACTION_PASS)
 			return action;
 	}
@@ -131,59 +170,3 @@ enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
 	}
 }
 /* endregion: exit_handle */
-
-/* region: io_handle */
-/*
- * KVM_EXIT_IO: the guest executed in or out (count times, for rep ins).
- * The data is inside the kvm_run mapping, data_offset bytes from its
- * start: we read it for out, and fill it for in before the next
- * KVM_RUN, which completes the instruction.
- */
-static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
-				  const struct run_options *opt,
-				  struct run_stats *stats)
-{
-	const struct port_device *device = opt->device;
-	/* Copy once: the guest chose these values; the kernel shares them. */
-	typeof(run->io) io = run->io;
-	size_t bytes = (size_t)io.size * io.count;
-	uint8_t *data;
-
-	if (io.size != 1 && io.size != 2 && io.size != 4) {
-		report("KVM_EXIT_IO with size %u", io.size);
-		return EXIT_ACTION_FAIL;
-	}
-	if (io.data_offset > run_size || bytes > run_size - io.data_offset) {
-		report("KVM_EXIT_IO data (offset %llu, %zu bytes) is outside "
-		       "kvm_run's %zu bytes", (unsigned long long)io.data_offset,
-		       bytes, run_size);
-		return EXIT_ACTION_FAIL;
-	}
-	data = (uint8_t *)run + io.data_offset;	/* inside, checked above */
-
-	if (io.direction == KVM_EXIT_IO_OUT && io.port == CONSOLE_PORT) {
-		fwrite(data, 1, bytes, opt->out);	/* each item's bytes, in order */
-		stats->out_bytes += bytes;
-	} else if (io.direction == KVM_EXIT_IO_IN && io.port == CONSOLE_PORT) {
-		memset(data, CONSOLE_PORT, bytes);	/* "the console is here" */
-	} else if (device && io.port == device->port) {
-		struct port_io pio = {
-			.direction = io.direction, .size = io.size,
-			.port = io.port, .count = io.count,
-			.data = data, .bytes = bytes,
-		};
-
-		return device->io(device->ctx, &pio, opt->out, stats);
-	} else if (io.direction == KVM_EXIT_IO_OUT) {
-		report("guest wrote %zu byte%s to unhandled port 0x%x (size %u, "
-		       "count %u); ignored", bytes, bytes == 1 ? "" : "s",
-		       io.port, io.size, io.count);
-	} else {
-		memset(data, UNHANDLED_PORT_BYTE, bytes);
-		report("guest read port 0x%x (size %u, count %u), which nothing "
-		       "handles; it reads all ones (0x%02x bytes)", io.port,
-		       io.size, io.count, UNHANDLED_PORT_BYTE);
-	}
-	return EXIT_ACTION_CONTINUE;
-}
-/* endregion: io_handle */

@@ -25,6 +25,14 @@ extern const uint8_t guest_image_end[];
 int guest_image_read(const char *path, uint8_t **image, size_t *size);
 
 /*
+ * The guest to run: the file at path, read into *file (malloc'd), or the
+ * built-in one if path is NULL; its size in *size.  A file that will not
+ * do is reported with what a guest image is, and exits EXIT_USAGE.
+ */
+const uint8_t *guest_image_choose(const char *path, uint8_t **file,
+				  size_t *size);
+
+/*
  * command_line.c: parse step10's command line into opt and *guest_path
  * (NULL for the built-in guest).  --help prints the usage and exits 0; a
  * bad argument prints the usage on stderr and exits EXIT_USAGE.

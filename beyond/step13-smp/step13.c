@@ -315,7 +315,6 @@ int vcpus_run(struct vm *vm, struct vcpu *cpus, int n,
 	stop_signals_disarm(vm, &saved);
 	sigaction(SIGUSR1, &old_kick, NULL);
 	sem_destroy(&finished);
-	report_repeats_end();
 
 	if (status == EXIT_TIMEOUT)
 		stop_report(opt->timeout);
