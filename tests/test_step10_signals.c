@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
+#include "std_streams.h"
 #include "step10_test.h"
 #include "trace.h"
 
@@ -349,6 +351,144 @@ Test(step10_output, pipe_without_reader_is_an_error, .timeout = 30)
 {
 	stdout_fails(STDOUT_NO_READER, "step10: writing to stdout failed: EPIPE",
 		     "exited before all of it was written");
+}
+
+/*
+ * A guest that prints for ever, with no timeout: a dead or full stdout
+ * must end the run (status 1, the errno named), or it would never end
+ * (the test's own timeout would catch that).
+ */
+static void runaway_output_fails(enum stdout_kind kind, const char *errno_text)
+{
+	const char *args[] = { "--timeout", "0", GUESTS "print_forever.bin",
+			       NULL };
+	struct program_result r;
+
+	program_run_fds(args, kind, -1, &r);
+	cr_assert_eq(r.status, EXIT_SETUP,
+		     "with stdout failing, step10 exited %d; it must stop the "
+		     "guest and exit %d:\n%.2000s", r.status, EXIT_SETUP, r.err);
+	assert_has(r.err, errno_text);
+	assert_lacks(r.err, "vCPU registers:");
+	program_result_free(&r);
+}
+
+Test(step10_output, dead_stdout_ends_a_guest_without_timeout, .timeout = 30)
+{
+	runaway_output_fails(STDOUT_NO_READER, "EPIPE");
+}
+
+Test(step10_output, full_stdout_ends_a_guest_without_timeout, .timeout = 30)
+{
+	runaway_output_fails(STDOUT_DEV_FULL, "ENOSPC");
+}
+
+/* The other end of step10's stdout: reads nothing for a while, then all. */
+struct slow_reader {
+	int fd;
+	size_t got;
+};
+
+static void *slow_read(void *arg)
+{
+	struct slow_reader *s = arg;
+	char buf[4096];
+	ssize_t n;
+
+	usleep(600000);		/* the pipe fills, and step10's write blocks */
+	while ((n = read(s->fd, buf, sizeof(buf))) > 0)
+		s->got += n;
+	return NULL;
+}
+
+static void *sigint_later(void *arg)
+{
+	usleep(300000);
+	pthread_kill(*(pthread_t *)arg, SIGINT);
+	return NULL;
+}
+
+/*
+ * Ctrl-C while the run blocks writing to a slow reader: the guarded
+ * stdout (std_streams.c) retries the interrupted write, so every byte the
+ * guest printed (stats.out_bytes) reaches the reader.
+ */
+Test(step10_output, stop_while_writing_keeps_every_byte, .timeout = 30)
+{
+	struct run_options opt = { .timeout = 0 };
+	struct slow_reader reader = { 0 };
+	pthread_t self = pthread_self(), rt, st;
+	struct run_stats stats;
+	int p[2], saved, status;
+	uint8_t *image;
+	size_t size;
+	struct vm vm;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/print_forever.bin", TEST_GUESTS_DIR);
+	cr_assert_eq(guest_image_read(path, &image, &size), 0, "cannot read %s",
+		     path);
+	vm_setup_through(&vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(guest_load(&vm, image, size), 0, "guest_load failed");
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	cr_assert(pipe(p) == 0 && saved >= 0 && dup2(p[1], STDOUT_FILENO) >= 0,
+		  "pipe, dup or dup2 failed: %s", errno_name(errno));
+	close(p[1]);
+	/* A small pipe: a write blocks after a few pages, even in the sandbox. */
+	cr_assert_geq(fcntl(p[0], F_SETPIPE_SZ, 4096), 4096, "F_SETPIPE_SZ: %s",
+		      errno_name(errno));
+	cr_assert_eq(std_streams_prepare(), 0, "std_streams_prepare failed");
+	opt.out = stdout;
+	reader.fd = p[0];
+	cr_assert(pthread_create(&rt, NULL, slow_read, &reader) == 0 &&
+		  pthread_create(&st, NULL, sigint_later, &self) == 0,
+		  "pthread_create failed");
+	status = vcpu_run(&vm, &opt, &stats);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);	/* the pipe's last writer: EOF */
+	close(saved);
+	pthread_join(st, NULL);
+	pthread_join(rt, NULL);
+	close(p[0]);
+	vm_destroy(&vm);
+	free(image);
+	cr_assert_eq(status, EXIT_TIMEOUT, "vcpu_run returned %d after Ctrl-C; "
+		     "it must be EXIT_TIMEOUT", status);
+	cr_assert_gt(stats.out_bytes, 4096, "the guest printed %llu bytes: "
+		     "too few to fill the pipe, so no write blocked",
+		     (unsigned long long)stats.out_bytes);
+	cr_assert_eq(reader.got, stats.out_bytes,
+		     "the guest printed %llu bytes, the reader got %zu: a stop "
+		     "during a blocked write must lose none",
+		     (unsigned long long)stats.out_bytes, reader.got);
+}
+
+/*
+ * A guest that writes an unhandled port 1000 times: stderr shows the
+ * line a few times, then how many more came (report.c, as printk's
+ * ratelimit does), not 1000 lines.
+ */
+Test(step10_output, repeated_lines_are_counted_not_repeated, .timeout = 30)
+{
+	char path[512];
+	const char *argv[] = { STEP_PROGRAM, path, NULL };
+	struct program_result r;
+	int shown = 0;
+
+	snprintf(path, sizeof(path), "%s/port_loop.bin", TEST_GUESTS_DIR);
+	program_run(argv, NULL, 30, &r);
+	cr_assert_eq(r.status, EXIT_SUCCESS, "exit %d:\n%.2000s", r.status, r.err);
+	for (const char *p = r.err; (p = strstr(p, "unhandled port 0x80")); p++)
+		shown++;
+	cr_assert(shown >= 1 && shown <= 10,
+		  "the unhandled port's line was shown %d times for the guest's "
+		  "1000 writes; a few, then a count", shown);
+	cr_assert(strstr(r.err, " 995 "),
+		  "no count of the 995 lines held back (1000 - 5 shown):\n%s",
+		  r.err);
+	program_result_free(&r);
 }
 
 /* >&-: fd 1 must not become /dev/kvm; writing to it is an error. */
