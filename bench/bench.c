@@ -137,11 +137,15 @@ static int section_stages(struct results *r)
 
 	if (!v)
 		return report_errno("calloc", ENOMEM);
-	if (stages_time(r->stage_first, &stats) < 0)
-		return free(v), -1;
+	if (stages_time(r->stage_first, &stats) < 0) {
+		free(v);
+		return -1;
+	}
 	for (int i = 0; i < runs; i++) {
-		if (stages_time(t, &stats) < 0)
-			return free(v), -1;
+		if (stages_time(t, &stats) < 0) {
+			free(v);
+			return -1;
+		}
 		for (int s = 0; s < ST_COUNT; s++)
 			v[s * runs + i] = t[s];
 	}
@@ -252,8 +256,10 @@ int main(int argc, char **argv)
 	if ((status = options_parse(argc, argv, &out_dir)) >= 0)
 		return status;				/* --help, --once */
 	devnull = fopen("/dev/null", "w");
-	if (!devnull)
-		return report_errno("/dev/null", errno), EXIT_SETUP;
+	if (!devnull) {
+		report_errno("/dev/null", errno);
+		return EXIT_SETUP;
+	}
 	machine_describe(r.machine, sizeof(r.machine), r.emulated);
 	machine_table(&r);
 	if (section_stages(&r) < 0 ||			/* 1. stages */
@@ -264,7 +270,9 @@ int main(int argc, char **argv)
 		return EXIT_SETUP;
 	if (out_dir && csv_write(out_dir, &r) < 0)	/* 6. the CSV files */
 		return EXIT_SETUP;
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return report("writing the tables to stdout failed"), EXIT_SETUP;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		report("writing the tables to stdout failed");
+		return EXIT_SETUP;
+	}
 	return EXIT_SUCCESS;
 }

@@ -116,11 +116,13 @@ static enum exit_action doorbell_io(void *ctx, const struct port_io *io,
 {
 	uint32_t gpa;
 
-	if (io->direction != KVM_EXIT_IO_OUT || io->size != 4 || io->count != 1)
-		return report("doorbell: port 0x%x takes one 4-byte out, not %s "
-			      "of size %u, count %u", io->port,
-			      io->direction == KVM_EXIT_IO_OUT ? "an out" : "an in",
-			      io->size, io->count), EXIT_ACTION_FAIL;
+	if (io->direction != KVM_EXIT_IO_OUT || io->size != 4 || io->count != 1) {
+		report("doorbell: port 0x%x takes one 4-byte out, not %s of "
+		       "size %u, count %u", io->port,
+		       io->direction == KVM_EXIT_IO_OUT ? "an out" : "an in",
+		       io->size, io->count);
+		return EXIT_ACTION_FAIL;
+	}
 	memcpy(&gpa, io->data, sizeof(gpa));
 	if (doorbell_ring(ctx, gpa, out, stats) < 0)
 		return EXIT_ACTION_FAIL;
@@ -257,8 +259,10 @@ int message_once(int variant, size_t len)
 	double run_us, teardown_us;
 	int status = EXIT_SETUP;
 
-	if (!msg)
-		return report_errno("malloc", ENOMEM), EXIT_SETUP;
+	if (!msg) {
+		report_errno("malloc", ENOMEM);
+		return EXIT_SETUP;
+	}
 	if (bench_guest_read(v->guest, &image, &size) == 0) {
 		message_fill(msg, len);
 		status = message_run(v, image, size, msg, len, stdout, &stats,

@@ -65,8 +65,10 @@ int std_streams_prepare(void)
 		return report_errno("fopencookie", errno);
 	/* Buffered as stdio buffers stdout: by line on a terminal. */
 	if (setvbuf(out, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
-		    BUFSIZ) != 0)
-		return fclose(out), report("setvbuf failed");
+		    BUFSIZ) != 0) {
+		fclose(out);
+		return report("setvbuf failed");
+	}
 	fflush(stdout);
 	stdout = out;
 	return 0;

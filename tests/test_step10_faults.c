@@ -195,8 +195,10 @@ FAULT_TEST(sigaction_int, SYS_rt_sigaction, 0, SIGINT, FAULT_ANY, 0,
 /* A failed arm leaves no handler behind pointing at a dead kvm_run. */
 Test(step10_faults, failed_timer_restores_signal_handlers, .timeout = 30)
 {
-	struct stage_fault f = { SYS_setitimer, FAULT_ANY, 0, FAULT_ANY, 0,
-				 EINVAL, 10, "setitimer", NULL };
+	struct stage_fault f = {
+		.nr = SYS_setitimer, .a = FAULT_ANY, .b = FAULT_ANY,
+		.err = EINVAL, .stage = 10, .call = "setitimer",
+	};
 	struct sigaction alrm0, int0, alrm, intr;
 
 	cr_assert_eq(sigaction(SIGALRM, NULL, &alrm0), 0,

@@ -82,7 +82,10 @@ static void child_start(struct child *c, const char *const args[])
 /* Read what has come on stdout and stderr, waiting up to ms. */
 static void child_read(struct child *c, int ms)
 {
-	struct pollfd pfd[2] = { { c->fd[1], POLLIN, 0 }, { c->fd[2], POLLIN, 0 } };
+	struct pollfd pfd[2] = {
+		{ .fd = c->fd[1], .events = POLLIN },
+		{ .fd = c->fd[2], .events = POLLIN },
+	};
 
 	if (poll(pfd, 2, ms) <= 0)
 		return;
