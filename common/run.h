@@ -82,6 +82,19 @@ struct run_options {
 	const struct run_hooks *hooks;		/* a chapter's exits, or NULL */
 };
 
+/*
+ * run_options.c: the options every program that runs a guest takes, at
+ * argv[*i]: --trace, --timeout SECONDS (into opt->timeout), and --help or
+ * -h (usage on stdout, then exit 0, or 1 if stdout failed).  Returns 1 if
+ * argv[*i] was one of them (*i then past its value), else 0.
+ */
+int run_option(int argc, char **argv, int *i, struct run_options *opt,
+	       void (*usage)(FILE *to));
+
+/* An argument no option takes: say so, the usage on stderr, exit 2. */
+void run_option_refuse(const char *arg, void (*usage)(FILE *to))
+	__attribute__((noreturn));
+
 /* Stage 10, part 1: copy the guest to GUEST_LOAD_ADDR. */
 int guest_load(struct vm *vm, const uint8_t *image, size_t size);
 

@@ -4,11 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
-#include "report.h"
-#include "std_streams.h"
+#include "run.h"
 #include "step10.h"
-#include "trace.h"
 
 static void usage(FILE *to)
 {
@@ -28,21 +25,10 @@ void command_line_parse(int argc, char **argv, struct run_options *opt,
 			const char **guest_path)
 {
 	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (!strcmp(arg, "--trace")) {
-			trace_enable(1);
-		} else if (!strcmp(arg, "--timeout") && i + 1 < argc) {
-			opt->timeout = option_seconds("--timeout", argv[++i]);
-		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			usage(stdout);
-			exit(stdout_finish() < 0 ? EXIT_SETUP : EXIT_SUCCESS);
-		} else if (arg[0] == '-' || *guest_path) {
-			report("unexpected argument '%s'", arg);
-			usage(stderr);
-			exit(EXIT_USAGE);
-		} else {
-			*guest_path = arg;
-		}
+		if (run_option(argc, argv, &i, opt, usage))
+			continue;
+		if (argv[i][0] == '-' || *guest_path)
+			run_option_refuse(argv[i], usage);
+		*guest_path = argv[i];
 	}
 }

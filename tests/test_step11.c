@@ -20,6 +20,7 @@
 
 #include "faults.h"
 #include "kvm_names.h"
+#include "chapter_test.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "step11.h"
@@ -569,11 +570,6 @@ static void program_run_args(const char *a, const char *b,
 	program_run(argv, NULL, 60, r);
 }
 
-Test(step11, program_output_matches_readme_transcript, .timeout = 60)
-{
-	program_check_readme();
-}
-
 /* Stages 01-09 as every step prints them, then this chapter's [11]. */
 Test(step11, program_prints_stages_then_its_own, .timeout = 60)
 {
@@ -607,20 +603,6 @@ Test(step11, program_coalesce_prints_fewer_exits, .timeout = 60)
 	program_result_free(&r);
 }
 
-Test(step11, program_refuses_bad_timeout, .timeout = 30)
-{
-	struct program_result r;
-
-	program_run_args("--timeout", "soon", &r);
-	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
-	assert_has(r.err, "--timeout wants seconds from 0 to 1000000, not "
-		   "'soon'");
-	cr_assert_str_eq(r.out, "",
-			 "with a bad --timeout step11 must print no stage "
-			 "line; it printed\n%s", r.out);
-	program_result_free(&r);
-}
-
 Test(step11, program_traces_mmio_exits, .timeout = 60)
 {
 	struct program_result r;
@@ -640,43 +622,9 @@ Test(step11, program_stages_traced_as_in_every_step, .timeout = 60)
 	program_check_trace(9);
 }
 
-Test(step11, program_reports_missing_device, .timeout = 30)
+Test(step11, program_output_matches_readme_transcript, .timeout = 60)
 {
-	program_check_missing_device();
+	program_check_readme();
 }
 
-Test(step11, program_reports_device_that_is_not_kvm, .timeout = 30)
-{
-	program_check_not_kvm_device(11);
-}
-
-Test(step11, program_reports_permission_denied, .timeout = 30)
-{
-	program_check_permission_denied();
-}
-
-Test(step11, program_refuses_unknown_argument, .timeout = 30)
-{
-	program_check_unknown_argument();
-}
-
-Test(step11, program_help_exits_0, .timeout = 30)
-{
-	program_check_help();
-}
-
-/* A full disk under stdout: exit 1 naming ENOSPC, as every step does. */
-Test(step11, program_full_stdout_is_an_error, .timeout = 30)
-{
-	const char *argv[] = { "/bin/sh", "-c", "exec \"$0\" >/dev/full",
-			       STEP_PROGRAM, NULL };
-	struct program_result r;
-
-	program_run(argv, NULL, 20, &r);
-	cr_assert_eq(r.status, EXIT_SETUP,
-		     "with stdout on /dev/full the program exited %d; its "
-		     "output was lost, so it must exit %d:\n%s", r.status,
-		     EXIT_SETUP, r.err);
-	assert_has(r.err, "ENOSPC");
-	program_result_free(&r);
-}
+CHAPTER_PROGRAM_TESTS(step11, 11)

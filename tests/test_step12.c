@@ -22,6 +22,7 @@
 
 #include "faults.h"
 #include "kvm_names.h"
+#include "chapter_test.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "step12.h"
@@ -494,7 +495,6 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	vm_destroy(&vm);
 }
 
-
 /* Ctrl-C, as the terminal sends it, to the thread that runs the guest. */
 struct ctrl_c {
 	pthread_t target;
@@ -670,11 +670,6 @@ static void program_run_args(const char *a, const char *b,
 	program_run(argv, NULL, 60, r);
 }
 
-Test(step12, program_output_matches_readme_transcript, .timeout = 60)
-{
-	program_check_readme();
-}
-
 /* Stages 01-09 as every step prints them, then this chapter's [12]. */
 Test(step12, program_prints_stages_then_its_own, .timeout = 60)
 {
@@ -741,17 +736,6 @@ Test(step12, program_with_unhandled_vector_exits_3, .timeout = 60)
 	program_result_free(&r);
 }
 
-Test(step12, program_refuses_bad_timeout, .timeout = 30)
-{
-	struct program_result r;
-
-	program_run_args("--timeout", "-1", &r);
-	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
-	assert_has(r.err, "--timeout wants seconds from 0 to 1000000, not "
-		   "'-1'");
-	program_result_free(&r);
-}
-
 Test(step12, program_traces_each_injection, .timeout = 60)
 {
 	struct program_result r;
@@ -808,43 +792,9 @@ Test(step12, program_traces_setup_with_flag_and_environment, .timeout = 60)
 	program_result_free(&plain);
 }
 
-Test(step12, program_reports_missing_device, .timeout = 30)
+Test(step12, program_output_matches_readme_transcript, .timeout = 60)
 {
-	program_check_missing_device();
+	program_check_readme();
 }
 
-Test(step12, program_reports_device_that_is_not_kvm, .timeout = 30)
-{
-	program_check_not_kvm_device(12);
-}
-
-Test(step12, program_reports_permission_denied, .timeout = 30)
-{
-	program_check_permission_denied();
-}
-
-Test(step12, program_refuses_unknown_argument, .timeout = 30)
-{
-	program_check_unknown_argument();
-}
-
-Test(step12, program_help_exits_0, .timeout = 30)
-{
-	program_check_help();
-}
-
-/* A full disk under stdout: exit 1 naming ENOSPC, as every step does. */
-Test(step12, program_full_stdout_is_an_error, .timeout = 30)
-{
-	const char *argv[] = { "/bin/sh", "-c", "exec \"$0\" >/dev/full",
-			       STEP_PROGRAM, NULL };
-	struct program_result r;
-
-	program_run(argv, NULL, 20, &r);
-	cr_assert_eq(r.status, EXIT_SETUP,
-		     "with stdout on /dev/full the program exited %d; its "
-		     "output was lost, so it must exit %d:\n%s", r.status,
-		     EXIT_SETUP, r.err);
-	assert_has(r.err, "ENOSPC");
-	program_result_free(&r);
-}
+CHAPTER_PROGRAM_TESTS(step12, 12)

@@ -23,6 +23,7 @@
 
 #include "faults.h"
 #include "kvm_names.h"
+#include "chapter_test.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "step13.h"
@@ -327,7 +328,6 @@ Test(step13, timeout_stops_every_vcpu, .timeout = 30)
 	assert_has(r.err, "vcpu 1 (stopped):\n");
 	smp_result_free(&r);
 }
-
 
 /* Ctrl-C, as the terminal sends it, to the thread that runs the guest. */
 struct ctrl_c {
@@ -644,31 +644,6 @@ static char *lines_select(const char *text, const char *prefix)
  * lines interleave differs from run to run; each vCPU's own lines, and
  * everything else, must match it exactly.
  */
-Test(step13, program_output_matches_readme_transcript, .timeout = 60)
-{
-	static const char *const parts[] = { NULL, "cpu 0: ", "cpu 1: " };
-	struct program_result r;
-	char *shown, *want, *got;
-
-	program_run_args(NULL, NULL, &r);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	shown = readme_transcript();
-	want = output_normalize(shown);
-	got = output_normalize(r.out);
-	for (size_t i = 0; i < 3; i++) {
-		char *w = lines_select(want, parts[i]), *g = lines_select(got, parts[i]);
-
-		cr_assert_str_eq(g, w, "README.md's transcript, %s lines:\n"
-				 "README shows:\n%s\nprogram printed:\n%s",
-				 parts[i] ? parts[i] : "other", w, g);
-		free(w);
-		free(g);
-	}
-	free(shown);
-	free(want);
-	free(got);
-	program_result_free(&r);
-}
 
 Test(step13, program_prints_stages_then_its_own, .timeout = 60)
 {
@@ -749,57 +724,30 @@ Test(step13, program_traces_the_second_vcpu, .timeout = 150)
 	program_result_free(&environ_);
 }
 
-Test(step13, program_refuses_bad_timeout, .timeout = 30)
+Test(step13, program_output_matches_readme_transcript, .timeout = 60)
 {
+	static const char *const parts[] = { NULL, "cpu 0: ", "cpu 1: " };
 	struct program_result r;
+	char *shown, *want, *got;
 
-	program_run_args("--timeout", "1e9", &r);
-	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
-	assert_has(r.err, "--timeout wants seconds from 0 to 1000000, not "
-		   "'1e9'");
-	cr_assert_str_eq(r.out, "",
-			 "with a bad --timeout step13 must print no stage "
-			 "line; it printed\n%s", r.out);
+	program_run_args(NULL, NULL, &r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	shown = readme_transcript();
+	want = output_normalize(shown);
+	got = output_normalize(r.out);
+	for (size_t i = 0; i < 3; i++) {
+		char *w = lines_select(want, parts[i]), *g = lines_select(got, parts[i]);
+
+		cr_assert_str_eq(g, w, "README.md's transcript, %s lines:\n"
+				 "README shows:\n%s\nprogram printed:\n%s",
+				 parts[i] ? parts[i] : "other", w, g);
+		free(w);
+		free(g);
+	}
+	free(shown);
+	free(want);
+	free(got);
 	program_result_free(&r);
 }
 
-Test(step13, program_reports_missing_device, .timeout = 30)
-{
-	program_check_missing_device();
-}
-
-Test(step13, program_reports_device_that_is_not_kvm, .timeout = 30)
-{
-	program_check_not_kvm_device(13);
-}
-
-Test(step13, program_reports_permission_denied, .timeout = 30)
-{
-	program_check_permission_denied();
-}
-
-Test(step13, program_refuses_unknown_argument, .timeout = 30)
-{
-	program_check_unknown_argument();
-}
-
-Test(step13, program_help_exits_0, .timeout = 30)
-{
-	program_check_help();
-}
-
-/* A full disk under stdout: exit 1 naming ENOSPC, as every step does. */
-Test(step13, program_full_stdout_is_an_error, .timeout = 30)
-{
-	const char *argv[] = { "/bin/sh", "-c", "exec \"$0\" >/dev/full",
-			       STEP_PROGRAM, NULL };
-	struct program_result r;
-
-	program_run(argv, NULL, 20, &r);
-	cr_assert_eq(r.status, EXIT_SETUP,
-		     "with stdout on /dev/full the program exited %d; its "
-		     "output was lost, so it must exit %d:\n%s", r.status,
-		     EXIT_SETUP, r.err);
-	assert_has(r.err, "ENOSPC");
-	program_result_free(&r);
-}
+CHAPTER_PROGRAM_TESTS(step13, 13)

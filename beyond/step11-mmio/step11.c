@@ -19,14 +19,12 @@
 #include <unistd.h>
 
 #include "kvm_names.h"
-#include "options.h"
 #include "report.h"
 #include "run.h"
 #include "std_streams.h"
 #include "coalesced_ring.h"
 #include "step11.h"
 #include "stop_signals.h"
-#include "trace.h"
 #include "vm.h"
 
 /* The UART lies where the page tables map but no memory slot is. */
@@ -238,22 +236,11 @@ static void options_parse(int argc, char **argv, struct run_options *opt,
 			  struct uart *uart)
 {
 	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (!strcmp(arg, "--trace")) {
-			trace_enable(1);
-		} else if (!strcmp(arg, "--coalesce")) {
-			uart->coalesce = 1;
-		} else if (!strcmp(arg, "--timeout") && i + 1 < argc) {
-			opt->timeout = option_seconds("--timeout", argv[++i]);
-		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			usage(stdout);
-			exit(stdout_finish() < 0 ? EXIT_SETUP : EXIT_SUCCESS);
-		} else {
-			report("unexpected argument '%s'", arg);
-			usage(stderr);
-			exit(EXIT_USAGE);
-		}
+		if (run_option(argc, argv, &i, opt, usage))
+			continue;
+		if (strcmp(argv[i], "--coalesce"))
+			run_option_refuse(argv[i], usage);
+		uart->coalesce = 1;
 	}
 }
 

@@ -21,13 +21,11 @@
 #include <time.h>
 
 #include "kvm_names.h"
-#include "options.h"
 #include "report.h"
 #include "run.h"
 #include "std_streams.h"
 #include "step12.h"
 #include "stop_signals.h"
-#include "trace.h"
 #include "vm.h"
 
 /*
@@ -215,38 +213,32 @@ static void usage(FILE *to)
 		TICK_PERIOD_SECONDS * 1000, DEFAULT_TIMEOUT_SECONDS, TIMER_VECTOR);
 }
 
+/* --vector N: a decimal number from 0 to 255 (010 is ten); exits if not. */
+static uint32_t vector_parse(const char *text)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || end == text || text[0] == '-' || v > 255) {
+		report("--vector wants an interrupt vector from 0 to 255, not "
+		       "'%s'", text);
+		exit(EXIT_USAGE);
+	}
+	return (uint32_t)v;
+}
+
 /* Parse the command line into opt and t; exits on bad usage. */
 static void options_parse(int argc, char **argv, struct run_options *opt,
 			  struct ticker *t)
 {
 	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		char *end;
-
-		if (!strcmp(arg, "--trace")) {
-			trace_enable(1);
-		} else if (!strcmp(arg, "--timeout") && i + 1 < argc) {
-			opt->timeout = option_seconds("--timeout", argv[++i]);
-		} else if (!strcmp(arg, "--vector") && i + 1 < argc) {
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(argv[++i], &end, 10);	/* 010 is ten */
-			if (errno || *end || end == argv[i] || argv[i][0] == '-' ||
-			    v > 255) {
-				report("--vector wants an interrupt vector from 0 "
-				       "to 255, not '%s'", argv[i]);
-				exit(EXIT_USAGE);
-			}
-			t->vector = (uint32_t)v;
-		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			usage(stdout);
-			exit(stdout_finish() < 0 ? EXIT_SETUP : EXIT_SUCCESS);
-		} else {
-			report("unexpected argument '%s'", arg);
-			usage(stderr);
-			exit(EXIT_USAGE);
-		}
+		if (run_option(argc, argv, &i, opt, usage))
+			continue;
+		if (strcmp(argv[i], "--vector") || i + 1 == argc)
+			run_option_refuse(argv[i], usage);
+		t->vector = vector_parse(argv[++i]);
 	}
 }
 

@@ -24,13 +24,11 @@
 
 #include "dump.h"
 #include "kvm_names.h"
-#include "options.h"
 #include "report.h"
 #include "run.h"
 #include "std_streams.h"
 #include "step13.h"
 #include "stop_signals.h"
-#include "trace.h"
 #include "vm.h"
 #include "x86.h"
 
@@ -346,22 +344,9 @@ static void usage(FILE *to)
 /* Parse the command line into opt; exits on bad usage. */
 static void options_parse(int argc, char **argv, struct run_options *opt)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (!strcmp(arg, "--trace")) {
-			trace_enable(1);
-		} else if (!strcmp(arg, "--timeout") && i + 1 < argc) {
-			opt->timeout = option_seconds("--timeout", argv[++i]);
-		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			usage(stdout);
-			exit(stdout_finish() < 0 ? EXIT_SETUP : EXIT_SUCCESS);
-		} else {
-			report("unexpected argument '%s'", arg);
-			usage(stderr);
-			exit(EXIT_USAGE);
-		}
-	}
+	for (int i = 1; i < argc; i++)
+		if (!run_option(argc, argv, &i, opt, usage))
+			run_option_refuse(argv[i], usage);
 }
 
 int main(int argc, char **argv)

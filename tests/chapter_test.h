@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * chapter_test.h: what every chapter's program (beyond/step11-13) must do
+ * as a user runs it, the same for each: the missing, wrong and
+ * forbidden device, a bad or unknown argument,
+ * --help, and a full disk under stdout.  CHAPTER_PROGRAM_TESTS(suite,
+ * last) makes them Criterion tests of suite; last is the chapter's stage.
+ */
+#ifndef CHAPTER_TEST_H
+#define CHAPTER_TEST_H
+
+#include <criterion/criterion.h>
+
+#include "kvm_test.h"
+#include "vm.h"
+
+/* --timeout with a value nobody means: status 2, and no stage line. */
+static inline void chapter_check_bad_timeout(void)
+{
+	const char *argv[] = { STEP_PROGRAM, "--timeout", "soon", NULL };
+	struct program_result r;
+
+	program_run(argv, NULL, 30, &r);
+	cr_assert_eq(r.status, EXIT_USAGE, "--timeout soon: exit %d", r.status);
+	assert_has(r.err, "--timeout wants seconds from 0 to 1000000, not "
+		   "'soon'");
+	cr_assert_str_eq(r.out, "", "with a bad --timeout the program must "
+			 "print no stage line; it printed\n%s", r.out);
+	program_result_free(&r);
+}
+
+/* stdout on a full disk: the output was lost, so status 1 and ENOSPC. */
+static inline void chapter_check_full_stdout(void)
+{
+	const char *argv[] = { "/bin/sh", "-c", "exec \"$0\" >/dev/full",
+			       STEP_PROGRAM, NULL };
+	struct program_result r;
+
+	program_run(argv, NULL, 30, &r);
+	cr_assert_eq(r.status, EXIT_SETUP,
+		     "with stdout on /dev/full the program exited %d; its "
+		     "output was lost, so it must exit %d:\n%s", r.status,
+		     EXIT_SETUP, r.err);
+	assert_has(r.err, "ENOSPC");
+	program_result_free(&r);
+}
+
+#define CHAPTER_PROGRAM_TESTS(suite, last)				\
+	Test(suite, program_reports_missing_device, .timeout = 30)	\
+	{ program_check_missing_device(); }				\
+	Test(suite, program_reports_device_that_is_not_kvm, .timeout = 30) \
+	{ program_check_not_kvm_device(last); }				\
+	Test(suite, program_reports_permission_denied, .timeout = 30)	\
+	{ program_check_permission_denied(); }				\
+	Test(suite, program_refuses_unknown_argument, .timeout = 30)	\
+	{ program_check_unknown_argument(); }				\
+	Test(suite, program_refuses_bad_timeout, .timeout = 30)	\
+	{ chapter_check_bad_timeout(); }				\
+	Test(suite, program_help_exits_0, .timeout = 30)		\
+	{ program_check_help(); }					\
+	Test(suite, program_full_stdout_is_an_error, .timeout = 30)	\
+	{ chapter_check_full_stdout(); }
+
+#endif
