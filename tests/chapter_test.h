@@ -10,9 +10,31 @@
 #define CHAPTER_TEST_H
 
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "kvm_test.h"
 #include "vm.h"
+
+/*
+ * Ctrl-C (or sig, if set), as a terminal or kill sends it, to the thread
+ * that runs the guest, after a while: pthread_create(..., ctrl_c_later, &c).
+ */
+struct ctrl_c {
+	pthread_t target;
+	double after;		/* seconds */
+	int sig;		/* SIGINT if 0 */
+};
+
+static inline void *ctrl_c_later(void *arg)
+{
+	struct ctrl_c *c = arg;
+
+	usleep((useconds_t)(c->after * 1e6));
+	pthread_kill(c->target, c->sig ? c->sig : SIGINT);
+	return NULL;
+}
 
 /* --timeout with a value nobody means: status 2, and no stage line. */
 static inline void chapter_check_bad_timeout(void)

@@ -543,24 +543,6 @@ Test(step11, failed_coalesced_registration_is_reported, .timeout = 20)
 		       "KVM_REGISTER_COALESCED_MMIO failed: ENOSPC");
 }
 
-Test(step11, guest_too_large_is_refused)
-{
-	struct vm vm;
-	struct capture c;
-	char *err;
-
-	vm_setup_through(&vm, 5);
-	capture_begin(&c, 2);
-	cr_assert_eq(guest_load(&vm, guest_image, GUEST_CODE_MAX + 1), -1,
-		     "guest_load accepted a guest of GUEST_CODE_MAX + 1 "
-		     "bytes; it must report it and return -1");
-	err = capture_end(&c);
-	assert_has(err, "the guest is 1966081 bytes; it has room for "
-		   "1966080");
-	free(err);
-	vm_destroy(&vm);
-}
-
 /* The program, run as a user runs it. */
 static void program_run_args(const char *a, const char *b,
 			     struct program_result *r)

@@ -495,22 +495,6 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	vm_destroy(&vm);
 }
 
-/* Ctrl-C, as the terminal sends it, to the thread that runs the guest. */
-struct ctrl_c {
-	pthread_t target;
-	double after;		/* seconds */
-	int sig;		/* SIGINT if 0 */
-};
-
-static void *ctrl_c_later(void *arg)
-{
-	struct ctrl_c *c = arg;
-
-	usleep((useconds_t)(c->after * 1e6));
-	pthread_kill(c->target, c->sig ? c->sig : SIGINT);
-	return NULL;
-}
-
 Test(step12, ctrl_c_stops_a_spinning_guest, .timeout = 30)
 {
 	static const uint8_t code[] = { 0xfa, 0xeb, 0xfe };	/* cli; jmp $ */
@@ -641,24 +625,6 @@ Test(step12, failed_kvm_interrupt_is_reported, .timeout = 30)
 Test(step12, failed_kvm_run_is_reported, .timeout = 30)
 {
 	run_with_fault(KVM_RUN, EIO, "KVM_RUN failed: EIO");
-}
-
-Test(step12, guest_too_large_is_refused)
-{
-	struct vm vm;
-	struct capture c;
-	char *err;
-
-	vm_setup_through(&vm, 5);
-	capture_begin(&c, 2);
-	cr_assert_eq(guest_load(&vm, guest_image, GUEST_CODE_MAX + 1), -1,
-		     "guest_load accepted a guest of GUEST_CODE_MAX + 1 "
-		     "bytes; it must report it and return -1");
-	err = capture_end(&c);
-	assert_has(err, "the guest is 1966081 bytes; it has room for "
-		   "1966080");
-	free(err);
-	vm_destroy(&vm);
 }
 
 /* The program, run as a user runs it. */

@@ -329,22 +329,6 @@ Test(step13, timeout_stops_every_vcpu, .timeout = 30)
 	smp_result_free(&r);
 }
 
-/* Ctrl-C, as the terminal sends it, to the thread that runs the guest. */
-struct ctrl_c {
-	pthread_t target;
-	double after;		/* seconds */
-	int sig;		/* SIGINT if 0 */
-};
-
-static void *ctrl_c_later(void *arg)
-{
-	struct ctrl_c *c = arg;
-
-	usleep((useconds_t)(c->after * 1e6));
-	pthread_kill(c->target, c->sig ? c->sig : SIGINT);
-	return NULL;
-}
-
 Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 {
 	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $ */

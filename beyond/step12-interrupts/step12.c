@@ -256,15 +256,7 @@ int main(int argc, char **argv)
 		return EXIT_SETUP;			/* before any fd is made */
 	opt.out = stdout;	/* the guarded stream std_streams_prepare() made */
 	options_parse(argc, argv, &opt, &t);
-	if (kvm_open(&vm) < 0 ||			/* 01 */
-	    kvm_check_api_version(&vm) < 0 ||		/* 02 */
-	    vm_create(&vm) < 0 ||			/* 03 */
-	    vm_set_tss_addr(&vm) < 0 ||			/* 04 */
-	    vm_memory_add(&vm, GUEST_MEM_SIZE) < 0 ||	/* 05 */
-	    vcpu_create(&vm) < 0 ||			/* 06 */
-	    vcpu_map_run(&vm) < 0 ||			/* 07 */
-	    vcpu_enter_long_mode(&vm) < 0 ||		/* 08 */
-	    vcpu_regs_set(&vm) < 0 ||			/* 09 */
+	if (vm_build(&vm) < 0 ||			/* 01-09 */
 	    guest_load(&vm, guest_image,		/* 10 */
 		       guest_image_end - guest_image) < 0) {
 		status = EXIT_SETUP;
