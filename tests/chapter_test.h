@@ -36,6 +36,38 @@ static inline void *ctrl_c_later(void *arg)
 	return NULL;
 }
 
+/* The program with up to two arguments (NULL for none), as a user runs it. */
+static inline void program_run_args(const char *a, const char *b,
+				    struct program_result *r)
+{
+	const char *argv[] = { STEP_PROGRAM, a, b, NULL };
+
+	program_run(argv, NULL, 60, r);
+}
+
+/*
+ * The program run plainly: it must exit 0, print nothing on stderr, and
+ * print stages 01 to shared in order before its own first "[NN] " line;
+ * returns where that line begins in r->out.
+ */
+static inline char *chapter_run_plain(int chapter, int shared,
+				      struct program_result *r)
+{
+	char tag[8], *own;
+
+	program_run_args(NULL, NULL, r);
+	cr_assert_eq(r->status, 0, "exit %d:\n%s", r->status, r->err);
+	cr_assert_str_eq(r->err, "", "the program must write nothing on "
+			 "stderr; it wrote\n%s", r->err);
+	snprintf(tag, sizeof(tag), "[%02d] ", chapter);
+	own = strstr(r->out, tag);
+	cr_assert(own, "no %s line:\n%s", tag, r->out);
+	*own = '\0';
+	stage_lines_check(r->out, shared);
+	*own = '[';
+	return own;
+}
+
 /* --timeout with a value nobody means: status 2, and no stage line. */
 static inline void chapter_check_bad_timeout(void)
 {

@@ -627,31 +627,13 @@ Test(step12, failed_kvm_run_is_reported, .timeout = 30)
 	run_with_fault(KVM_RUN, EIO, "KVM_RUN failed: EIO");
 }
 
-/* The program, run as a user runs it. */
-static void program_run_args(const char *a, const char *b,
-			     struct program_result *r)
-{
-	const char *argv[] = { STEP_PROGRAM, a, b, NULL };
-
-	program_run(argv, NULL, 60, r);
-}
-
 /* Stages 01-09 as every step prints them, then this chapter's [12]. */
 Test(step12, program_prints_stages_then_its_own, .timeout = 60)
 {
 	struct program_result r;
 	char *own;
 
-	program_run_args(NULL, NULL, &r);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	cr_assert_str_eq(r.err, "",
-			 "step12 must write nothing on stderr; it wrote\n%s",
-			 r.err);
-	own = strstr(r.out, "[12] ");
-	cr_assert(own, "no [12] line:\n%s", r.out);
-	*own = '\0';
-	stage_lines_check(r.out, 10);	/* 10: guest_load */
-	*own = '[';
+	own = chapter_run_plain(12, 10, &r);	/* 10: guest_load */
 	cr_assert(strstr(own, "\n" TICKS_OUT "[12] KVM_RUN: KVM_EXIT_HLT with "
 			 "interrupts off: the guest is done\n"), "%s", own);
 	program_result_free(&r);

@@ -576,15 +576,6 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 	vm_destroy(&vm);
 }
 
-/* The program, run as a user runs it. */
-static void program_run_args(const char *a, const char *b,
-			     struct program_result *r)
-{
-	const char *argv[] = { STEP_PROGRAM, a, b, NULL };
-
-	program_run(argv, NULL, 60, r);
-}
-
 /* The ```console block after `<!-- transcript -->` and `$ ./step13`. */
 static char *readme_transcript(void)
 {
@@ -634,16 +625,7 @@ Test(step13, program_prints_stages_then_its_own, .timeout = 60)
 	struct program_result r;
 	char *own, *cpu_lines;
 
-	program_run_args(NULL, NULL, &r);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	cr_assert_str_eq(r.err, "",
-			 "step13 must write nothing on stderr; it wrote\n%s",
-			 r.err);
-	own = strstr(r.out, "[13] ");
-	cr_assert(own, "no [13] line:\n%s", r.out);
-	*own = '\0';
-	stage_lines_check(r.out, 9);
-	*own = '[';
+	own = chapter_run_plain(13, 9, &r);
 	assert_has(own, "[13] both vCPUs halted; the counter at GPA "
 		   "0x100000 reads 200000 = 2 x 100000\n");
 	cpu_lines = lines_select(own, "cpu ");
