@@ -1,6 +1,6 @@
 ; SPDX-License-Identifier: MIT
 ; print_forever.asm: fill a page with "abc...z" and print it again and
-; again with rep outsb (a page per exit: fast, even in the sandbox), and
+; again with rep outsb (KVM hands a rep outs over one byte per exit), and
 ; never halt.  test_step10_signals.c runs it with no timeout: only a
 ; failed stdout or a signal can end the run.
 
