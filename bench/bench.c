@@ -4,7 +4,7 @@
  *
  * Runs the tutorial's own stage functions (common/ and step10's stage)
  * many times and reports min/median/max of: each stage; whole processes
- * from exec to exit (step10, step10 --coalesce, each way of printing);
+ * from exec to exit (step10, step11 --coalesce, each way of printing);
  * one port-I/O exit's round trip; stage 05 against guest memory size; and
  * run time against bytes printed for four ways of printing.  Tables go to
  * stdout (Markdown), CSV files to --out; bench/run draws the plot from
@@ -137,11 +137,15 @@ static int section_stages(struct results *r)
 
 	if (!v)
 		return report_errno("calloc", ENOMEM);
-	if (stages_time(r->stage_first, &stats) < 0)
-		return free(v), -1;
+	if (stages_time(r->stage_first, &stats) < 0) {
+		free(v);
+		return -1;
+	}
 	for (int i = 0; i < runs; i++) {
-		if (stages_time(t, &stats) < 0)
-			return free(v), -1;
+		if (stages_time(t, &stats) < 0) {
+			free(v);
+			return -1;
+		}
 		for (int s = 0; s < ST_COUNT; s++)
 			v[s * runs + i] = t[s];
 	}
@@ -178,7 +182,7 @@ static int process_bench(struct results *r, const char *what,
 /* 2. Whole processes: step10 as a reader runs it, and each variant. */
 static int section_processes(struct results *r)
 {
-	char step10[PATH_MAX], self[PATH_MAX] = "", what[80], bytes[16];
+	char step10[PATH_MAX], step11[PATH_MAX], self[PATH_MAX] = "", what[80], bytes[16];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	const size_t sizes[2] = { message_sizes[0], message_sizes[N_SIZES - 1] };
 
@@ -186,12 +190,13 @@ static int section_processes(struct results *r)
 		return report_errno("readlink /proc/self/exe", errno);
 	self[n] = '\0';
 	snprintf(step10, sizeof(step10), "%s/step10-guest/step10", TOP_DIR);
+	snprintf(step11, sizeof(step11), "%s/beyond/step11-mmio/step11", TOP_DIR);
 	if (process_bench(r, "/bin/true", (char *[]){ "/bin/true", NULL }) ||
 	    process_bench(r, "step10 --help",
 			  (char *[]){ step10, "--help", NULL }) ||
 	    process_bench(r, "step10", (char *[]){ step10, NULL }) ||
-	    process_bench(r, "step10 --coalesce",
-			  (char *[]){ step10, "--coalesce", NULL }))
+	    process_bench(r, "step11 --coalesce",
+			  (char *[]){ step11, "--coalesce", NULL }))
 		return -1;
 	for (int k = 0; k < N_VARIANTS; k++)
 		for (int i = 0; i < 2; i++) {
@@ -251,8 +256,10 @@ int main(int argc, char **argv)
 	if ((status = options_parse(argc, argv, &out_dir)) >= 0)
 		return status;				/* --help, --once */
 	devnull = fopen("/dev/null", "w");
-	if (!devnull)
-		return report_errno("/dev/null", errno), EXIT_SETUP;
+	if (!devnull) {
+		report_errno("/dev/null", errno);
+		return EXIT_SETUP;
+	}
 	machine_describe(r.machine, sizeof(r.machine), r.emulated);
 	machine_table(&r);
 	if (section_stages(&r) < 0 ||			/* 1. stages */
@@ -263,7 +270,9 @@ int main(int argc, char **argv)
 		return EXIT_SETUP;
 	if (out_dir && csv_write(out_dir, &r) < 0)	/* 6. the CSV files */
 		return EXIT_SETUP;
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return report("writing the tables to stdout failed"), EXIT_SETUP;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		report("writing the tables to stdout failed");
+		return EXIT_SETUP;
+	}
 	return EXIT_SUCCESS;
 }

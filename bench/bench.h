@@ -66,7 +66,7 @@ struct variant {
 	const char *name;	/* in tables, CSV and the plot */
 	const char *id;		/* bench --once ID */
 	const char *guest;	/* bench/guests/NAME.asm, assembled */
-	int coalesce;		/* run with step10's --coalesce */
+	int coalesce;		/* coalesced port I/O, as step11's --coalesce */
 	int doorbell;		/* the guest rings DOORBELL_PORT */
 };
 

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "bench.h"
+#include "coalesced_ring.h"
 #include "report.h"
 
 /* The batched guest's doorbell: as in bench/guests/doorbell.asm. */
@@ -115,29 +116,53 @@ static enum exit_action doorbell_io(void *ctx, const struct port_io *io,
 {
 	uint32_t gpa;
 
-	if (io->direction != KVM_EXIT_IO_OUT || io->size != 4 || io->count != 1)
-		return report("doorbell: port 0x%x takes one 4-byte out, not %s "
-			      "of size %u, count %u", io->port,
-			      io->direction == KVM_EXIT_IO_OUT ? "an out" : "an in",
-			      io->size, io->count), EXIT_ACTION_FAIL;
+	if (io->direction != KVM_EXIT_IO_OUT || io->size != 4 || io->count != 1) {
+		report("doorbell: port 0x%x takes one 4-byte out, not %s of "
+		       "size %u, count %u", io->port,
+		       io->direction == KVM_EXIT_IO_OUT ? "an out" : "an in",
+		       io->size, io->count);
+		return EXIT_ACTION_FAIL;
+	}
 	memcpy(&gpa, io->data, sizeof(gpa));
 	if (doorbell_ring(ctx, gpa, out, stats) < 0)
 		return EXIT_ACTION_FAIL;
 	return EXIT_ACTION_CONTINUE;
 }
 
+/* Coalesced port I/O (step 11): before each exit, what the ring holds. */
+static enum exit_action ring_exit(void *ctx, struct kvm_run *run, FILE *out,
+				  struct run_stats *stats)
+{
+	(void)run;
+	if (coalesced_ring_drain(ctx, out, stats) < 0)
+		return EXIT_ACTION_FAIL;
+	return EXIT_ACTION_PASS;
+}
+
+static void ring_leave(void *ctx, FILE *out, struct run_stats *stats)
+{
+	coalesced_ring_drain(ctx, out, stats);
+}
+
 /* Run a built VM the variant's way, in step10's run loop: an exit status. */
 static int variant_run(struct vm *vm, const struct variant *v, FILE *out,
 		       struct run_stats *stats)
 {
+	const struct kvm_coalesced_mmio_zone console = {
+		.addr = CONSOLE_PORT, .size = 1, .pio = 1,
+	};
 	struct port_device doorbell = {
 		.port = DOORBELL_PORT, .io = doorbell_io, .ctx = vm,
 	};
+	struct run_hooks ring = { .exit = ring_exit, .leave = ring_leave };
 	struct run_options opt = {
-		.out = out, .timeout = 60, .coalesce = v->coalesce,
+		.out = out, .timeout = 60,
 		.device = v->doorbell ? &doorbell : NULL,
+		.hooks = v->coalesce ? &ring : NULL,
 	};
 
+	if (v->coalesce && !(ring.ctx = coalesced_ring_setup(vm, &console)))
+		return EXIT_SETUP;
 	return vcpu_run(vm, &opt, stats);
 }
 
@@ -234,8 +259,10 @@ int message_once(int variant, size_t len)
 	double run_us, teardown_us;
 	int status = EXIT_SETUP;
 
-	if (!msg)
-		return report_errno("malloc", ENOMEM), EXIT_SETUP;
+	if (!msg) {
+		report_errno("malloc", ENOMEM);
+		return EXIT_SETUP;
+	}
 	if (bench_guest_read(v->guest, &image, &size) == 0) {
 		message_fill(msg, len);
 		status = message_run(v, image, size, msg, len, stdout, &stats,

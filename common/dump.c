@@ -99,15 +99,20 @@ static void dump_explain(FILE *out, const struct vm *vm)
 
 void vcpu_dump(FILE *out, const struct vm *vm)
 {
+	vcpu_fd_dump(out, vm, vm->vcpu_fd);
+}
+
+void vcpu_fd_dump(FILE *out, const struct vm *vm, int vcpu_fd)
+{
 	struct kvm_regs r;
 	struct kvm_sregs s;
 	char bits[256];
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0) {
+	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) < 0) {
 		report_errno("KVM_GET_REGS", errno);
 		return;
 	}
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0) {
+	if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0) {
 		report_errno("KVM_GET_SREGS", errno);
 		return;
 	}

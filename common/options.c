@@ -8,6 +8,7 @@
 
 #include "options.h"
 #include "report.h"
+#include "std_streams.h"
 #include "trace.h"
 #include "vm.h"
 
@@ -21,6 +22,8 @@ static void usage(FILE *to, const char *what)
 
 void step_options(int argc, char **argv, const char *what)
 {
+	if (std_streams_guard() < 0)	/* a lost output is status 1 */
+		exit(EXIT_SETUP);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--trace")) {
 			trace_enable(1);

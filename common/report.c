@@ -158,6 +158,7 @@ const char *errno_hint(const char *call, int err)
 static void failed_line(const char *call, int err)
 {
 	fflush(stdout);
+	report_repeats_end();
 	fprintf(stderr, "%s: %s failed: %s (%s)\n", program_invocation_short_name,
 		call, errno_name(err), strerror(err));
 }
@@ -213,16 +214,44 @@ int report_sregs_refused(const struct kvm_sregs *s, int err)
 	return -1;
 }
 
+/*
+ * A line that repeats (a guest writing an unhandled port in a loop) is
+ * printed REPORT_BURST times, then counted until another line comes, as
+ * the kernel's printk_ratelimit() does: stderr stays readable.
+ */
+#define REPORT_BURST	5
+static char last_line[1024];
+static unsigned long repeats;	/* times last_line came again */
+static int hint_muted;		/* the line was not printed: nor its hint */
+
+void report_repeats_end(void)
+{
+	if (repeats >= REPORT_BURST)
+		fprintf(stderr, "%s: the line above came %lu more times\n",
+			program_invocation_short_name, repeats - REPORT_BURST + 1);
+	repeats = 0;
+	last_line[0] = '\0';
+	hint_muted = 0;
+}
+
 int report(const char *fmt, ...)
 {
+	char line[sizeof(last_line)];
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "%s: ", program_invocation_short_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fflush(stdout);
+	if (last_line[0] && !strcmp(line, last_line)) {
+		hint_muted = ++repeats >= REPORT_BURST;
+		if (hint_muted)
+			return -1;
+	} else {
+		report_repeats_end();
+		snprintf(last_line, sizeof(last_line), "%s", line);
+	}
+	fprintf(stderr, "%s: %s\n", program_invocation_short_name, line);
 	return -1;
 }
 
@@ -230,6 +259,8 @@ void report_hint(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (hint_muted)
+		return;
 	fputs("  hint: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

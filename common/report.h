@@ -38,7 +38,14 @@ const char *sregs_broken_rule(const struct kvm_sregs *s);
 /* "step02: text" on stderr, for failures that have no errno.  Returns -1. */
 int report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* "  hint: text" on stderr. */
+/*
+ * A line report() prints again and again (a guest in a loop) is shown
+ * five times, then counted: this prints the count, if any, and
+ * forgets the line.  stdout_finish() calls it as a program ends.
+ */
+void report_repeats_end(void);
+
+/* "  hint: text" on stderr (not after a line report() held back). */
 void report_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "EEXIST" for EEXIST; "errno 4095" for a number it does not know. */

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "report.h"
 #include "std_streams.h"
+#include "vm.h"
 
 /*
  * Why stdout's first write failed, or 0.  stdio itself forgets: a failed
@@ -65,10 +67,31 @@ int std_streams_prepare(void)
 		return report_errno("fopencookie", errno);
 	/* Buffered as stdio buffers stdout: by line on a terminal. */
 	if (setvbuf(out, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
-		    BUFSIZ) != 0)
-		return fclose(out), report("setvbuf failed");
+		    BUFSIZ) != 0) {
+		fclose(out);
+		return report("setvbuf failed");
+	}
 	fflush(stdout);
 	stdout = out;
+	return 0;
+}
+
+/* At exit: output that did not arrive makes the exit status 1. */
+static void stdout_check_at_exit(void)
+{
+	if (stdout_finish() < 0)
+		_exit(EXIT_SETUP);
+}
+
+int std_streams_guard(void)
+{
+	static int registered;
+
+	if (std_streams_prepare() < 0)
+		return -1;
+	if (!registered && atexit(stdout_check_at_exit) != 0)
+		return report("atexit failed");
+	registered = 1;
 	return 0;
 }
 
@@ -76,6 +99,7 @@ int stdout_finish(void)
 {
 	int err;
 
+	report_repeats_end();	/* a count of repeated lines still held */
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return 0;
 	err = stdout_errno ? stdout_errno : errno;

@@ -18,6 +18,14 @@
 int std_streams_prepare(void);
 
 /*
+ * std_streams_prepare(), and at exit stdout_finish(): if the output did
+ * not arrive, the program exits 1 having said why.  For steps 01 to 09,
+ * whose main() ends with a plain return (step_options() calls it).
+ * Returns 0, or -1 after reporting.
+ */
+int std_streams_guard(void);
+
+/*
  * Flush stdout and check that everything written to it arrived.
  * Returns 0, or -1 after reporting the write's errno with a hint.
  */

@@ -25,8 +25,6 @@
 #include "trace.h"
 #include "x86.h"
 
-int (*ioctl_hook)(int fd, unsigned long request, void *arg, int *result);
-
 static int trace_state = -1;	/* -1: not decided yet, read KVM_TRACE */
 
 void trace_enable(int on)
@@ -132,7 +130,8 @@ static size_t arg_struct_size(unsigned long request)
  */
 static int arg_copy(void *dst, const void *src, size_t n)
 {
-	struct iovec local = { dst, n }, remote = { (void *)src, n };
+	struct iovec local = { .iov_base = dst, .iov_len = n };
+	struct iovec remote = { .iov_base = (void *)src, .iov_len = n };
 	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 
 	if (got == (ssize_t)n)
@@ -371,7 +370,7 @@ int __wrap_ioctl(int fd, unsigned long request, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 
-	if (ioctl_hook && ioctl_hook(fd, request, arg, &ret))
+	if (&ioctl_hook && ioctl_hook && ioctl_hook(fd, request, arg, &ret))
 		return ret;
 	ret = __real_ioctl(fd, request, arg);
 	err = errno;

@@ -15,10 +15,12 @@ void trace_enable(int on);
 int trace_enabled(void);
 
 /*
- * For tests: when set, called before each ioctl.  Return nonzero to skip
- * the real call; *result (and errno) is then what ioctl() returns.
+ * The test seam, defined in the test programs only (tests/kvm_test.c):
+ * in a step's own program this weak reference resolves to nothing.  When
+ * set, called before each ioctl.  Return nonzero to skip the real call;
+ * *result (and errno) is then what ioctl() returns.
  */
 extern int (*ioctl_hook)(int fd, unsigned long request, void *arg,
-			 int *result);
+			 int *result) __attribute__((weak));
 
 #endif

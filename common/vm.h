@@ -86,6 +86,13 @@ int vcpu_map_run(struct vm *vm);			/* step 07 */
 int vcpu_enter_long_mode(struct vm *vm);		/* step 08 */
 int vcpu_regs_set(struct vm *vm);			/* step 09 */
 
+/*
+ * Stages 01 to 09 in order, as steps 01-09 wrote them (vm_build.c): the
+ * chapters in beyond/ start from here.  0, or -1 after reporting; the
+ * caller releases what was made with vm_destroy().
+ */
+int vm_build(struct vm *vm);
+
 /* Step 06's part: give the vCPU behind vcpu_fd the CPUID KVM supports. */
 int vcpu_cpuid_set(const struct vm *vm, int vcpu_fd);
 

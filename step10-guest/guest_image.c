@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "std_streams.h"
 #include "step10.h"
 #include "vm.h"
 
@@ -73,4 +74,21 @@ int guest_image_read(const char *path, uint8_t **image, size_t *size)
 fail:
 	close(fd);
 	return -1;
+}
+
+const uint8_t *guest_image_choose(const char *path, uint8_t **file,
+				  size_t *size)
+{
+	if (!path) {
+		*size = guest_image_end - guest_image;
+		return guest_image;
+	}
+	if (guest_image_read(path, file, size) < 0) {
+		report_hint("a guest image is a flat binary (nasm -f bin) of 1 "
+			    "to %llu bytes, loaded and entered at 0x%llx",
+			    GUEST_CODE_MAX, GUEST_LOAD_ADDR);
+		stdout_finish();
+		exit(EXIT_USAGE);
+	}
+	return *file;
 }

@@ -3,11 +3,9 @@
  * step10: load a guest and run it.
  *
  * Everything is ready: memory, a vCPU in long mode, its registers.  We
- * copy the guest's code into guest memory and call KVM_RUN in a loop.
- * Each time the guest does something KVM leaves to us (here: port I/O),
- * KVM_RUN returns and kvm_run says what; we handle it and go back in,
- * until the guest executes hlt.  Read top to bottom: loading, the run
- * loop, what each exit means, port I/O, and main.
+ * copy the guest into guest memory and call KVM_RUN in a loop; each time
+ * the guest does something KVM leaves to us (port I/O), kvm_run says
+ * what, we handle it and go back in, until the guest executes hlt.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,46 +40,41 @@ int guest_load(struct vm *vm, const uint8_t *image, size_t size)
 int vcpu_run(struct vm *vm, const struct run_options *opt,
 	     struct run_stats *stats)
 {
-	struct kvm_coalesced_mmio_ring *ring = NULL;
+	const struct run_hooks *hooks = opt->hooks;
 	struct stop_saved saved;
 	enum exit_action action = EXIT_ACTION_CONTINUE;
 	int status = EXIT_SUCCESS;
 
 	*stats = (struct run_stats){ 0 };
-	if (opt->coalesce && !(ring = coalesced_ring_setup(vm)))
-		return EXIT_SETUP;
 	if (stop_signals_arm(vm, opt->timeout, &saved) < 0)
 		return EXIT_SETUP;
 
-	while (action == EXIT_ACTION_CONTINUE) {
+	while (action == EXIT_ACTION_CONTINUE && !ferror(opt->out)) {
+		if (hooks && hooks->enter && hooks->enter(hooks->ctx, vm, stats) < 0) {
+			status = EXIT_SETUP;
+			break;
+		}
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0UL) < 0) {
-			int err = errno;
-
 			/* No exit to decode: KVM_EXIT_INTR, or left as it was. */
-			if (err == EINTR && stop_signal) {
+			if (errno == EINTR && stop_signal) {
 				status = EXIT_TIMEOUT;
 				break;
 			}
-			if (err == EINTR || err == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			status = EXIT_SETUP;
-			report_errno("KVM_RUN", err);
-			break;
-		}
-		if (ring && coalesced_ring_drain(ring, opt->out, stats) < 0) {
-			status = EXIT_GUEST;
+			report_errno("KVM_RUN", errno);
 			break;
 		}
 		action = exit_handle(vm->run, vm->run_size, opt, stats);
 		if (action == EXIT_ACTION_FAIL)
 			status = EXIT_GUEST;
 	}
-	/* Stopped without an exit (timeout, KVM_RUN failed): bytes may wait. */
-	if (ring && status != EXIT_GUEST)
-		coalesced_ring_drain(ring, opt->out, stats);
-	fflush(opt->out);
+	if (hooks && hooks->leave)
+		hooks->leave(hooks->ctx, opt->out, stats);
+	if ((fflush(opt->out) != 0 || ferror(opt->out)) && status != EXIT_GUEST)
+		status = EXIT_SETUP;	/* the output failed: stdout_finish() says why */
 	stop_signals_disarm(vm, &saved);
-
 	if (status == EXIT_TIMEOUT)
 		stop_report(opt->timeout);
 	if (status != EXIT_SUCCESS && status != EXIT_SETUP)
@@ -90,19 +83,73 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 }
 /* endregion: vcpu_run */
 
+/* region: io_handle */
+/*
+ * KVM_EXIT_IO: the guest executed in or out (count times: rep ins/outs).
+ * The data is in the kvm_run mapping, data_offset bytes from its start:
+ * we read it for out, and fill it for in; the next KVM_RUN completes it.
+ */
 static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
 				  const struct run_options *opt,
-				  struct run_stats *stats);
+				  struct run_stats *stats)
+{
+	const struct port_device *device = opt->device;
+	/* Copy once: the guest chose these values; the kernel shares them. */
+	typeof(run->io) io = run->io;
+	size_t bytes = (size_t)io.size * io.count;
+	uint8_t *data;
+
+	if (io.size != 1 && io.size != 2 && io.size != 4) {
+		report("KVM_EXIT_IO with size %u", io.size);
+		return EXIT_ACTION_FAIL;
+	}
+	if (io.data_offset > run_size || bytes > run_size - io.data_offset) {
+		report("KVM_EXIT_IO data (offset %llu, %zu bytes) is outside "
+		       "kvm_run's %zu bytes", (unsigned long long)io.data_offset,
+		       bytes, run_size);
+		return EXIT_ACTION_FAIL;
+	}
+	data = (uint8_t *)run + io.data_offset;	/* inside, checked above */
+	if (io.direction == KVM_EXIT_IO_OUT && io.port == CONSOLE_PORT) {
+		fwrite(data, 1, bytes, opt->out);	/* each item's bytes, in order */
+		stats->out_bytes += bytes;
+	} else if (io.direction == KVM_EXIT_IO_IN && io.port == CONSOLE_PORT) {
+		memset(data, CONSOLE_PORT, bytes);	/* "the console is here" */
+	} else if (device && io.port == device->port) {
+		return device->io(device->ctx, &(struct port_io){
+			.direction = io.direction, .size = io.size, .port = io.port,
+			.count = io.count, .data = data, .bytes = bytes,
+		}, opt->out, stats);
+	} else if (io.direction == KVM_EXIT_IO_OUT) {
+		report("guest wrote %zu byte%s to unhandled port 0x%x (size %u, "
+		       "count %u); ignored", bytes, bytes == 1 ? "" : "s",
+		       io.port, io.size, io.count);
+	} else {
+		memset(data, UNHANDLED_PORT_BYTE, bytes);
+		report("guest read port 0x%x (size %u, count %u), which nothing "
+		       "handles; it reads all ones (0x%02x bytes)", io.port,
+		       io.size, io.count, UNHANDLED_PORT_BYTE);
+	}
+	return EXIT_ACTION_CONTINUE;
+}
+/* endregion: io_handle */
 
 /* region: exit_handle */
 enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
 			     const struct run_options *opt,
 			     struct run_stats *stats)
 {
+	const struct run_hooks *hooks = opt->hooks;
 	uint32_t reason = run->exit_reason;
 
 	stats->exits++;
 	stats->last_exit = reason;
+	if (hooks && hooks->exit) {		/* a chapter's exits first */
+		enum exit_action action = hooks->exit(hooks->ctx, run, opt->out,
+						      stats);
+		if (action != EXIT_ACTION_PASS)
+			return action;
+	}
 	switch (reason) {
 	case KVM_EXIT_IO:
 		stats->io_exits++;
@@ -128,81 +175,23 @@ enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
 }
 /* endregion: exit_handle */
 
-/* region: io_handle */
-/*
- * KVM_EXIT_IO: the guest executed in or out (count times, for rep ins).
- * The data is inside the kvm_run mapping, data_offset bytes from its
- * start: we read it for out, and fill it for in before the next
- * KVM_RUN, which completes the instruction.
- */
-static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
-				  const struct run_options *opt,
-				  struct run_stats *stats)
-{
-	const struct port_device *device = opt->device;
-	/* Copy once: the guest chose these values; the kernel shares them. */
-	typeof(run->io) io = run->io;
-	size_t bytes = (size_t)io.size * io.count;
-	uint8_t *data;
-
-	if (io.size != 1 && io.size != 2 && io.size != 4)
-		return report("KVM_EXIT_IO with size %u", io.size), EXIT_ACTION_FAIL;
-	if (io.data_offset > run_size || bytes > run_size - io.data_offset)
-		return report("KVM_EXIT_IO data (offset %llu, %zu bytes) is "
-			      "outside kvm_run's %zu bytes",
-			      (unsigned long long)io.data_offset, bytes,
-			      run_size), EXIT_ACTION_FAIL;
-	data = (uint8_t *)run + io.data_offset;	/* inside, checked above */
-
-	if (io.direction == KVM_EXIT_IO_OUT && io.port == CONSOLE_PORT) {
-		fwrite(data, 1, bytes, opt->out);	/* each item's bytes, in order */
-		stats->out_bytes += bytes;
-	} else if (io.direction == KVM_EXIT_IO_IN && io.port == CONSOLE_PORT) {
-		memset(data, CONSOLE_PORT, bytes);	/* "the console is here" */
-	} else if (device && io.port == device->port) {
-		return device->io(device->ctx, &(struct port_io){ io.direction,
-				  io.size, io.port, io.count, data, bytes },
-				  opt->out, stats);
-	} else if (io.direction == KVM_EXIT_IO_OUT) {
-		report("guest wrote %zu byte%s to unhandled port 0x%x (size %u, "
-		       "count %u); ignored", bytes, bytes == 1 ? "" : "s",
-		       io.port, io.size, io.count);
-	} else {
-		memset(data, UNHANDLED_PORT_BYTE, bytes);
-		report("guest read port 0x%x (size %u, count %u), which nothing "
-		       "handles; it reads all ones (0x%02x bytes)", io.port,
-		       io.size, io.count, UNHANDLED_PORT_BYTE);
-	}
-	return EXIT_ACTION_CONTINUE;
-}
-/* endregion: io_handle */
-
 /* region: main */
 int main(int argc, char **argv)
 {
 	struct vm vm = VM_EMPTY;
-	struct run_options opt = {
-		.out = stdout, .timeout = DEFAULT_TIMEOUT_SECONDS,
-	};
+	struct run_options opt = { .timeout = DEFAULT_TIMEOUT_SECONDS };
 	struct run_stats stats;
 	const char *guest_path = NULL;
-	const uint8_t *image = guest_image;
-	size_t size = guest_image_end - guest_image;
+	const uint8_t *image;
 	uint8_t *file_image = NULL;
-	int status = EXIT_SUCCESS;
+	size_t size;
+	int status;
 
 	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
 		return EXIT_SETUP;			/* before any fd is made */
+	opt.out = stdout;	/* the guarded stream std_streams_prepare() made */
 	command_line_parse(argc, argv, &opt, &guest_path);
-	if (guest_path) {
-		if (guest_image_read(guest_path, &file_image, &size) < 0) {
-			report_hint("a guest image is a flat binary (nasm -f bin) "
-				    "of 1 to %llu bytes, loaded and entered at "
-				    "0x%llx", GUEST_CODE_MAX, GUEST_LOAD_ADDR);
-			return EXIT_USAGE;
-		}
-		image = file_image;
-	}
+	image = guest_image_choose(guest_path, &file_image, &size);
 	if (kvm_open(&vm) < 0 ||			/* 01 */
 	    kvm_check_api_version(&vm) < 0 ||		/* 02 */
 	    vm_create(&vm) < 0 ||			/* 03 */
@@ -221,14 +210,10 @@ int main(int argc, char **argv)
 				  kvm_exit_name(stats.last_exit),
 				  (unsigned long long)stats.exits,
 				  stats.exits == 1 ? "" : "s");
-		if (status == EXIT_SUCCESS && opt.coalesce)
-			stage_say(10, "coalesced ring: %llu of %llu output bytes",
-				  (unsigned long long)stats.ring_bytes,
-				  (unsigned long long)stats.out_bytes);
 	}
 	vm_destroy(&vm);
 	free(file_image);
-	if (stdout_finish() < 0 && status == EXIT_SUCCESS)
+	if (stdout_finish() < 0 && status != EXIT_GUEST)
 		status = EXIT_SETUP;			/* the output was lost */
 	return status;
 }

@@ -27,6 +27,9 @@
 #include "stop_signals.h"
 #include "trace.h"
 
+/* The test seam common/trace.c calls, when set (trace.h): here only. */
+int (*ioctl_hook)(int fd, unsigned long request, void *arg, int *result);
+
 extern char **environ;
 
 /* The vm of the test running here, for crash_explain, and where its

@@ -220,9 +220,10 @@ static enum exit_action device_io(void *ctx, const struct port_io *io,
 
 	(void)out;
 	(void)stats;
-	if (io->size != 4 || io->count != 1 || io->bytes != 4)
-		return report("device: %u-byte access refused", io->size),
-		       EXIT_ACTION_FAIL;
+	if (io->size != 4 || io->count != 1 || io->bytes != 4) {
+		report("device: %u-byte access refused", io->size);
+		return EXIT_ACTION_FAIL;
+	}
 	if (io->direction == KVM_EXIT_IO_OUT)
 		memcpy(kept, io->data, 4);
 	else
@@ -234,7 +235,9 @@ static enum exit_action device_io(void *ctx, const struct port_io *io,
 Test(step10, guest_talks_to_a_device_on_its_port, .timeout = 30)
 {
 	uint32_t kept = 0;
-	const struct port_device device = { DEVICE_PORT, device_io, &kept };
+	const struct port_device device = {
+		.port = DEVICE_PORT, .io = device_io, .ctx = &kept,
+	};
 	struct run_options opt = run_opt;
 	struct guest_result r;
 

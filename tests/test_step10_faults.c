@@ -195,8 +195,10 @@ FAULT_TEST(sigaction_int, SYS_rt_sigaction, 0, SIGINT, FAULT_ANY, 0,
 /* A failed arm leaves no handler behind pointing at a dead kvm_run. */
 Test(step10_faults, failed_timer_restores_signal_handlers, .timeout = 30)
 {
-	struct stage_fault f = { SYS_setitimer, FAULT_ANY, 0, FAULT_ANY, 0,
-				 EINVAL, 10, "setitimer", NULL };
+	struct stage_fault f = {
+		.nr = SYS_setitimer, .a = FAULT_ANY, .b = FAULT_ANY,
+		.err = EINVAL, .stage = 10, .call = "setitimer",
+	};
 	struct sigaction alrm0, int0, alrm, intr;
 
 	cr_assert_eq(sigaction(SIGALRM, NULL, &alrm0), 0,
@@ -241,49 +243,6 @@ Test(step10_faults, run_eintr_for_ever_times_out, .timeout = 30)
 	assert_has(err, "did not halt within 0.3 s");
 	free(err);
 	fclose(devnull);
-}
-
-/* --coalesce: its two extra ioctls. */
-static void coalesce_fails(unsigned long request, int errnum, const char *call)
-{
-	struct vm vm = VM_EMPTY;
-	struct capture cap;
-	FILE *devnull = fopen("/dev/null", "w");
-	struct run_options opt = { .out = devnull, .timeout = 10, .coalesce = 1 };
-	int before, status;
-	char *err;
-
-	stage_quiet = 1;
-	capture_begin(&cap, 2);
-	before = fd_count();
-	cr_assert_eq(fault_inject_ioctl(request, errnum), 0,
-		     "installing the seccomp filter that fails %s with %s "
-		     "failed: %s", call, errno_name(errnum), errno_name(errno));
-	cr_assert_eq(stages_run(&vm, &opt, NULL, 0, &status), 10,
-		     "a failed %s stopped the stages before stage 10; "
-		     "--coalesce's setup is part of stage 10", call);
-	vm_destroy(&vm);
-	cr_assert_eq(fd_count(), before,
-		     "%d fds are open, %d before; there must be none more: "
-		     "what it opened must be closed", fd_count(), before);
-	err = capture_end(&cap);
-	cr_assert_eq(status, EXIT_SETUP,
-		     "vcpu_run returned %d after %s failed; it must be "
-		     "EXIT_SETUP (%d)", status, call, EXIT_SETUP);
-	assert_failure_line(err, call, errnum);
-	free(err);
-	fclose(devnull);
-}
-
-Test(step10_faults, coalesce_check_extension, .timeout = 30)
-{
-	coalesce_fails(KVM_CHECK_EXTENSION, EINVAL, "KVM_CHECK_EXTENSION");
-}
-
-Test(step10_faults, coalesce_register, .timeout = 30)
-{
-	coalesce_fails(KVM_REGISTER_COALESCED_MMIO, EINVAL,
-		       "KVM_REGISTER_COALESCED_MMIO");
 }
 
 /* The register dump after a guest failure: its own ioctls may fail too. */

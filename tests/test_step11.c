@@ -20,6 +20,7 @@
 
 #include "faults.h"
 #include "kvm_names.h"
+#include "chapter_test.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "step11.h"
@@ -34,6 +35,8 @@ struct mmio_result {
 	size_t len;
 	char *err;		/* what the run wrote to stderr */
 	struct run_stats stats;
+	uint64_t reads;		/* the UART's MMIO reads */
+	uint64_t writes;	/* ... and writes */
 	struct kvm_regs regs;	/* KVM_GET_REGS after the run */
 };
 
@@ -41,33 +44,48 @@ struct mmio_result {
  * Stages 01-09, the guest at GUEST_LOAD_ADDR, then stage 11 with opt and
  * a UART whose status register reads lsr.
  */
-static void guest_run(const uint8_t *image, size_t size,
-		      const struct run_options *opt, uint8_t lsr,
-		      struct mmio_result *r)
+static void uart_run(const uint8_t *image, size_t size,
+		     const struct run_options *opt, uint8_t lsr, int coalesce,
+		     struct mmio_result *r)
 {
-	struct uart uart = { .lsr = lsr };
+	struct uart uart = { .lsr = lsr, .coalesce = coalesce };
+	struct run_options run_opt = *opt;
 	struct capture c;
 	struct vm vm;
 
 	memset(r, 0, sizeof(*r));
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(mmio_guest_load(&vm, image, size), 0,
-		     "mmio_guest_load did not return 0; it must load the guest");
-	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, size), 0,
-		     "the guest is not at GUEST_LOAD_ADDR after "
-		     "mmio_guest_load");
-	uart.out = open_memstream(&r->out, &r->len);
-	cr_assert(uart.out,
+	cr_assert_eq(guest_load(&vm, image, size), 0,
+		     "guest_load did not return 0; it must load the guest");
+	run_opt.out = open_memstream(&r->out, &r->len);
+	cr_assert(run_opt.out,
 		  "open_memstream for the UART's output failed: %s",
 		  errno_name(errno));
 	capture_begin(&c, 2);
-	r->status = mmio_vcpu_run(&vm, opt, &uart, &r->stats);
+	r->status = uart_vcpu_run(&vm, &run_opt, &uart, &r->stats);
 	r->err = capture_end(&c);
-	fclose(uart.out);
+	r->reads = uart.reads;
+	r->writes = uart.writes;
+	fclose(run_opt.out);
 	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &r->regs), 0, "%s",
 		     strerror(errno));
 	vm_destroy(&vm);
+}
+
+/* Without coalescing, and with it. */
+static void guest_run(const uint8_t *image, size_t size,
+		      const struct run_options *opt, uint8_t lsr,
+		      struct mmio_result *r)
+{
+	uart_run(image, size, opt, lsr, 0, r);
+}
+
+static void coalesced_run(const uint8_t *image, size_t size,
+			  const struct run_options *opt, uint8_t lsr,
+			  struct mmio_result *r)
+{
+	uart_run(image, size, opt, lsr, 1, r);
 }
 
 static void mmio_result_free(struct mmio_result *r)
@@ -103,12 +121,12 @@ Test(step11, guest_prints_the_greeting_through_mmio, .timeout = 30)
 	cr_assert_str_eq(r.err, "",
 			 "the greeting through MMIO must write nothing on "
 			 "stderr; it wrote\n%s", r.err);
-	cr_assert_eq(r.stats.mmio_reads, GREETING_LEN, "%llu reads",
-		     (unsigned long long)r.stats.mmio_reads);
-	cr_assert_eq(r.stats.mmio_writes, GREETING_LEN,
+	cr_assert_eq(r.reads, GREETING_LEN, "%llu reads",
+		     (unsigned long long)r.reads);
+	cr_assert_eq(r.writes, GREETING_LEN,
 		     "the UART saw %llu writes to THR; the greeting is %d "
 		     "bytes, one KVM_EXIT_MMIO write each",
-		     (unsigned long long)r.stats.mmio_writes, GREETING_LEN);
+		     (unsigned long long)r.writes, GREETING_LEN);
 	cr_assert_eq(r.stats.exits, 2 * GREETING_LEN + 1, "%llu exits",
 		     (unsigned long long)r.stats.exits);
 	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT,
@@ -304,15 +322,16 @@ Test(step11, uart_never_ready_is_stopped_by_the_timeout, .timeout = 30)
 		     "the 0.3 s timeout took %.1f s to stop a guest polling a "
 		     "UART that is never ready", seconds_now() - start);
 	cr_assert_eq(r.len, 0, "transmitted while not ready");
-	cr_assert_gt(r.stats.mmio_reads, 1, "the guest did not poll LSR");
-	cr_assert_eq(r.stats.mmio_writes, 0,
+	cr_assert_gt(r.reads, 1, "the guest did not poll LSR");
+	cr_assert_eq(r.writes, 0,
 		     "the UART saw %llu writes, though it was never ready",
-		     (unsigned long long)r.stats.mmio_writes);
+		     (unsigned long long)r.writes);
 	assert_has(r.err, "the guest did not halt within 0.3 s");
 	mmio_result_free(&r);
 }
 
-Test(step11, port_io_is_not_this_machines_device, .timeout = 20)
+/* Step 10's console port still works: the run loop is step 10's. */
+Test(step11, console_port_prints_as_in_step10, .timeout = 20)
 {
 	static const uint8_t code[] = {
 		0xb0, 0x41,	/* mov al, 0x41 */
@@ -322,80 +341,32 @@ Test(step11, port_io_is_not_this_machines_device, .timeout = 20)
 	struct mmio_result r;
 
 	guest_run(code, sizeof(code), &quick, READY, &r);
-	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
-	assert_has(r.err, "guest used port 0xe9 (KVM_EXIT_IO); this "
-		   "machine's one device is the UART at GPA 0x10000000");
+	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
+	cr_assert_eq(r.len, 1, "the guest's out printed %zu bytes, not 1", r.len);
+	cr_assert_eq(r.out[0], 'A', "the guest's out printed '%c'", r.out[0]);
+	cr_assert_eq(r.stats.io_exits, 1, "%llu KVM_EXIT_IO exits, not 1",
+		     (unsigned long long)r.stats.io_exits);
 	mmio_result_free(&r);
-}
-
-
-/* Ctrl-C, as the terminal sends it, to the thread that runs the guest. */
-struct ctrl_c {
-	pthread_t target;
-	double after;		/* seconds */
-	int sig;		/* 0: SIGINT */
-};
-
-static void *ctrl_c_later(void *arg)
-{
-	struct ctrl_c *c = arg;
-
-	usleep((useconds_t)(c->after * 1e6));
-	pthread_kill(c->target, c->sig ? c->sig : SIGINT);
-	return NULL;
-}
-
-/* sig, sent 1 s into a spin, stops the guest (status 4) and says so. */
-static void signal_stops_spin(int sig, const char *said)
-{
-	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $: no exits */
-	struct ctrl_c c = { .target = pthread_self(), .after = 1.0, .sig = sig };
-	struct mmio_result r;
-	pthread_t t;
-
-	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
-		     "pthread_create failed");
-	guest_run(code, sizeof(code), &quick, READY, &r);
-	pthread_join(t, NULL);
-	cr_assert_eq(r.status, EXIT_TIMEOUT, "%s should stop the guest with "
-		     "status %d, it gave %d:\n%s", strsignal(sig), EXIT_TIMEOUT,
-		     r.status, r.err);
-	cr_assert(strstr(r.err, said) && strstr(r.err, "the guest was stopped"),
-		  "%s should stop the guest and say \"%s\" (common/"
-		  "stop_signals.c's stop_report()), stderr was:\n%s",
-		  strsignal(sig), said, r.err);
-	mmio_result_free(&r);
-}
-
-Test(step11, ctrl_c_stops_a_spinning_guest, .timeout = 30)
-{
-	signal_stops_spin(SIGINT, "interrupted (Ctrl-C, SIGINT");
-}
-
-/* SIGTERM (kill's default) stops it the same way, and is named. */
-Test(step11, sigterm_stops_a_spinning_guest, .timeout = 30)
-{
-	signal_stops_spin(SIGTERM, "terminated (SIGTERM");
 }
 
 /* Coalescing: the writes are queued in the ring; only the reads exit. */
 Test(step11, coalesced_writes_skip_the_exit_and_keep_order, .timeout = 30)
 {
-	const struct run_options opt = { .timeout = 10, .coalesce = 1 };
+	const struct run_options opt = { .timeout = 10 };
 	struct mmio_result r;
 
-	guest_run(guest_image, guest_image_end - guest_image, &opt, READY, &r);
+	coalesced_run(guest_image, guest_image_end - guest_image, &opt, READY, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
 	cr_assert_eq(r.len, GREETING_LEN,
 		     "the guest printed %zu bytes with --coalesce; the "
 		     "greeting is %d", r.len, GREETING_LEN);
 	cr_assert_eq(memcmp(r.out, GREETING, GREETING_LEN), 0, "got '%s'", r.out);
-	cr_assert_eq(r.stats.mmio_writes, 0, "%llu write exits",
-		     (unsigned long long)r.stats.mmio_writes);
-	cr_assert_eq(r.stats.mmio_reads, GREETING_LEN,
+	cr_assert_eq(r.writes, 0, "%llu write exits",
+		     (unsigned long long)r.writes);
+	cr_assert_eq(r.reads, GREETING_LEN,
 		     "with --coalesce the UART saw %llu LSR reads; reads "
 		     "still exit, one per byte: %d",
-		     (unsigned long long)r.stats.mmio_reads, GREETING_LEN);
+		     (unsigned long long)r.reads, GREETING_LEN);
 	cr_assert_eq(r.stats.ring_bytes, GREETING_LEN,
 		     "with --coalesce %llu bytes came through the ring; all "
 		     "%d writes to THR must",
@@ -423,39 +394,41 @@ Test(step11, full_ring_falls_back_to_exits_in_order, .timeout = 30)
 		0xe2, 0xfa,			/* loop .l */
 		0xf4,				/* hlt */
 	};
-	const struct run_options opt = { .timeout = 10, .coalesce = 1 };
+	const struct run_options opt = { .timeout = 10 };
 	struct mmio_result r;
 
-	guest_run(code, sizeof(code), &opt, READY, &r);
+	coalesced_run(code, sizeof(code), &opt, READY, &r);
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
 	cr_assert_eq(r.len, 400,
 		     "the guest printed %zu bytes; it writes 400", r.len);
 	for (size_t i = 0; i < 400; i++)
 		cr_assert_eq((uint8_t)r.out[i], (uint8_t)i, "byte %zu is %u", i,
 			     (uint8_t)r.out[i]);
-	cr_assert_gt(r.stats.mmio_writes, 0, "the ring never filled");
-	cr_assert_lt(r.stats.mmio_writes, 400, "nothing went through the ring");
-	cr_assert_eq(r.stats.ring_bytes + r.stats.mmio_writes, 400,
+	cr_assert_gt(r.writes, 0, "the ring never filled");
+	cr_assert_lt(r.writes, 400, "nothing went through the ring");
+	cr_assert_eq(r.stats.ring_bytes + r.writes, 400,
 		     "%llu bytes came through the ring and %llu as "
 		     "KVM_EXIT_MMIO writes; together they must be the 400 "
 		     "written", (unsigned long long)r.stats.ring_bytes,
-		     (unsigned long long)r.stats.mmio_writes);
+		     (unsigned long long)r.writes);
 	mmio_result_free(&r);
 }
 
-/* Made-up exits through mmio_exit_handle(), with no guest. */
+/* Made-up exits through step 10's exit_handle() with the UART's hook. */
 Test(step11, exit_handle_answers_each_kind_of_exit)
 {
 	struct kvm_run run;
 	struct uart uart = { .lsr = READY };
+	const struct run_hooks hooks = { .exit = uart_exit, .ctx = &uart };
+	struct run_options opt = { .hooks = &hooks };
 	struct run_stats stats = { 0 };
 	char *out = NULL;
 	size_t len = 0;
 	struct capture c;
 	char *err;
 
-	uart.out = open_memstream(&out, &len);
-	cr_assert(uart.out,
+	opt.out = open_memstream(&out, &len);
+	cr_assert(opt.out,
 		  "open_memstream for the UART's output failed: %s",
 		  errno_name(errno));
 	memset(&run, 0, sizeof(run));
@@ -463,8 +436,8 @@ Test(step11, exit_handle_answers_each_kind_of_exit)
 	run.mmio.phys_addr = UART_MMIO_BASE + UART_LSR;
 	run.mmio.len = 1;
 	memset(run.mmio.data, 0xaa, 8);
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_CONTINUE,
-		     "mmio_exit_handle must go on (EXIT_ACTION_CONTINUE) "
+	cr_assert_eq(exit_handle(&run, sizeof(run), &opt, &stats), EXIT_ACTION_CONTINUE,
+		     "exit_handle with uart_exit must go on (EXIT_ACTION_CONTINUE) "
 		     "after a read of LSR");
 	cr_assert_eq(run.mmio.data[0], READY, "LSR read 0x%x", run.mmio.data[0]);
 	cr_assert_eq(run.mmio.data[1], 0, "the rest of data[] is not cleared");
@@ -472,10 +445,10 @@ Test(step11, exit_handle_answers_each_kind_of_exit)
 	run.mmio.phys_addr = UART_MMIO_BASE + UART_THR;
 	run.mmio.is_write = 1;
 	run.mmio.data[0] = 'Z';
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_CONTINUE,
-		     "mmio_exit_handle must go on (EXIT_ACTION_CONTINUE) "
+	cr_assert_eq(exit_handle(&run, sizeof(run), &opt, &stats), EXIT_ACTION_CONTINUE,
+		     "exit_handle with uart_exit must go on (EXIT_ACTION_CONTINUE) "
 		     "after a write to THR");
-	fflush(uart.out);
+	fflush(opt.out);
 	cr_assert_eq(len, 1,
 		     "a write of 'Z' to THR printed %zu bytes, not 1", len);
 	cr_assert_eq(out[0], 'Z',
@@ -483,24 +456,24 @@ Test(step11, exit_handle_answers_each_kind_of_exit)
 
 	run.mmio.phys_addr = UART_MMIO_BASE - 1;	/* just below the UART */
 	capture_begin(&c, 2);
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL,
-		     "mmio_exit_handle must end the run (EXIT_ACTION_FAIL) "
+	cr_assert_eq(exit_handle(&run, sizeof(run), &opt, &stats), EXIT_ACTION_FAIL,
+		     "exit_handle with uart_exit must end the run (EXIT_ACTION_FAIL) "
 		     "for an access just below the UART");
 	run.mmio.phys_addr = UART_MMIO_BASE + UART_MMIO_SIZE;	/* just above */
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL,
-		     "mmio_exit_handle must end the run (EXIT_ACTION_FAIL) "
+	cr_assert_eq(exit_handle(&run, sizeof(run), &opt, &stats), EXIT_ACTION_FAIL,
+		     "exit_handle with uart_exit must end the run (EXIT_ACTION_FAIL) "
 		     "for an access just above the UART");
 	run.exit_reason = KVM_EXIT_HLT;
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_HALT,
-		     "mmio_exit_handle must stop (EXIT_ACTION_HALT) at "
+	cr_assert_eq(exit_handle(&run, sizeof(run), &opt, &stats), EXIT_ACTION_HALT,
+		     "exit_handle with uart_exit must stop (EXIT_ACTION_HALT) at "
 		     "KVM_EXIT_HLT");
 	run.exit_reason = KVM_EXIT_SHUTDOWN;
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL,
-		     "mmio_exit_handle must end the run (EXIT_ACTION_FAIL) at "
+	cr_assert_eq(exit_handle(&run, sizeof(run), &opt, &stats), EXIT_ACTION_FAIL,
+		     "exit_handle with uart_exit must end the run (EXIT_ACTION_FAIL) at "
 		     "KVM_EXIT_SHUTDOWN");
 	run.exit_reason = 1234;
-	cr_assert_eq(mmio_exit_handle(&run, &uart, &stats), EXIT_ACTION_FAIL,
-		     "mmio_exit_handle must end the run (EXIT_ACTION_FAIL) at "
+	cr_assert_eq(exit_handle(&run, sizeof(run), &opt, &stats), EXIT_ACTION_FAIL,
+		     "exit_handle with uart_exit must end the run (EXIT_ACTION_FAIL) at "
 		     "an unknown exit");
 	err = capture_end(&c);
 	assert_has(err, "at guest physical address 0xfffffff, where neither");
@@ -509,22 +482,22 @@ Test(step11, exit_handle_answers_each_kind_of_exit)
 	assert_has(err, "at guest physical address 0x10000008, where "
 		   "neither");
 	cr_assert_eq(stats.exits, 7,
-		     "mmio_exit_handle counted %llu exits for the 7 it was "
+		     "exit_handle with uart_exit counted %llu exits for the 7 it was "
 		     "given", (unsigned long long)stats.exits);
-	cr_assert_eq(stats.mmio_reads, 1,
-		     "mmio_exit_handle counted %llu UART reads for the 1 it "
-		     "was given", (unsigned long long)stats.mmio_reads);
-	cr_assert_eq(stats.mmio_writes, 3,
-		     "mmio_exit_handle counted %llu MMIO writes for the 3 it "
-		     "was given", (unsigned long long)stats.mmio_writes);
-	fclose(uart.out);
+	cr_assert_eq(uart.reads, 1,
+		     "exit_handle with uart_exit counted %llu UART reads for the 1 it "
+		     "was given", (unsigned long long)uart.reads);
+	cr_assert_eq(uart.writes, 3,
+		     "exit_handle with uart_exit counted %llu MMIO writes for the 3 it "
+		     "was given", (unsigned long long)uart.writes);
+	fclose(opt.out);
 	free(out);
 	free(err);
 }
 
 /* System calls made to fail for real (a seccomp filter, tests/faults.c). */
-static void run_with_fault(unsigned long request, int err_no,
-			   const struct run_options *opt, const char *want)
+static void run_with_fault(unsigned long request, int err_no, int coalesce,
+			   const char *want)
 {
 	struct mmio_result r;
 
@@ -532,7 +505,8 @@ static void run_with_fault(unsigned long request, int err_no,
 		     strerror(errno));
 	/* Stages 01-09 make none of these calls: they still succeed. */
 	{
-		struct uart uart = { .lsr = READY };
+		struct uart uart = { .lsr = READY, .coalesce = coalesce };
+		struct run_options opt = quick;
 		struct capture c;
 		struct vm vm;
 		int fds;
@@ -540,15 +514,15 @@ static void run_with_fault(unsigned long request, int err_no,
 		fds = fd_count();
 		vm_setup_through(&vm, 9);
 		stage_quiet = 1;
-		cr_assert_eq(mmio_guest_load(&vm, guest_image,
-					     guest_image_end - guest_image), 0,
-			     "mmio_guest_load did not return 0; it must load "
-			     "the guest");
-		uart.out = open_memstream(&r.out, &r.len);
+		cr_assert_eq(guest_load(&vm, guest_image,
+					guest_image_end - guest_image), 0,
+			     "guest_load did not return 0; it must load the "
+			     "guest");
+		opt.out = open_memstream(&r.out, &r.len);
 		capture_begin(&c, 2);
-		r.status = mmio_vcpu_run(&vm, opt, &uart, &r.stats);
+		r.status = uart_vcpu_run(&vm, &opt, &uart, &r.stats);
 		r.err = capture_end(&c);
-		fclose(uart.out);
+		fclose(opt.out);
 		vm_destroy(&vm);
 		cr_assert_eq(fd_count(), fds, "a descriptor was left open");
 	}
@@ -560,47 +534,13 @@ static void run_with_fault(unsigned long request, int err_no,
 
 Test(step11, failed_kvm_run_is_reported, .timeout = 20)
 {
-	run_with_fault(KVM_RUN, EFAULT, &quick, "KVM_RUN failed: EFAULT");
+	run_with_fault(KVM_RUN, EFAULT, 0, "KVM_RUN failed: EFAULT");
 }
 
 Test(step11, failed_coalesced_registration_is_reported, .timeout = 20)
 {
-	const struct run_options opt = { .timeout = 10, .coalesce = 1 };
-
-	run_with_fault(KVM_REGISTER_COALESCED_MMIO, ENOSPC, &opt,
+	run_with_fault(KVM_REGISTER_COALESCED_MMIO, ENOSPC, 1,
 		       "KVM_REGISTER_COALESCED_MMIO failed: ENOSPC");
-}
-
-Test(step11, guest_too_large_is_refused)
-{
-	struct vm vm;
-	struct capture c;
-	char *err;
-
-	vm_setup_through(&vm, 5);
-	capture_begin(&c, 2);
-	cr_assert_eq(mmio_guest_load(&vm, guest_image, GUEST_CODE_MAX + 1), -1,
-		     "mmio_guest_load accepted a guest of GUEST_CODE_MAX + 1 "
-		     "bytes; it must report it and return -1");
-	err = capture_end(&c);
-	assert_has(err, "the guest is 1966081 bytes; it has room for "
-		   "1966080");
-	free(err);
-	vm_destroy(&vm);
-}
-
-/* The program, run as a user runs it. */
-static void program_run_args(const char *a, const char *b,
-			     struct program_result *r)
-{
-	const char *argv[] = { STEP_PROGRAM, a, b, NULL };
-
-	program_run(argv, NULL, 60, r);
-}
-
-Test(step11, program_output_matches_readme_transcript, .timeout = 60)
-{
-	program_check_readme();
 }
 
 /* Stages 01-09 as every step prints them, then this chapter's [11]. */
@@ -609,16 +549,7 @@ Test(step11, program_prints_stages_then_its_own, .timeout = 60)
 	struct program_result r;
 	char *own;
 
-	program_run_args(NULL, NULL, &r);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	cr_assert_str_eq(r.err, "",
-			 "step11 must write nothing on stderr; it wrote\n%s",
-			 r.err);
-	own = strstr(r.out, "[11] ");
-	cr_assert(own, "no [11] line:\n%s", r.out);
-	*own = '\0';
-	stage_lines_check(r.out, 9);
-	*own = '[';
+	own = chapter_run_plain(11, 10, &r);	/* 10: guest_load */
 	cr_assert(strstr(own, "\n" GREETING "[11] KVM_RUN: KVM_EXIT_HLT after 63 "
 			 "exits: 31 MMIO reads, 31 MMIO writes\n"), "%s", own);
 	program_result_free(&r);
@@ -633,20 +564,6 @@ Test(step11, program_coalesce_prints_fewer_exits, .timeout = 60)
 	cr_assert(strstr(r.out, "\n" GREETING "[11] KVM_RUN: KVM_EXIT_HLT after "
 			 "32 exits: 31 MMIO reads, 0 MMIO writes\n[11] coalesced "
 			 "ring: 31 of 31 transmitted bytes\n"), "%s", r.out);
-	program_result_free(&r);
-}
-
-Test(step11, program_refuses_bad_timeout, .timeout = 30)
-{
-	struct program_result r;
-
-	program_run_args("--timeout", "soon", &r);
-	cr_assert_eq(r.status, EXIT_USAGE, "exit %d", r.status);
-	assert_has(r.err, "--timeout wants seconds from 0 to 1000000, not "
-		   "'soon'");
-	cr_assert_str_eq(r.out, "",
-			 "with a bad --timeout step11 must print no stage "
-			 "line; it printed\n%s", r.out);
 	program_result_free(&r);
 }
 
@@ -669,27 +586,9 @@ Test(step11, program_stages_traced_as_in_every_step, .timeout = 60)
 	program_check_trace(9);
 }
 
-Test(step11, program_reports_missing_device, .timeout = 30)
+Test(step11, program_output_matches_readme_transcript, .timeout = 60)
 {
-	program_check_missing_device();
+	program_check_readme();
 }
 
-Test(step11, program_reports_device_that_is_not_kvm, .timeout = 30)
-{
-	program_check_not_kvm_device(11);
-}
-
-Test(step11, program_reports_permission_denied, .timeout = 30)
-{
-	program_check_permission_denied();
-}
-
-Test(step11, program_refuses_unknown_argument, .timeout = 30)
-{
-	program_check_unknown_argument();
-}
-
-Test(step11, program_help_exits_0, .timeout = 30)
-{
-	program_check_help();
-}
+CHAPTER_PROGRAM_TESTS(step11, 11)

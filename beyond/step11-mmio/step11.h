@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "run.h"
 #include "vm.h"
 
 /*
@@ -22,56 +23,33 @@
 #define UART_LSR_THRE		(1u << 5)	/* transmit holding register empty */
 #define UART_LSR_TEMT		(1u << 6)	/* transmitter empty */
 
-/* How long a guest may run before it is stopped, by default. */
-#define DEFAULT_TIMEOUT_SECONDS	10.0
-
 /* The built-in guest, beyond/step11-mmio/guest.asm (guest_blob.asm). */
 extern const uint8_t guest_image[];
 extern const uint8_t guest_image_end[];
 
-/* The device's state, and where what the guest transmits goes. */
+/* The device's state; what it transmits goes to the run's out. */
 struct uart {
-	FILE *out;		/* the transmit register's bytes */
 	uint8_t lsr;		/* what a read of LSR returns */
+	int coalesce;		/* queue THR and console writes in KVM's ring */
+	struct kvm_coalesced_mmio_ring *ring;	/* uart_vcpu_run() sets it */
+	uint64_t reads;		/* KVM_EXIT_MMIO reads */
+	uint64_t writes;	/* KVM_EXIT_MMIO writes */
 };
-
-struct run_options {
-	double timeout;		/* seconds; 0 waits for ever */
-	int coalesce;		/* queue THR writes in KVM's ring */
-};
-
-struct run_stats {
-	uint64_t exits;		/* KVM_RUN returns with an exit to handle */
-	uint64_t mmio_reads;	/* ... KVM_EXIT_MMIO reads */
-	uint64_t mmio_writes;	/* ... KVM_EXIT_MMIO writes */
-	uint64_t out_bytes;	/* bytes the guest wrote to THR */
-	uint64_t ring_bytes;	/* ... of which came through the ring */
-	uint32_t last_exit;	/* exit_reason of the last exit */
-};
-
-/* What mmio_exit_handle() tells the run loop. */
-enum exit_action {
-	EXIT_ACTION_CONTINUE,	/* handled: enter the guest again */
-	EXIT_ACTION_HALT,	/* the guest is done (hlt) */
-	EXIT_ACTION_FAIL,	/* explained on stderr: stop */
-};
-
-/* Copy the guest to GUEST_LOAD_ADDR; -1 after reporting if too large. */
-int mmio_guest_load(struct vm *vm, const uint8_t *image, size_t size);
 
 /*
- * Handle the exit that run describes, for the UART: a pure function of
- * the kvm_run region, so tests can hand it made-up exits.
+ * The UART's exits, as a run_hooks.exit (ctx: the uart): first whatever
+ * the ring holds, then an MMIO exit; EXIT_ACTION_PASS for any other exit.
+ * A pure function of the kvm_run region, so tests can hand it made-up exits.
  */
-enum exit_action mmio_exit_handle(struct kvm_run *run, struct uart *uart,
-				  struct run_stats *stats);
+enum exit_action uart_exit(void *ctx, struct kvm_run *run, FILE *out,
+			   struct run_stats *stats);
 
 /*
- * Stage 11: run the vCPU until the guest halts, fails or times out.
- * Returns EXIT_SUCCESS on hlt, else EXIT_GUEST, EXIT_TIMEOUT or
- * EXIT_SETUP, having explained why on stderr.
+ * Stage 11: with uart->coalesce, register THR and the console port for
+ * coalescing; then step 10's vcpu_run() with the UART's hooks.  Returns
+ * what vcpu_run() returns (EXIT_SETUP if the rings could not be set up).
  */
-int mmio_vcpu_run(struct vm *vm, const struct run_options *opt,
+int uart_vcpu_run(struct vm *vm, const struct run_options *opt,
 		  struct uart *uart, struct run_stats *stats);
 
 #endif

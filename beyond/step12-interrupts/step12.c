@@ -9,6 +9,8 @@
  * and when it cannot we ask KVM to tell us as soon as it can
  * (request_interrupt_window).  With no interrupt controller in the
  * kernel, the guest's hlt comes back to us: we wait for the next tick.
+ * Step 10's run loop (common/vcpu_run.c) runs the guest; the tick's
+ * exits and its injection reach us through its hooks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,192 +18,79 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/time.h>
 #include <time.h>
 
-#include "dump.h"
 #include "kvm_names.h"
-#include "options.h"
 #include "report.h"
+#include "run.h"
+#include "std_streams.h"
 #include "step12.h"
-#include "trace.h"
+#include "stop_signals.h"
 #include "vm.h"
 
-/* Copy the guest to GUEST_LOAD_ADDR, where RIP points (as step 10). */
-int tick_guest_load(struct vm *vm, const uint8_t *image, size_t size)
-{
-	if (size > GUEST_CODE_MAX)
-		return report("the guest is %zu bytes; it has room for %llu",
-			      size, GUEST_CODE_MAX);
-	memcpy(vm->mem + GUEST_LOAD_ADDR, image, size);
-	stage_say(12, "loaded the guest: %zu bytes at GPA 0x%llx", size,
-		  GUEST_LOAD_ADDR);
-	return 0;
-}
-
-/* KVM_EXIT_IO: the guest's console, port CONSOLE_PORT, as in step 10. */
-static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
-				  FILE *out, struct run_stats *stats)
-{
-	typeof(run->io) io = run->io;	/* copy once: the guest chose these */
-	size_t bytes = (size_t)io.size * io.count;
-	uint8_t *data = (uint8_t *)run + io.data_offset;
-
-	if (io.port != CONSOLE_PORT)
-		return report("guest used port 0x%x (KVM_EXIT_IO); this "
-			      "machine's console is port 0x%x", io.port,
-			      CONSOLE_PORT), EXIT_ACTION_FAIL;
-	if (io.data_offset > run_size || bytes > run_size - io.data_offset)
-		return report("KVM_EXIT_IO data (offset %llu, %zu bytes) is "
-			      "outside kvm_run's %zu bytes",
-			      (unsigned long long)io.data_offset, bytes,
-			      run_size), EXIT_ACTION_FAIL;
-	if (io.direction == KVM_EXIT_IO_OUT) {
-		fwrite(data, 1, bytes, out);
-		stats->out_bytes += bytes;
-	} else {
-		memset(data, CONSOLE_PORT, bytes);	/* "the console is here" */
-	}
-	return EXIT_ACTION_CONTINUE;
-}
-
-/* region: tick_exit_handle */
-enum exit_action tick_exit_handle(struct kvm_run *run, size_t run_size,
-				  FILE *out, struct run_stats *stats)
-{
-	uint32_t reason = run->exit_reason;
-
-	stats->exits++;
-	stats->last_exit = reason;
-	switch (reason) {
-	case KVM_EXIT_IO:
-		return io_handle(run, run_size, out, stats);
-	case KVM_EXIT_HLT:
-		/* No interrupt controller in the kernel: the sleep is ours. */
-		stats->hlt_exits++;
-		return run->if_flag ? EXIT_ACTION_WAIT : EXIT_ACTION_DONE;
-	case KVM_EXIT_IRQ_WINDOW_OPEN:
-		/* We asked: the guest can take an interrupt now. */
-		stats->window_exits++;
-		return EXIT_ACTION_CONTINUE;
-	case KVM_EXIT_SHUTDOWN:
-		report("the guest triple-faulted (KVM_EXIT_SHUTDOWN)");
-		report_hint("an exception or interrupt it could not deliver: its "
-			    "IDT has one entry, vector %d, so any exception or "
-			    "other vector ends here", TIMER_VECTOR);
-		return EXIT_ACTION_FAIL;
-	case KVM_EXIT_MMIO:
-		report("guest %s GPA 0x%llx, where no memory is (KVM_EXIT_MMIO)",
-		       run->mmio.is_write ? "wrote" : "read",
-		       (unsigned long long)run->mmio.phys_addr);
-		return EXIT_ACTION_FAIL;
-	case KVM_EXIT_INTERNAL_ERROR:
-		report("KVM could not handle the guest (KVM_EXIT_INTERNAL_ERROR): "
-		       "%s", kvm_internal_error_name(run->internal.suberror));
-		return EXIT_ACTION_FAIL;
-	default:
-		report("unexpected exit %s (%u)", kvm_exit_name(reason), reason);
-		return EXIT_ACTION_FAIL;
-	}
-}
-/* endregion: tick_exit_handle */
-
 /*
- * The timer and Ctrl-C.  Each handler sets its flag, then
- * kvm_run.immediate_exit, so KVM_RUN returns EINTR at once even when the
- * signal comes just before we enter it.  The loop clears immediate_exit
- * before it looks at the flags, so no signal is missed.
+ * The tick: a POSIX timer sends TICK_SIGNAL every period.  Its handler
+ * marks a tick pending, then sets kvm_run.immediate_exit, so KVM_RUN
+ * returns EINTR at once even when the signal comes just before we enter
+ * it.  (The timeout and the stop signals are step 10's, stop_signals.c.)
  */
-static struct kvm_run *volatile running;
+static struct kvm_run *volatile tick_run;
 static volatile sig_atomic_t tick_pending;
-static volatile sig_atomic_t stop_signal;
-
-static void vcpu_kick(void)
-{
-	if (running)
-		running->immediate_exit = 1;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-}
 
 static void tick_handler(int sig)
 {
 	(void)sig;
 	tick_pending = 1;
-	vcpu_kick();
+	if (tick_run)
+		tick_run->immediate_exit = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
-static void stop_handler(int sig)
-{
-	stop_signal = sig;
-	vcpu_kick();
-}
-
-/* SIGALRM every period seconds, and Ctrl-C; old handlers into old[0..1]. */
-static int tick_timer_arm(struct vm *vm, double period, struct sigaction old[2])
+/* TICK_SIGNAL every t->period seconds, to tick_handler(). */
+static int tick_timer_arm(struct ticker *t, struct kvm_run *run)
 {
 	struct sigaction tick = { .sa_handler = tick_handler };	/* no SA_RESTART */
-	struct sigaction stop = { .sa_handler = stop_handler };
-	struct itimerval timer = { 0 };
-	int err;
+	struct sigevent ev = {
+		.sigev_notify = SIGEV_SIGNAL, .sigev_signo = TICK_SIGNAL,
+	};
+	struct itimerspec every = { 0 };
 
+	every.it_interval.tv_sec = (time_t)t->period;
+	every.it_interval.tv_nsec = (long)((t->period - (time_t)t->period) * 1e9);
+	if (!every.it_interval.tv_sec && !every.it_interval.tv_nsec)
+		every.it_interval.tv_nsec = 1;
+	every.it_value = every.it_interval;
 	tick_pending = 0;
-	stop_signal = 0;
-	running = vm->run;
+	tick_run = run;
 	sigemptyset(&tick.sa_mask);
-	sigemptyset(&stop.sa_mask);
-	timer.it_interval.tv_sec = (time_t)period;
-	timer.it_interval.tv_usec = (suseconds_t)((period - (time_t)period) * 1e6);
-	if (!timer.it_interval.tv_sec && !timer.it_interval.tv_usec)
-		timer.it_interval.tv_usec = 1;
-	timer.it_value = timer.it_interval;
-	if (sigaction(SIGALRM, &tick, &old[0]) < 0)
-		return running = NULL, report_errno("sigaction", errno);
-	if (sigaction(SIGINT, &stop, &old[1]) < 0) {
-		err = errno;
-		sigaction(SIGALRM, &old[0], NULL);
-		return running = NULL, report_errno("sigaction", err);
+	if (sigaction(TICK_SIGNAL, &tick, &t->old) < 0)
+		return report_errno("sigaction", errno);
+	if (timer_create(CLOCK_MONOTONIC, &ev, &t->timer) < 0) {
+		report_errno("timer_create", errno);
+		sigaction(TICK_SIGNAL, &t->old, NULL);
+		return -1;
 	}
-	if (setitimer(ITIMER_REAL, &timer, NULL) < 0) {
-		err = errno;
-		sigaction(SIGALRM, &old[0], NULL);
-		sigaction(SIGINT, &old[1], NULL);
-		return running = NULL, report_errno("setitimer", err);
-	}
+	t->armed = 1;
+	if (timer_settime(t->timer, 0, &every, NULL) < 0)
+		return report_errno("timer_settime", errno);
 	return 0;
 }
 
-static void tick_timer_disarm(struct vm *vm, const struct sigaction old[2])
-{
-	struct itimerval off = { 0 };
-
-	setitimer(ITIMER_REAL, &off, NULL);
-	sigaction(SIGALRM, &old[0], NULL);
-	sigaction(SIGINT, &old[1], NULL);
-	running = NULL;
-	vm->run->immediate_exit = 0;
-	vm->run->request_interrupt_window = 0;
-}
-
-/* Sleep until the timer ticks (or Ctrl-C), without missing one. */
+/* Sleep until the timer ticks or a stop signal comes, missing neither. */
 static void tick_wait(void)
 {
 	sigset_t block, old;
 
 	sigemptyset(&block);
-	sigaddset(&block, SIGALRM);
+	sigaddset(&block, TICK_SIGNAL);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGALRM);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	while (!tick_pending && !stop_signal)
 		sigsuspend(&old);	/* unblocks, waits, blocks again */
 	sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
-static double seconds_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* region: tick_inject */
@@ -210,80 +99,103 @@ static double seconds_monotonic(void)
  * (IF set, no interrupt shadow, nothing else being delivered), else ask
  * KVM to exit with KVM_EXIT_IRQ_WINDOW_OPEN as soon as it can.
  */
-static int tick_inject(struct vm *vm, uint32_t vector, struct run_stats *stats)
+static int tick_inject(struct vm *vm, struct ticker *t)
 {
-	struct kvm_interrupt irq = { .irq = vector };
+	struct kvm_interrupt irq = { .irq = t->vector };
 
-	if (vm->run->ready_for_interrupt_injection &&
-	    __atomic_exchange_n(&tick_pending, 0, __ATOMIC_SEQ_CST)) {
+	if (vm->run->ready_for_interrupt_injection && tick_pending) {
+		tick_pending = 0;	/* a tick that comes now merges: one flag */
 		if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
 			return report_errno("KVM_INTERRUPT", errno);
-		stats->injected++;
+		t->injected++;
 	}
 	vm->run->request_interrupt_window = tick_pending;
 	return 0;
 }
 /* endregion: tick_inject */
 
-/* region: tick_vcpu_run */
-/* Stage 12: KVM_RUN with a ticking timer, until the guest is done. */
-int tick_vcpu_run(struct vm *vm, const struct run_options *opt,
-		  struct run_stats *stats)
+/* region: tick_enter */
+/* Before each KVM_RUN: the timer on the first, then a pending tick. */
+int tick_enter(void *ctx, struct vm *vm, struct run_stats *stats)
 {
-	double deadline = opt->timeout > 0 ? seconds_monotonic() + opt->timeout : 0;
-	struct sigaction old[2];
-	int status = -1;		/* still running */
+	struct ticker *t = ctx;
 
-	*stats = (struct run_stats){ 0 };
-	if (tick_timer_arm(vm, opt->period, old) < 0)
-		return EXIT_SETUP;
-
-	while (status < 0) {
-		vm->run->immediate_exit = 0;	/* the handlers set it again */
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		if (stop_signal || (deadline && seconds_monotonic() >= deadline)) {
-			status = EXIT_TIMEOUT;
-			break;
-		}
-		if (tick_inject(vm, opt->vector, stats) < 0) {
-			status = EXIT_SETUP;
-			break;
-		}
-		if (ioctl(vm->vcpu_fd, KVM_RUN, 0UL) < 0) {
-			int err = errno;
-
-			/* exit_reason is stale now: do not decode it. */
-			if (err == EINTR || err == EAGAIN)
-				continue;	/* a tick or a stop: look again */
-			status = EXIT_SETUP;
-			report_errno("KVM_RUN", err);
-			break;
-		}
-		switch (tick_exit_handle(vm->run, vm->run_size, opt->out, stats)) {
-		case EXIT_ACTION_CONTINUE:
-			break;
-		case EXIT_ACTION_WAIT:		/* the guest sleeps: so do we */
-			tick_wait();
-			break;
-		case EXIT_ACTION_DONE:
-			status = EXIT_SUCCESS;
-			break;
-		case EXIT_ACTION_FAIL:
-			status = EXIT_GUEST;
-			break;
-		}
+	(void)stats;
+	if (!t->armed && tick_timer_arm(t, vm->run) < 0)
+		return -1;
+	vm->run->immediate_exit = 0;	/* a tick set it: the handlers set it again */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (stop_signal) {
+		vm->run->immediate_exit = 1;	/* a stop is not forgotten */
+		return 0;
 	}
-	fflush(opt->out);
-	tick_timer_disarm(vm, old);
+	return tick_inject(vm, t);
+}
+/* endregion: tick_enter */
 
-	if (status == EXIT_TIMEOUT && stop_signal == SIGINT)
-		report("interrupted (Ctrl-C); the guest was stopped");
-	else if (status == EXIT_TIMEOUT)
-		report("the guest did not finish within %g s; it was stopped",
-		       opt->timeout);
-	if (status != EXIT_SUCCESS && status != EXIT_SETUP)
-		vcpu_dump(stderr, vm);
-	return status;
+/* region: tick_exit */
+enum exit_action tick_exit(void *ctx, struct kvm_run *run, FILE *out,
+			   struct run_stats *stats)
+{
+	struct ticker *t = ctx;
+
+	(void)out;
+	(void)stats;
+	switch (run->exit_reason) {
+	case KVM_EXIT_HLT:
+		/* No interrupt controller in the kernel: the sleep is ours. */
+		t->hlt_exits++;
+		if (!run->if_flag)
+			return EXIT_ACTION_PASS;	/* interrupts off: done */
+		tick_wait();
+		return EXIT_ACTION_CONTINUE;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		/* We asked: the guest can take an interrupt now. */
+		t->window_exits++;
+		return EXIT_ACTION_CONTINUE;
+	case KVM_EXIT_SHUTDOWN:
+		report("the guest triple-faulted (KVM_EXIT_SHUTDOWN)");
+		report_hint("an exception or interrupt it could not deliver: its "
+			    "IDT has one entry, vector %d, so any exception or "
+			    "other vector ends here", TIMER_VECTOR);
+		return EXIT_ACTION_FAIL;
+	default:
+		return EXIT_ACTION_PASS;	/* the console, MMIO: as step 10 */
+	}
+}
+/* endregion: tick_exit */
+
+/* When the run ends: the timer off, its handler as it was. */
+static void tick_leave(void *ctx, FILE *out, struct run_stats *stats)
+{
+	struct ticker *t = ctx;
+
+	(void)out;
+	(void)stats;
+	if (t->armed) {
+		timer_delete(t->timer);
+		sigaction(TICK_SIGNAL, &t->old, NULL);
+		t->armed = 0;
+	}
+	if (tick_run)
+		tick_run->request_interrupt_window = 0;
+	tick_run = NULL;
+}
+
+/* region: tick_vcpu_run */
+/* Stage 12: step 10's run loop, with a ticking timer. */
+int tick_vcpu_run(struct vm *vm, const struct run_options *opt,
+		  struct ticker *t, struct run_stats *stats)
+{
+	const struct run_hooks hooks = {
+		.enter = tick_enter, .exit = tick_exit, .leave = tick_leave,
+		.ctx = t,
+	};
+	struct run_options with_ticks = *opt;
+
+	with_ticks.hooks = &hooks;
+	t->armed = 0;
+	return vcpu_run(vm, &with_ticks, stats);
 }
 /* endregion: tick_vcpu_run */
 
@@ -293,78 +205,71 @@ static void usage(FILE *to)
 		"usage: step12 [--trace] [--timeout SECONDS] [--vector N]\n"
 		"Run a 64-bit guest that a host timer interrupts every %g ms.\n\n"
 		"  --timeout SECONDS  stop a guest that has not finished (default %g; 0: never)\n"
-		"  --vector N         inject ticks as vector N, 0 to 255 (default %d)\n"
+		"  --vector N         inject ticks as vector N, 0 to 255, decimal (default %d)\n"
 		"  --trace            print every KVM ioctl to stderr (also KVM_TRACE=1)\n"
-		"Exit status: 0 the guest finished, 1 setup failed, 2 bad usage,\n"
-		"3 the guest failed, 4 timeout or Ctrl-C.\n",
+		"Exit status: 0 the guest finished, 1 a call or writing the output failed,\n"
+		"2 bad usage, 3 the guest failed, 4 the guest was stopped (timeout,\n"
+		"Ctrl-C, SIGTERM, SIGHUP, SIGALRM).\n",
 		TICK_PERIOD_SECONDS * 1000, DEFAULT_TIMEOUT_SECONDS, TIMER_VECTOR);
 }
 
-/* Parse the command line into opt; exits on bad usage. */
-static void options_parse(int argc, char **argv, struct run_options *opt)
+/* --vector N: a decimal number from 0 to 255 (010 is ten); exits if not. */
+static uint32_t vector_parse(const char *text)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || end == text || text[0] == '-' || v > 255) {
+		report("--vector wants an interrupt vector from 0 to 255, not "
+		       "'%s'", text);
+		exit(EXIT_USAGE);
+	}
+	return (uint32_t)v;
+}
+
+/* Parse the command line into opt and t; exits on bad usage. */
+static void options_parse(int argc, char **argv, struct run_options *opt,
+			  struct ticker *t)
 {
 	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		char *end;
-
-		if (!strcmp(arg, "--trace")) {
-			trace_enable(1);
-		} else if (!strcmp(arg, "--timeout") && i + 1 < argc) {
-			opt->timeout = option_seconds("--timeout", argv[++i]);
-		} else if (!strcmp(arg, "--vector") && i + 1 < argc) {
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(argv[++i], &end, 0);
-			if (errno || *end || end == argv[i] || argv[i][0] == '-' ||
-			    v > 255) {
-				report("--vector wants an interrupt vector from 0 "
-				       "to 255, not '%s'", argv[i]);
-				exit(EXIT_USAGE);
-			}
-			opt->vector = (uint32_t)v;
-		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			usage(stdout);
-			exit(EXIT_SUCCESS);
-		} else {
-			report("unexpected argument '%s'", arg);
-			usage(stderr);
-			exit(EXIT_USAGE);
-		}
+		if (run_option(argc, argv, &i, opt, usage))
+			continue;
+		if (strcmp(argv[i], "--vector") || i + 1 == argc)
+			run_option_refuse(argv[i], usage);
+		t->vector = vector_parse(argv[++i]);
 	}
 }
 
 int main(int argc, char **argv)
 {
 	struct vm vm = VM_EMPTY;
-	struct run_options opt = {
-		.out = stdout, .timeout = DEFAULT_TIMEOUT_SECONDS,
+	struct run_options opt = { .timeout = DEFAULT_TIMEOUT_SECONDS };
+	struct ticker t = {
 		.period = TICK_PERIOD_SECONDS, .vector = TIMER_VECTOR,
 	};
 	struct run_stats stats;
 	int status;
 
-	options_parse(argc, argv, &opt);
-	if (kvm_open(&vm) < 0 ||			/* 01 */
-	    kvm_check_api_version(&vm) < 0 ||		/* 02 */
-	    vm_create(&vm) < 0 ||			/* 03 */
-	    vm_set_tss_addr(&vm) < 0 ||			/* 04 */
-	    vm_memory_add(&vm, GUEST_MEM_SIZE) < 0 ||	/* 05 */
-	    vcpu_create(&vm) < 0 ||			/* 06 */
-	    vcpu_map_run(&vm) < 0 ||			/* 07 */
-	    vcpu_enter_long_mode(&vm) < 0 ||		/* 08 */
-	    vcpu_regs_set(&vm) < 0 ||			/* 09 */
-	    tick_guest_load(&vm, guest_image,		/* 12: this chapter */
-			    guest_image_end - guest_image) < 0) {
-		vm_destroy(&vm);
-		return EXIT_SETUP;
+	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
+		return EXIT_SETUP;			/* before any fd is made */
+	opt.out = stdout;	/* the guarded stream std_streams_prepare() made */
+	options_parse(argc, argv, &opt, &t);
+	if (vm_build(&vm) < 0 ||			/* 01-09 */
+	    guest_load(&vm, guest_image,		/* 10 */
+		       guest_image_end - guest_image) < 0) {
+		status = EXIT_SETUP;
+	} else {
+		stage_say(12, "timer: a tick every %g ms, injected as vector %u "
+			  "with KVM_INTERRUPT", t.period * 1000, t.vector);
+		status = tick_vcpu_run(&vm, &opt, &t, &stats);	/* 12 */
 	}
-	stage_say(12, "timer: a tick every %g ms, injected as vector %u with "
-		  "KVM_INTERRUPT", opt.period * 1000, opt.vector);
-	status = tick_vcpu_run(&vm, &opt, &stats);		/* 12 */
 	if (status == EXIT_SUCCESS)
 		stage_say(12, "KVM_RUN: %s with interrupts off: the guest is done",
 			  kvm_exit_name(stats.last_exit));
 	vm_destroy(&vm);
+	if (stdout_finish() < 0 && status != EXIT_GUEST)
+		status = EXIT_SETUP;			/* the output was lost */
 	return status;
 }

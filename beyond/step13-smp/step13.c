@@ -8,7 +8,9 @@
  * create vCPU 1 beside stage 06's vCPU 0, give it the same long mode and
  * its own stack, and start both at the same code.  Their console lines
  * are gathered per vCPU and printed whole; stopping them means kicking
- * each thread out of KVM_RUN with immediate_exit and a signal.
+ * each thread out of KVM_RUN with immediate_exit and a signal.  Each
+ * thread's exits go through step 10's exit_handle(), and the stop
+ * signals and the timeout are step 10's (stop_signals.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,10 +24,11 @@
 
 #include "dump.h"
 #include "kvm_names.h"
-#include "options.h"
 #include "report.h"
+#include "run.h"
+#include "std_streams.h"
 #include "step13.h"
-#include "trace.h"
+#include "stop_signals.h"
 #include "vm.h"
 #include "x86.h"
 
@@ -141,70 +144,41 @@ void console_flush(struct console *c)
 			console_put(c, cpu, &newline, 1);
 }
 
-/*
- * What one vCPU's exit means: -1 to enter the guest again, or the
- * vCPU's final status, having explained why on stderr.
- */
-static int vcpu_exit_handle(struct vcpu *cpu)
+/* region: console_exit */
+/* A vCPU's out to the console, as a run_hooks.exit: into its line. */
+static enum exit_action console_exit(void *ctx, struct kvm_run *run, FILE *out,
+				     struct run_stats *stats)
 {
-	struct kvm_run *run = cpu->run;
-	uint32_t reason = run->exit_reason;
+	struct vcpu *cpu = ctx;
+	typeof(run->io) io = run->io;	/* copy once: the guest chose these */
+	size_t bytes = (size_t)io.size * io.count;
 
-	if (reason == KVM_EXIT_HLT)
-		return EXIT_SUCCESS;
-	if (reason == KVM_EXIT_IO) {
-		typeof(run->io) io = run->io;	/* copy once */
-		size_t bytes = (size_t)io.size * io.count;
-
-		if (io.port != CONSOLE_PORT || io.direction != KVM_EXIT_IO_OUT) {
-			report("vcpu %d: guest used port 0x%x (%s); this machine's "
-			       "console is an output at port 0x%x", cpu->id,
-			       io.port, io.direction == KVM_EXIT_IO_OUT ? "out" :
-			       "in", CONSOLE_PORT);
-			return EXIT_GUEST;
-		}
-		if (io.data_offset > cpu->run_size ||
-		    bytes > cpu->run_size - io.data_offset) {
-			report("vcpu %d: KVM_EXIT_IO data outside kvm_run", cpu->id);
-			return EXIT_GUEST;
-		}
-		console_put(cpu->console, cpu->id,
-			    (uint8_t *)run + io.data_offset, bytes);
-		return -1;
-	}
-	if (reason == KVM_EXIT_SHUTDOWN)
-		report("vcpu %d: the guest triple-faulted (KVM_EXIT_SHUTDOWN)",
-		       cpu->id);
-	else if (reason == KVM_EXIT_MMIO)
-		report("vcpu %d: guest touched GPA 0x%llx, where no memory is "
-		       "(KVM_EXIT_MMIO)", cpu->id,
-		       (unsigned long long)run->mmio.phys_addr);
-	else
-		report("vcpu %d: unexpected exit %s (%u)", cpu->id,
-		       kvm_exit_name(reason), reason);
-	return EXIT_GUEST;
+	(void)out;
+	if (run->exit_reason != KVM_EXIT_IO || io.port != CONSOLE_PORT ||
+	    io.direction != KVM_EXIT_IO_OUT ||
+	    io.data_offset > cpu->run_size ||
+	    bytes > cpu->run_size - io.data_offset)
+		return EXIT_ACTION_PASS;	/* step 10 handles or refuses it */
+	console_put(cpu->console, cpu->id, (uint8_t *)run + io.data_offset,
+		    bytes);
+	stats->out_bytes += bytes;
+	return EXIT_ACTION_CONTINUE;
 }
+/* endregion: console_exit */
 
 /*
- * Stopping: `stopping` tells the threads why KVM_RUN returned EINTR.
- * A kick is immediate_exit (KVM_RUN returns at once if the thread is
- * about to enter it), then SIGUSR1 to the thread (it returns if the
- * thread is inside).  Ctrl-C goes to the main thread, which kicks.
+ * Stopping.  A stop signal (step 10's handler: stop_signal, the timeout's
+ * SIGALRM included) goes to the main thread, as the vCPU threads block
+ * them; `stopping` tells the threads why KVM_RUN returned EINTR when the
+ * main thread stops them for another reason (one vCPU failed).  A kick is
+ * immediate_exit (KVM_RUN returns at once if the thread is about to enter
+ * it), then SIGUSR1 to the thread (it returns if the thread is inside).
  */
-static volatile int stopping;
-static volatile sig_atomic_t stop_signal;
-static sem_t *volatile finished_sem;
+static int stopping;		/* between threads: __atomic_* only */
 
 static void kick_handler(int sig)
 {
 	(void)sig;	/* its only job: to interrupt KVM_RUN */
-}
-
-static void stop_handler(int sig)
-{
-	stop_signal = sig;
-	if (finished_sem)
-		sem_post(finished_sem);	/* wake the waiting main thread */
 }
 
 /* region: vcpu_thread */
@@ -212,26 +186,35 @@ static void stop_handler(int sig)
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *cpu = arg;
-	int status = -1;
+	const struct run_hooks hooks = { .exit = console_exit, .ctx = cpu };
+	const struct run_options opt = { .out = cpu->console->out, .hooks = &hooks };
+	enum exit_action action = EXIT_ACTION_CONTINUE;
+	int status = EXIT_SUCCESS;
 	char call[32];
 
-	while (status < 0) {
+	while (action == EXIT_ACTION_CONTINUE) {
 		if (ioctl(cpu->fd, KVM_RUN, 0UL) < 0) {
 			int err = errno;
 
-			if (err == EINTR &&
-			    __atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
+			if (err == EINTR && (stop_signal ||
+			    __atomic_load_n(&stopping, __ATOMIC_SEQ_CST))) {
 				status = EXIT_TIMEOUT;	/* kicked: stop */
-			else if (err != EINTR && err != EAGAIN) {
-				snprintf(call, sizeof(call), "vcpu %d: KVM_RUN",
-					 cpu->id);
-				status = EXIT_SETUP;
-				report_errno(call, err);
+				break;
 			}
-			continue;
+			if (err == EINTR || err == EAGAIN)
+				continue;
+			snprintf(call, sizeof(call), "vcpu %d: KVM_RUN", cpu->id);
+			status = EXIT_SETUP;
+			report_errno(call, err);
+			break;
 		}
-		cpu->exits++;
-		status = vcpu_exit_handle(cpu);
+		action = exit_handle(cpu->run, cpu->run_size, &opt, &cpu->stats);
+		if (action == EXIT_ACTION_FAIL)
+			status = EXIT_GUEST;
+		if (ferror(opt.out)) {		/* a full disk, a closed pipe */
+			status = EXIT_SETUP;
+			break;
+		}
 	}
 	cpu->status = status;
 	__atomic_store_n(&cpu->done, 1, __ATOMIC_RELEASE);
@@ -255,31 +238,18 @@ static void vcpus_stop(struct vcpu *cpus, int n)
 /* endregion: vcpus_stop */
 
 /*
- * Wait until every vCPU is done, one fails, the deadline passes or
- * Ctrl-C; returns the run's status so far (EXIT_SUCCESS if all halted).
+ * Wait until every vCPU is done, one fails, or a stop signal (the
+ * timeout's included) comes; returns the run's status so far.
  */
-static int vcpus_wait(struct vcpu *cpus, int n, sem_t *finished, double timeout)
+static int vcpus_wait(struct vcpu *cpus, int n, sem_t *finished)
 {
-	struct timespec deadline;
-
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += (time_t)timeout;
-	deadline.tv_nsec += (long)((timeout - (time_t)timeout) * 1e9);
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	for (int left = n; left > 0; ) {
-		int r = timeout > 0 ? sem_clockwait(finished, CLOCK_MONOTONIC,
-						    &deadline)
-				    : sem_wait(finished);
+		int r = sem_wait(finished);	/* a stop signal: EINTR */
 
 		if (stop_signal)
 			return EXIT_TIMEOUT;
-		if (r < 0 && errno == ETIMEDOUT)
-			return EXIT_TIMEOUT;
 		if (r < 0)
-			continue;	/* EINTR */
+			continue;
 		left--;
 		for (int i = 0; i < n; i++)
 			if (__atomic_load_n(&cpus[i].done, __ATOMIC_ACQUIRE) &&
@@ -295,29 +265,34 @@ int vcpus_run(struct vm *vm, struct vcpu *cpus, int n,
 	      const struct run_options *opt)
 {
 	struct sigaction kick = { .sa_handler = kick_handler };	/* no SA_RESTART */
-	struct sigaction stop = { .sa_handler = stop_handler };
-	struct sigaction old_kick, old_int;
+	struct sigaction old_kick;
+	struct stop_saved saved;
 	sigset_t block, old_mask;
 	sem_t finished;
 	int started = 0, status = EXIT_SUCCESS, err = 0;
 
-	stopping = 0;
-	stop_signal = 0;
-	sem_init(&finished, 0, 0);
+	__atomic_store_n(&stopping, 0, __ATOMIC_SEQ_CST);
 	sigemptyset(&kick.sa_mask);
-	sigemptyset(&stop.sa_mask);
-	if (sigaction(SIGUSR1, &kick, &old_kick) < 0)
-		return sem_destroy(&finished), report_errno("sigaction", errno),
-		       EXIT_SETUP;
-	finished_sem = &finished;
-	sigaction(SIGINT, &stop, &old_int);
+	if (sigaction(SIGUSR1, &kick, &old_kick) < 0) {
+		report_errno("sigaction", errno);
+		return EXIT_SETUP;
+	}
+	if (stop_signals_arm(vm, opt->timeout, &saved) < 0) {
+		sigaction(SIGUSR1, &old_kick, NULL);
+		return EXIT_SETUP;
+	}
+	sem_init(&finished, 0, 0);
 
-	/* The vCPU threads leave Ctrl-C to this thread: block it in them. */
+	/* The vCPU threads leave the stop signals to this thread. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &block, &old_mask);
 	for (; started < n; started++) {
 		cpus[started].finished = &finished;
+		cpus[started].stats = (struct run_stats){ 0 };
 		err = pthread_create(&cpus[started].thread, NULL, vcpu_thread,
 				     &cpus[started]);
 		if (err)
@@ -328,32 +303,26 @@ int vcpus_run(struct vm *vm, struct vcpu *cpus, int n,
 		report_errno("pthread_create", err);
 		status = EXIT_SETUP;
 	} else {
-		status = vcpus_wait(cpus, n, &finished, opt->timeout);
+		status = vcpus_wait(cpus, n, &finished);
 	}
 
 	vcpus_stop(cpus, started);	/* those still running, if any */
 	for (int i = 0; i < started; i++)
 		pthread_join(cpus[i].thread, NULL);
 	console_flush(cpus[0].console);
-	finished_sem = NULL;
-	sigaction(SIGINT, &old_int, NULL);
+	fflush(opt->out);
+	stop_signals_disarm(vm, &saved);
 	sigaction(SIGUSR1, &old_kick, NULL);
 	sem_destroy(&finished);
 
-	if (status == EXIT_TIMEOUT && stop_signal == SIGINT)
-		report("interrupted (Ctrl-C); every vCPU was stopped");
-	else if (status == EXIT_TIMEOUT)
-		report("the guest did not halt within %g s; every vCPU was "
-		       "stopped", opt->timeout);
+	if (status == EXIT_TIMEOUT)
+		stop_report(opt->timeout);
 	for (int i = 0; i < started && status != EXIT_SUCCESS &&
 			status != EXIT_SETUP; i++) {
-		struct vm view = *vm;	/* vcpu_dump() reads vm->vcpu_fd */
-
-		view.vcpu_fd = cpus[i].fd;
 		fprintf(stderr, "vcpu %d (%s):\n", cpus[i].id,
 			cpus[i].status == EXIT_SUCCESS ? "halted" :
 			cpus[i].status == EXIT_TIMEOUT ? "stopped" : "failed");
-		vcpu_dump(stderr, &view);
+		vcpu_fd_dump(stderr, vm, cpus[i].fd);
 	}
 	return status;
 }
@@ -367,58 +336,40 @@ static void usage(FILE *to)
 		"  --timeout SECONDS  stop every vCPU if the guest has not halted\n"
 		"                     (default %g; 0: never)\n"
 		"  --trace            print every KVM ioctl to stderr (also KVM_TRACE=1)\n"
-		"Exit status: 0 both vCPUs halted, 1 setup failed, 2 bad usage,\n"
-		"3 the guest failed, 4 timeout or Ctrl-C.\n",
+		"Exit status: 0 both vCPUs halted, 1 a call or writing the output\n"
+		"failed, 2 bad usage, 3 the guest failed, 4 the guest was stopped\n"
+		"(timeout, Ctrl-C, SIGTERM, SIGHUP, SIGALRM).\n",
 		DEFAULT_TIMEOUT_SECONDS);
 }
 
 /* Parse the command line into opt; exits on bad usage. */
 static void options_parse(int argc, char **argv, struct run_options *opt)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (!strcmp(arg, "--trace")) {
-			trace_enable(1);
-		} else if (!strcmp(arg, "--timeout") && i + 1 < argc) {
-			opt->timeout = option_seconds("--timeout", argv[++i]);
-		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			usage(stdout);
-			exit(EXIT_SUCCESS);
-		} else {
-			report("unexpected argument '%s'", arg);
-			usage(stderr);
-			exit(EXIT_USAGE);
-		}
-	}
+	for (int i = 1; i < argc; i++)
+		if (!run_option(argc, argv, &i, opt, usage))
+			run_option_refuse(argv[i], usage);
 }
 
 int main(int argc, char **argv)
 {
 	struct vm vm = VM_EMPTY;
 	struct run_options opt = { .timeout = DEFAULT_TIMEOUT_SECONDS };
-	struct console console = {
-		.out = stdout, .lock = PTHREAD_MUTEX_INITIALIZER,
-	};
+	struct console console = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct vcpu cpus[NR_VCPUS] = { { .fd = -1 }, { .fd = -1 } };
 	uint64_t counter;
 	int status;
 
+	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
+		return EXIT_SETUP;			/* before any fd is made */
+	opt.out = console.out = stdout;	/* the guarded stream, made now */
 	options_parse(argc, argv, &opt);
-	if (kvm_open(&vm) < 0 ||			/* 01 */
-	    kvm_check_api_version(&vm) < 0 ||		/* 02 */
-	    vm_create(&vm) < 0 ||			/* 03 */
-	    vm_set_tss_addr(&vm) < 0 ||			/* 04 */
-	    vm_memory_add(&vm, GUEST_MEM_SIZE) < 0 ||	/* 05 */
-	    vcpu_create(&vm) < 0 ||			/* 06: vCPU 0 */
-	    vcpu_map_run(&vm) < 0 ||			/* 07 */
-	    vcpu_enter_long_mode(&vm) < 0 ||		/* 08 */
-	    vcpu_regs_set(&vm) < 0 ||			/* 09 */
+	if (vm_build(&vm) < 0 ||			/* 01-09: vCPU 0 */
 	    smp_guest_load(&vm, guest_image,		/* 13: this chapter */
 			   guest_image_end - guest_image) < 0 ||
 	    vcpu_add(&vm, &cpus[1], 1) < 0) {		/* 13: vCPU 1 */
 		vcpu_release(&cpus[1]);
 		vm_destroy(&vm);
+		stdout_finish();
 		return EXIT_SETUP;
 	}
 	cpus[0] = (struct vcpu){ .id = 0, .fd = vm.vcpu_fd, .run = vm.run,
@@ -440,5 +391,7 @@ int main(int argc, char **argv)
 	}
 	vcpu_release(&cpus[1]);
 	vm_destroy(&vm);
+	if (stdout_finish() < 0 && status != EXIT_GUEST)
+		status = EXIT_SETUP;			/* the output was lost */
 	return status;
 }

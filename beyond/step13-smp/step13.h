@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "run.h"
 #include "vm.h"
 
-#define CONSOLE_PORT		0xe9
 #define NR_VCPUS		2
 /* Where the guest keeps the counter both CPUs add to (guest.asm). */
 #define COUNTER_ADDR		0x100000ULL
@@ -21,7 +21,6 @@
 #define CPU_STACK_TOP(id)	(GUEST_STACK_TOP - (uint64_t)(id) * CPU_STACK_SIZE)
 /* The longest line a vCPU may print; a longer one is cut there. */
 #define CONSOLE_LINE_MAX	128
-#define DEFAULT_TIMEOUT_SECONDS	10.0
 
 /* The built-in guest, beyond/step13-smp/guest.asm (guest_blob.asm). */
 extern const uint8_t guest_image[];
@@ -49,11 +48,7 @@ struct vcpu {
 	sem_t *finished;	/* posted when the thread is done */
 	int status;		/* EXIT_SUCCESS on hlt, or why it stopped */
 	int done;		/* set (atomically) when status is final */
-	uint64_t exits;
-};
-
-struct run_options {
-	double timeout;		/* seconds, for every vCPU; 0 waits for ever */
+	struct run_stats stats;	/* its exits, counted by exit_handle() */
 };
 
 /* Copy the guest to GUEST_LOAD_ADDR; -1 after reporting if too large. */
@@ -70,7 +65,7 @@ void console_flush(struct console *c);
 
 /*
  * Stage 13, part 2: run every vCPU in cpus[0..n) on its own thread
- * until all halt, one fails, or the timeout.  Returns EXIT_SUCCESS, or
+ * until all halt, one fails, or a stop (opt->timeout, a stop signal).  Returns EXIT_SUCCESS, or
  * EXIT_GUEST, EXIT_TIMEOUT or EXIT_SETUP, having explained why.
  */
 int vcpus_run(struct vm *vm, struct vcpu *cpus, int n,

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_step10_coalesce: step10's --coalesce option.  With port 0xE9
- * registered as a coalesced PIO zone the guest's bytes reach us through
- * KVM's ring page instead of one exit each; these tests check that the
- * output is still whole and in order, that it costs far fewer exits,
- * and that a read from the port still exits.  Lesson:
- * step10-guest/COALESCED.md.
+ * test_step11_coalesce: step11's --coalesce for port I/O.  With port
+ * 0xE9 registered as a coalesced PIO zone (beside the UART's THR, an
+ * MMIO zone: test_step11.c) the guest's bytes reach us through KVM's
+ * ring page instead of one exit each; these tests check that the output
+ * is still whole and in order, that it costs far fewer exits, and that
+ * a read from the port still exits.  Lesson: step11's README.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -19,93 +19,63 @@
 #include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
-#include "step10_test.h"
+#include "step11.h"
 
-#define GREETING "Hello from a 64-bit KVM guest!\n"
+/* One in-process run of a test guest, as step11 runs it. */
+struct guest_result {
+	int status;		/* what uart_vcpu_run() returned */
+	char *out;		/* what the guest printed, port and UART */
+	size_t len;
+	char *err;		/* what the run wrote to stderr */
+	struct run_stats stats;
+};
 
-/* Run the built-in greeting, with or without coalescing. */
-static void greeting_run(int coalesce, struct guest_result *r)
+/* TEST_GUESTS_DIR/NAME.bin, read whole into a malloc'd *image. */
+static void test_guest_read(const char *name, uint8_t **image, size_t *size)
 {
-	struct run_options opt = { .timeout = 10, .coalesce = coalesce };
+	char path[512];
+	FILE *f;
 
-	guest_run(guest_image, guest_image_end - guest_image, &opt, NULL, r);
+	snprintf(path, sizeof(path), "%s/%s.bin", TEST_GUESTS_DIR, name);
+	f = fopen(path, "rb");
+	cr_assert(f, "cannot open %s: %s", path, errno_name(errno));
+	*image = malloc(GUEST_CODE_MAX);
+	cr_assert(*image, "malloc failed");
+	*size = fread(*image, 1, GUEST_CODE_MAX, f);
+	cr_assert_gt(*size, 0, "%s is empty", path);
+	fclose(f);
 }
 
-/* Run tests/guests/NAME.asm with coalescing and the given timeout. */
+/* tests/guests/NAME.asm through stage 11, coalescing, with timeout. */
 static void coalesced_file_run(const char *name, double timeout,
 			       struct guest_result *r)
 {
-	struct run_options opt = { .timeout = timeout, .coalesce = 1 };
+	struct run_options opt = { .timeout = timeout };
+	struct uart uart = { .lsr = UART_LSR_THRE, .coalesce = 1 };
+	struct capture c;
+	struct vm vm;
+	uint8_t *image;
+	size_t size;
 
-	guest_file_run(name, &opt, NULL, r);
+	memset(r, 0, sizeof(*r));
+	test_guest_read(name, &image, &size);
+	vm_setup_through(&vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(guest_load(&vm, image, size), 0, "guest_load failed");
+	opt.out = open_memstream(&r->out, &r->len);
+	cr_assert(opt.out, "open_memstream failed: %s", errno_name(errno));
+	capture_begin(&c, 2);
+	r->status = uart_vcpu_run(&vm, &opt, &uart, &r->stats);
+	r->err = capture_end(&c);
+	fclose(opt.out);
+	vm_destroy(&vm);
+	free(image);
 }
 
-Test(step10, coalesce_greeting_is_byte_identical, .timeout = 30)
+static void guest_result_free(struct guest_result *r)
 {
-	struct guest_result plain = { 0 }, coalesced = { 0 };
-
-	greeting_run(0, &plain);
-	greeting_run(1, &coalesced);
-	cr_assert_eq(plain.status, EXIT_SUCCESS,
-		     "vcpu_run returned %d for the greeting without the ring; "
-		     "it must run to its hlt (EXIT_SUCCESS):\n%s", plain.status,
-		     plain.err);
-	cr_assert_eq(coalesced.status, EXIT_SUCCESS,
-		     "vcpu_run returned %d for the greeting with --coalesce; "
-		     "it must run to its hlt (EXIT_SUCCESS):\n%s",
-		     coalesced.status, coalesced.err);
-	cr_assert_eq(plain.len, strlen(GREETING),
-		     "the greeting printed %zu bytes without the ring; it is "
-		     "%zu", plain.len, strlen(GREETING));
-	cr_assert_eq(coalesced.len, plain.len,
-		     "the greeting printed %zu bytes with --coalesce, %zu "
-		     "without: the ring must lose nothing", coalesced.len,
-		     plain.len);
-	cr_assert_eq(memcmp(coalesced.out, plain.out, plain.len), 0,
-		     "with --coalesce: '%s'", coalesced.out);
-	cr_assert_str_eq(plain.out, GREETING,
-			 "without the ring the guest printed '%s', not the "
-			 "greeting", plain.out);
-	/* Without the ring: one exit per byte, and the hlt. */
-	cr_assert_eq(plain.stats.exits, strlen(GREETING) + 1,
-		     "without the ring the greeting took %llu exits; each "
-		     "byte's out exits once, then the hlt: %zu",
-		     (unsigned long long)plain.stats.exits,
-		     strlen(GREETING) + 1);
-	cr_assert_eq(plain.stats.ring_bytes, 0,
-		     "without --coalesce %llu bytes came through the ring; no "
-		     "zone is registered, so none may",
-		     (unsigned long long)plain.stats.ring_bytes);
-	guest_result_free(&plain);
-	guest_result_free(&coalesced);
-}
-
-Test(step10, coalesce_greeting_takes_one_exit, .timeout = 30)
-{
-	struct guest_result r = { 0 };
-
-	greeting_run(1, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS,
-		     "vcpu_run returned %d with --coalesce; the greeting must "
-		     "run to its hlt (EXIT_SUCCESS):\n%s", r.status, r.err);
-	/* The 31 bytes fit in the ring: the hlt is the only exit. */
-	cr_assert_eq(r.stats.exits, 1, "exits: %llu",
-		     (unsigned long long)r.stats.exits);
-	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT,
-		     "with --coalesce the last exit was %s; it must be the "
-		     "hlt (KVM_EXIT_HLT)", kvm_exit_name(r.stats.last_exit));
-	cr_assert_eq(r.stats.io_exits, 0,
-		     "with --coalesce %llu outs exited as KVM_EXIT_IO; all 31 "
-		     "fit in the ring, so none may",
-		     (unsigned long long)r.stats.io_exits);
-	cr_assert_eq(r.stats.ring_bytes, 31,
-		     "with --coalesce %llu bytes came through the ring, not "
-		     "the greeting's 31",
-		     (unsigned long long)r.stats.ring_bytes);
-	cr_assert_eq(r.stats.out_bytes, 31,
-		     "with --coalesce %llu bytes were printed, not the "
-		     "greeting's 31", (unsigned long long)r.stats.out_bytes);
-	guest_result_free(&r);
+	free(r->out);
+	free(r->err);
 }
 
 /* What tests/guests/coalesce_5000.asm prints: "0000\n" .. "0999\n". */
@@ -120,7 +90,7 @@ static char *lines_5000(void)
 	return s;
 }
 
-Test(step10, coalesce_5000_bytes_whole_in_order_few_exits, .timeout = 60)
+Test(step11_coalesce, coalesce_5000_bytes_whole_in_order_few_exits, .timeout = 60)
 {
 	struct guest_result r = { 0 };
 	char *want = lines_5000();
@@ -162,21 +132,18 @@ Test(step10, coalesce_5000_bytes_whole_in_order_few_exits, .timeout = 60)
 /*
  * A read cannot be queued: the guest needs its answer now.  Checked on
  * the bare kernel first (a zone registered by hand, one KVM_RUN), then
- * through step10's vcpu_run.
+ * through step 11's run.
  */
-Test(step10, coalesce_in_from_coalesced_port_still_exits, .timeout = 30)
+Test(step11_coalesce, coalesce_in_from_coalesced_port_still_exits, .timeout = 30)
 {
 	struct kvm_coalesced_mmio_zone zone = {
 		.addr = CONSOLE_PORT, .size = 1, .pio = 1,
 	};
-	char path[512];
 	struct vm vm;
 	uint8_t *image;
 	size_t size;
 
-	snprintf(path, sizeof(path), "%s/coalesce_in.bin", TEST_GUESTS_DIR);
-	cr_assert_eq(guest_image_read(path, &image, &size), 0,
-		     "cannot read %s", path);
+	test_guest_read("coalesce_in", &image, &size);
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
 	cr_assert_eq(guest_load(&vm, image, size), 0,
@@ -201,7 +168,7 @@ Test(step10, coalesce_in_from_coalesced_port_still_exits, .timeout = 30)
 	free(image);
 }
 
-Test(step10, coalesce_in_is_answered_and_echoed, .timeout = 30)
+Test(step11_coalesce, coalesce_in_is_answered_and_echoed, .timeout = 30)
 {
 	struct guest_result r = { 0 };
 
@@ -228,7 +195,7 @@ Test(step10, coalesce_in_is_answered_and_echoed, .timeout = 30)
 }
 
 /* Bytes still in the ring when the timeout stops the guest are printed. */
-Test(step10, coalesce_timeout_keeps_queued_output, .timeout = 30)
+Test(step11_coalesce, coalesce_timeout_keeps_queued_output, .timeout = 30)
 {
 	struct guest_result r = { 0 };
 
@@ -240,7 +207,7 @@ Test(step10, coalesce_timeout_keeps_queued_output, .timeout = 30)
 	cr_assert_eq(r.len, 26, "coalesce_spin queues 26 bytes in the ring, "
 		     "then spins; vcpu_run printed %zu of them: after the "
 		     "timeout stops the guest, the ring must still be drained "
-		     "(step10's README, 'What the stage prints, and when')", r.len);
+		     "(step11's README)", r.len);
 	cr_assert_eq(memcmp(r.out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 26), 0,
 		     "the bytes still in the ring at the timeout were not "
 		     "printed in order: got '%.26s'", r.out);
@@ -249,19 +216,4 @@ Test(step10, coalesce_timeout_keeps_queued_output, .timeout = 30)
 		     "26 before it spins",
 		     (unsigned long long)r.stats.ring_bytes);
 	guest_result_free(&r);
-}
-
-Test(step10, coalesce_program_reports_ring, .timeout = 30)
-{
-	const char *argv[] = { STEP_PROGRAM, "--coalesce", NULL };
-	struct program_result r;
-
-	program_run(argv, NULL, 20, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS, "stderr: %s", r.err);
-	cr_assert(strstr(r.out, "\n" GREETING), "%s", r.out);
-	cr_assert(strstr(r.out, "[10] KVM_RUN: KVM_EXIT_HLT after 1 exit\n"),
-		  "%s", r.out);
-	cr_assert(strstr(r.out, "[10] coalesced ring: 31 of 31 output bytes\n"),
-		  "%s", r.out);
-	program_result_free(&r);
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* exit_explain.c: the exits that end a run badly, explained (step10.h). */
+/* exit_explain.c: the exits that end a run badly, explained (run.h). */
 #include <stdint.h>
 #include <stdio.h>
 
 #include "kvm_names.h"
 #include "report.h"
-#include "step10.h"
+#include "run.h"
 #include "vm.h"
 
 /* hardware_entry_failure_reason on Intel: bit 31 (entry failed), basic

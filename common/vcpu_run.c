@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vcpu_run.c: stage 10, the run loop, as step10-guest/step10.c writes it
+ * (run.h).  Steps 01-10 never link this copy; the chapters in beyond/
+ * and the bench call it, and add their exits through struct run_hooks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "dump.h"
+#include "kvm_names.h"
+#include "report.h"
+#include "run.h"
+#include "stop_signals.h"
+#include "vm.h"
+
+/* region: guest_load */
+/* Stage 10, part 1: copy the guest to GUEST_LOAD_ADDR, where RIP points. */
+int guest_load(struct vm *vm, const uint8_t *image, size_t size)
+{
+	if (size > GUEST_CODE_MAX)
+		return report("the guest is %zu bytes; it has room for %llu",
+			      size, GUEST_CODE_MAX);
+	memcpy(vm->mem + GUEST_LOAD_ADDR, image, size);
+	stage_say(10, "loaded the guest: %zu bytes at GPA 0x%llx", size,
+		  GUEST_LOAD_ADDR);
+	return 0;
+}
+/* endregion: guest_load */
+
+/* region: vcpu_run */
+/* Stage 10, part 2: KVM_RUN until the guest halts, fails or is stopped. */
+int vcpu_run(struct vm *vm, const struct run_options *opt,
+	     struct run_stats *stats)
+{
+	const struct run_hooks *hooks = opt->hooks;
+	struct stop_saved saved;
+	enum exit_action action = EXIT_ACTION_CONTINUE;
+	int status = EXIT_SUCCESS;
+
+	*stats = (struct run_stats){ 0 };
+	if (stop_signals_arm(vm, opt->timeout, &saved) < 0)
+		return EXIT_SETUP;
+
+	while (action == EXIT_ACTION_CONTINUE && !ferror(opt->out)) {
+		if (hooks && hooks->enter && hooks->enter(hooks->ctx, vm, stats) < 0) {
+			status = EXIT_SETUP;
+			break;
+		}
+		if (ioctl(vm->vcpu_fd, KVM_RUN, 0UL) < 0) {
+			/* No exit to decode: KVM_EXIT_INTR, or left as it was. */
+			if (errno == EINTR && stop_signal) {
+				status = EXIT_TIMEOUT;
+				break;
+			}
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			status = EXIT_SETUP;
+			report_errno("KVM_RUN", errno);
+			break;
+		}
+		action = exit_handle(vm->run, vm->run_size, opt, stats);
+		if (action == EXIT_ACTION_FAIL)
+			status = EXIT_GUEST;
+	}
+	if (hooks && hooks->leave)
+		hooks->leave(hooks->ctx, opt->out, stats);
+	if ((fflush(opt->out) != 0 || ferror(opt->out)) && status != EXIT_GUEST)
+		status = EXIT_SETUP;	/* the output failed: stdout_finish() says why */
+	stop_signals_disarm(vm, &saved);
+	if (status == EXIT_TIMEOUT)
+		stop_report(opt->timeout);
+	if (status != EXIT_SUCCESS && status != EXIT_SETUP)
+		vcpu_dump(stderr, vm);
+	return status;
+}
+/* endregion: vcpu_run */
+
+/* region: io_handle */
+/*
+ * KVM_EXIT_IO: the guest executed in or out (count times: rep ins/outs).
+ * The data is in the kvm_run mapping, data_offset bytes from its start:
+ * we read it for out, and fill it for in; the next KVM_RUN completes it.
+ */
+static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
+				  const struct run_options *opt,
+				  struct run_stats *stats)
+{
+	const struct port_device *device = opt->device;
+	/* Copy once: the guest chose these values; the kernel shares them. */
+	typeof(run->io) io = run->io;
+	size_t bytes = (size_t)io.size * io.count;
+	uint8_t *data;
+
+	if (io.size != 1 && io.size != 2 && io.size != 4) {
+		report("KVM_EXIT_IO with size %u", io.size);
+		return EXIT_ACTION_FAIL;
+	}
+	if (io.data_offset > run_size || bytes > run_size - io.data_offset) {
+		report("KVM_EXIT_IO data (offset %llu, %zu bytes) is outside "
+		       "kvm_run's %zu bytes", (unsigned long long)io.data_offset,
+		       bytes, run_size);
+		return EXIT_ACTION_FAIL;
+	}
+	data = (uint8_t *)run + io.data_offset;	/* inside, checked above */
+	if (io.direction == KVM_EXIT_IO_OUT && io.port == CONSOLE_PORT) {
+		fwrite(data, 1, bytes, opt->out);	/* each item's bytes, in order */
+		stats->out_bytes += bytes;
+	} else if (io.direction == KVM_EXIT_IO_IN && io.port == CONSOLE_PORT) {
+		memset(data, CONSOLE_PORT, bytes);	/* "the console is here" */
+	} else if (device && io.port == device->port) {
+		return device->io(device->ctx, &(struct port_io){
+			.direction = io.direction, .size = io.size, .port = io.port,
+			.count = io.count, .data = data, .bytes = bytes,
+		}, opt->out, stats);
+	} else if (io.direction == KVM_EXIT_IO_OUT) {
+		report("guest wrote %zu byte%s to unhandled port 0x%x (size %u, "
+		       "count %u); ignored", bytes, bytes == 1 ? "" : "s",
+		       io.port, io.size, io.count);
+	} else {
+		memset(data, UNHANDLED_PORT_BYTE, bytes);
+		report("guest read port 0x%x (size %u, count %u), which nothing "
+		       "handles; it reads all ones (0x%02x bytes)", io.port,
+		       io.size, io.count, UNHANDLED_PORT_BYTE);
+	}
+	return EXIT_ACTION_CONTINUE;
+}
+/* endregion: io_handle */
+
+/* region: exit_handle */
+enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
+			     const struct run_options *opt,
+			     struct run_stats *stats)
+{
+	const struct run_hooks *hooks = opt->hooks;
+	uint32_t reason = run->exit_reason;
+
+	stats->exits++;
+	stats->last_exit = reason;
+	if (hooks && hooks->exit) {		/* a chapter's exits first */
+		enum exit_action action = hooks->exit(hooks->ctx, run, opt->out,
+						      stats);
+		if (action != EXIT_ACTION_PASS)
+			return action;
+	}
+	switch (reason) {
+	case KVM_EXIT_IO:
+		stats->io_exits++;
+		return io_handle(run, run_size, opt, stats);
+	case KVM_EXIT_HLT:
+		return EXIT_ACTION_HALT;
+	case KVM_EXIT_MMIO:
+		mmio_explain(run);
+		return EXIT_ACTION_FAIL;
+	case KVM_EXIT_SHUTDOWN:
+		shutdown_explain(run);
+		return EXIT_ACTION_FAIL;
+	case KVM_EXIT_FAIL_ENTRY:
+		fail_entry_explain(run);
+		return EXIT_ACTION_FAIL;
+	case KVM_EXIT_INTERNAL_ERROR:
+		internal_error_explain(run);
+		return EXIT_ACTION_FAIL;
+	default:
+		report("unexpected exit %s (%u)", kvm_exit_name(reason), reason);
+		return EXIT_ACTION_FAIL;
+	}
+}
+/* endregion: exit_handle */
