@@ -107,9 +107,10 @@ int coalesced_ring_drain(struct kvm_coalesced_mmio_ring *ring, FILE *out,
 			 struct run_stats *stats);
 
 /*
- * guest_image.c: read a guest image file.  Refuses a missing,
- * unreadable, non-regular or empty file and one over GUEST_CODE_MAX
- * bytes, naming the file and the limit.  On success *image is malloc'd.
+ * guest_image.c: read a guest image file to its end (a /proc file's
+ * size says 0).  Refuses a missing, unreadable, non-regular or empty file
+ * and one over GUEST_CODE_MAX bytes, naming the file and the limit.  On
+ * success *image is malloc'd.
  */
 int guest_image_read(const char *path, uint8_t **image, size_t *size);
 
