@@ -77,17 +77,23 @@ check "SANDBOX_SMP=0: up refuses it, status 125, nothing up" "got $rc; $(cat "$t
 # SIGKILL of run at any moment, also before it has a trap or a QEMU:
 # nothing left in its TMPDIR, no QEMU of its own
 mkdir -p "$tmp/early"
-for delay in 0.02 0.05 0.1 0.15 0.2 0.3 0.5 1; do
+for delay in folder 0.02 0.05 0.1 0.15 0.2 0.3 0.5 1; do
 	TMPDIR=$tmp/early SANDBOX_WARM=0 "$run" true >/dev/null 2>&1 &
 	runner=$!
-	sleep "$delay"
+	if [ "$delay" = folder ]; then # the moment its folder appears
+		for _ in $(seq 200000); do ! compgen -G "$tmp/early/*" >/dev/null || break; done
+	else
+		sleep "$delay"
+	fi
 	kill -KILL "$runner" 2>/dev/null
 	wait "$runner" 2>/dev/null
 	for _ in $(seq 50); do
 		[ -z "$(ls -A "$tmp/early")" ] && ! pgrep -f "path=$tmp/early/" >/dev/null && break
 		sleep 0.1
 	done
-	check "SIGKILL of run ${delay} s after it starts: nothing left within 5 s" \
+	when="$delay s after it starts"
+	[ "$delay" != folder ] || when="the moment its folder appears"
+	check "SIGKILL of run $when: nothing left within 5 s" \
 		"left: $(ls -A "$tmp/early") $(pgrep -af "path=$tmp/early/" | head -c 200)" \
 		eval 'test -z "$(ls -A "$tmp/early")" && ! pgrep -f "path=$tmp/early/" >/dev/null'
 	pkill -KILL -f "path=$tmp/early/" 2>/dev/null
