@@ -460,7 +460,7 @@ check "down: stops it" "got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 300)" \
 	eval 'test "$rc" -eq 0 && grep -q "^sandbox: down" "$tmp/o" && ! kill -0 "$pid1" 2>/dev/null && test ! -e "$SANDBOX_UP_DIR"'
 wait "$runner"
 rc=$?
-gone=$(grep -o "$SANDBOX_UP_DIR[^ )]*" "$tmp/e1" | while read -r f; do [ -e "$f" ] || echo "$f"; done)
+gone=$(grep -o "${SANDBOX_UP_DIR}[^ )]*" "$tmp/e1" | while read -r f; do [ -e "$f" ] || echo "$f"; done)
 check "down during a command: it ends with 125, its message names no file down removed" \
 	"got $rc; $(head -c 300 "$tmp/e1")" eval 'test "$rc" -eq 125 && test -s "$tmp/e1" && test -z "$gone"'
 
