@@ -399,9 +399,10 @@ check "warm: stdout and stderr to two files stay apart" "$(head -c 100 "$tmp/o")
 
 # a user who may not use the warm sandbox (root's): told so, and a VM
 # booted for the command; up and down refuse with the reason
-if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
+as_nobody() { runuser -u nobody -- env SANDBOX_UP_DIR="$SANDBOX_UP_DIR" TMPDIR=/tmp "$@"; }
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/null &&
+	(cd /tmp && as_nobody "$run" --ready) >/dev/null 2>&1; then
 	chmod 755 "$tmp" # nobody may see the warm folder, not use it
-	as_nobody() { runuser -u nobody -- env SANDBOX_UP_DIR="$SANDBOX_UP_DIR" TMPDIR=/tmp "$@"; }
 	as_nobody "$run" --which >"$tmp/o" 2>"$tmp/e"
 	rc=$?
 	check "not the warm sandbox's user: run --which says cold, no shell error" \
@@ -423,7 +424,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/n
 	done
 	chmod 700 "$tmp"
 else
-	echo "skip - a user who may not use the warm sandbox: needs root, runuser and the user nobody"
+	echo "skip - a user who may not use the warm sandbox: needs root, runuser, and a user nobody who can read this checkout and its sandbox kernel"
 fi
 
 yes_head warm
