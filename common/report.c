@@ -69,6 +69,8 @@ static const struct {
 	{ "open", ENODEV, "this file is not a KVM device: KVM_DEVICE names a "
 	  "device node with no device behind it (unset it to open /dev/kvm)" },
 	{ "open", EISDIR, "KVM_DEVICE names a directory, not the KVM device" },
+	{ "open", ENOTDIR, "KVM_DEVICE names a path through a file that is "
+	  "not a directory (a '/' after the device's name?)" },
 	{ "KVM_GET_API_VERSION", ENOTTY, "this file is not a KVM device "
 	  "(is KVM_DEVICE set to another file?)" },
 	{ "KVM_GET_API_VERSION", EINVAL, "KVM_GET_API_VERSION takes no "

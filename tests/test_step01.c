@@ -145,4 +145,7 @@ Test(step01, kvm_device_elsewhere_gets_its_own_hint)
 			  "path KVM_DEVICE names; it is: %s",
 			  errno_name(errs[i]), there);
 	}
+	cr_assert(errno_hint("open /dev/kvm/", ENOTDIR) &&
+		  strstr(errno_hint("open /dev/kvm/", ENOTDIR), "KVM_DEVICE"),
+		  "KVM_DEVICE=/dev/kvm/ (ENOTDIR) must get a hint about the path");
 }
