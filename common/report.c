@@ -39,17 +39,20 @@ const char *errno_name(int err)
 
 /*
  * The causes beginners actually hit, by call and errno.  call "*" matches
- * any call.  The first match wins, so specific rows come first.
+ * any call.  The first match wins, so specific rows come first; a row
+ * with no hint means none (its caller gives its own).
  */
 static const struct {
 	const char *call;
 	int err;
 	const char *hint;
 } hints[] = {
-	{ "open", ENOENT, "there is no KVM device: the kvm module is not loaded "
+	{ "open /dev/kvm", ENOENT, "there is no KVM device: the kvm module is not loaded "
 	  "(lsmod | grep kvm), virtualization is off in the firmware (VT-x/AMD-V "
 	  "in the BIOS/UEFI setup), or this is a VM without nested virtualization; "
 	  "run the tutorial in the QEMU sandbox instead: make run / make test" },
+	{ "open", ENOENT, "there is no KVM device there: KVM_DEVICE names a "
+	  "file that does not exist (unset it to open /dev/kvm)" },
 	{ "open", EACCES, "you may not open the KVM device: join the kvm group "
 	  "(sudo usermod -aG kvm $USER), then log out and in again; "
 	  "do not run the tutorial as root for this (if you are in the group, "
@@ -57,11 +60,17 @@ static const struct {
 	{ "open", EPERM, "the device cgroup refuses the KVM device to this "
 	  "process, whatever its file mode: a container started without it "
 	  "(docker/podman run --device /dev/kvm); see TROUBLESHOOTING.md" },
-	{ "open", ENXIO, "the KVM device node exists but no driver is behind it: "
+	{ "open /dev/kvm", ENXIO, "the KVM device node exists but no driver is behind it: "
 	  "load kvm_intel or kvm_amd (modprobe kvm_amd)" },
-	{ "open", ENODEV, "the KVM device node exists but no driver is behind it: "
+	{ "open /dev/kvm", ENODEV, "the KVM device node exists but no driver is behind it: "
 	  "load kvm_intel or kvm_amd (modprobe kvm_amd)" },
+	{ "open", ENXIO, "this file is not a KVM device: KVM_DEVICE names a "
+	  "device node with no device behind it (unset it to open /dev/kvm)" },
+	{ "open", ENODEV, "this file is not a KVM device: KVM_DEVICE names a "
+	  "device node with no device behind it (unset it to open /dev/kvm)" },
 	{ "open", EISDIR, "KVM_DEVICE names a directory, not the KVM device" },
+	{ "open", ENOTDIR, "KVM_DEVICE names a path through a file that is "
+	  "not a directory (a '/' after the device's name?)" },
 	{ "KVM_GET_API_VERSION", ENOTTY, "this file is not a KVM device "
 	  "(is KVM_DEVICE set to another file?)" },
 	{ "KVM_GET_API_VERSION", EINVAL, "KVM_GET_API_VERSION takes no "
@@ -119,6 +128,8 @@ static const struct {
 	  "ENOTTY to others, /dev/kvm and vCPU fds answer EINVAL)" },
 	{ "*", EMFILE, "this process has too many open files: check ulimit -n" },
 	{ "*", ENFILE, "the system has too many open files" },
+	/* No hint here: stdout_finish() says what a closed stdout means. */
+	{ "writing to stdout", EBADF, NULL },
 	{ "*", EBADF, "the fd is not open: did an earlier stage fail? (An mmap "
 	  "of fd -1 without MAP_ANONYMOUS fails so too: mmap(2))" },
 };

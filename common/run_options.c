@@ -17,7 +17,7 @@ int run_option(int argc, char **argv, int *i, struct run_options *opt,
 
 	if (!strcmp(arg, "--trace")) {
 		trace_enable(1);
-	} else if (!strcmp(arg, "--timeout") && *i + 1 < argc) {
+	} else if (!strcmp(arg, "--timeout")) {
 		opt->timeout = option_seconds("--timeout", argv[++*i]);
 	} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 		usage(stdout);

@@ -390,3 +390,36 @@ Test(step10, dump_after_a_failed_entry_says_nothing_ran, .timeout = 30)
 	free(text);
 	vm_destroy(&vm);
 }
+
+/*
+ * Messages: --timeout as the last argument is a usage error about
+ * --timeout; a guest image whose size says 0 but has bytes (/proc) is
+ * read whole; a closed stdout gets no generic EBADF hint from the table
+ * (stdout_finish gives the right one).
+ */
+Test(step10, messages_timeout_without_value_proc_file_closed_stdout,
+     .timeout = 30)
+{
+	const char *argv[] = { STEP_PROGRAM, "--timeout", NULL };
+	struct program_result r;
+	uint8_t *image = NULL;
+	size_t size = 0, want;
+	char *proc;
+
+	program_run(argv, NULL, 30, &r);
+	cr_assert_eq(r.status, EXIT_USAGE, "exit %d:\n%s", r.status, r.err);
+	assert_has(r.err, "step10: --timeout wants");
+	program_result_free(&r);
+
+	proc = file_read("/proc/version", &want);
+	cr_assert_eq(guest_image_read("/proc/version", &image, &size), 0,
+		     "/proc/version (st_size 0, %zu bytes) was refused", want);
+	cr_assert(size == want && !memcmp(image, proc, want),
+		  "read %zu bytes of /proc/version's %zu", size, want);
+	free(image);
+	free(proc);
+
+	cr_assert_null(errno_hint("writing to stdout", EBADF),
+		       "writing to a closed stdout got the table's hint: %s",
+		       errno_hint("writing to stdout", EBADF));
+}
