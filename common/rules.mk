@@ -20,6 +20,12 @@ COMMON := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 TOP := $(abspath $(COMMON)/..)
 TESTS := $(TOP)/tests
 
+# make cannot name a file whose path has a space, and the recipes quote
+# paths in single quotes: such a checkout is refused, in one sentence.
+ifneq ($(words $(TOP))$(findstring ',$(TOP))$(findstring ",$(TOP))$(findstring $$,$(TOP)),1)
+$(error this checkout's path ($(TOP)) has a space, a quote or a $$ in it, which make cannot build in: move or clone it to a path without one)
+endif
+
 NASM ?= nasm
 CFLAGS ?= -O2 -g
 # What the code needs, whatever CFLAGS and LDFLAGS say: every ioctl()
@@ -40,24 +46,46 @@ Q := $(if $(filter 1,$(V)),,@)
 say = $(if $(Q),@printf '  %-6s %s\n' $(1) $(patsubst $(TOP)/%,$(TOPREL)%,$(2));)
 TOPREL := $(shell realpath --relative-to=. $(TOP))/
 
-# ---- Shared by every step and the bench: common/ and the test guests ----
+# ---- Shared by every step and the bench: common/, the test helpers ----
 SHARED := $(TOP)/$(BUILD)
 ALL_COMMON_OBJS := $(patsubst $(COMMON)/%.c,$(SHARED)/common/%.o,$(wildcard $(COMMON)/*.c))
 TEST_GUESTS := $(patsubst $(TESTS)/guests/%.asm,$(TOP)/.build/guests/%.bin,\
 	$(wildcard $(TESTS)/guests/*.asm $(TESTS)/guests/gallery/*.asm))
+# The helpers every test program links (kvm_test.h, faults.h), once per flavour.
+TEST_LIB := $(SHARED)/tests/libkvmtest.a
+TEST_LIB_OBJS := $(patsubst %,$(SHARED)/tests/%.o,kvm_test faults worker_name)
+
+# What the compiler is told, kept in a file: when CFLAGS (or CC, ...)
+# change, every object of this flavour is older than it, and rebuilt.
+FLAGS := $(SHARED)/compile-flags
+FLAGS_NOW := $(strip $(CC) $(CPPFLAGS) $(KVM_CFLAGS) $(CFLAGS) $(SAN) | $(LDFLAGS))
+ifneq ($(file <$(FLAGS)),$(FLAGS_NOW))
+$(shell mkdir -p $(SHARED))
+$(file >$(FLAGS),$(FLAGS_NOW))
+endif
 
 .PHONY: all shared test test-build run diff mutants clean
-shared: $(ALL_COMMON_OBJS) $(TEST_GUESTS)
+shared: $(ALL_COMMON_OBJS) $(TEST_GUESTS) $(TEST_LIB) ; @:
 
-$(SHARED)/common/%.o: $(COMMON)/%.c
+$(SHARED)/common/%.o: $(COMMON)/%.c $(FLAGS)
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D) && $(COMPILE) -c -o $@ $<
+
+$(SHARED)/tests/%.o: $(TESTS)/%.c $(FLAGS)
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -c -o $@ $< || \
+	{ echo '#include <criterion/criterion.h>' | $(CC) -E -x c - >/dev/null 2>&1 || \
+	  echo "Criterion is not installed; make deps, at the top, installs it" >&2; exit 1; }
+
+$(TEST_LIB): $(TEST_LIB_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(TOP)/.build/guests/%.bin: $(TESTS)/guests/%.asm
 	$(call say,NASM,$@)
 	$(Q)mkdir -p $(@D) && $(NASM) -f bin -MD $@.d -o $@ $<
 
--include $(ALL_COMMON_OBJS:.o=.d) $(TEST_GUESTS:=.d)
+-include $(ALL_COMMON_OBJS:.o=.d) $(TEST_GUESTS:=.d) $(TEST_LIB_OBJS:.o=.d)
 
 ifdef STEP
 # ---- One step ----------------------------------------------------------
@@ -69,10 +97,10 @@ STEP_OBJS := $(STEP_SRCS:%.c=$(BUILD)/%.o) $(STEP_EXTRA_OBJS)
 STEP_TEST_OBJS := $(STEP_SRCS:%.c=$(BUILD)/%.test.o) $(STEP_EXTRA_OBJS)
 TEST_PROG := $(BUILD)/test_$(STEP)
 TEST_SRCS ?= test_$(STEP).c
-TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/tests/%.o) $(BUILD)/tests/kvm_test.o \
-	$(BUILD)/tests/faults.o $(BUILD)/tests/worker_name.o
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/tests/%.o)
 
-all: $(PROG)
+# (The empty recipe: a null make says nothing.)
+all: $(PROG) ; @:
 
 # The stage is the step's to write: each function common/$(STAGE).c
 # defines (and each of STAGE_FUNCS) must be defined by the step's own
@@ -85,15 +113,15 @@ $(BUILD)/stage-ok: $(STEP_OBJS) $(STAGE_OBJ)
 		echo "$(STAGE_WHERE) must define $$f() (stage $(STEP:step%=%)); nothing falls back to common/" >&2; \
 		exit 1;; esac; done; touch $@
 
-$(PROG): $(STEP_OBJS) $(COMMON_OBJS) | $(BUILD)/stage-ok
+$(PROG): $(STEP_OBJS) $(COMMON_OBJS) $(FLAGS) | $(BUILD)/stage-ok
 	$(call say,LD,$@)
 	$(Q)$(LINK) -o $@ $(STEP_OBJS) $(COMMON_OBJS) $(LDLIBS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(FLAGS)
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D) && $(COMPILE) -c -o $@ $<
 
-$(BUILD)/%.test.o: %.c
+$(BUILD)/%.test.o: %.c $(FLAGS)
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D) && $(COMPILE) -Dmain=step_main -c -o $@ $<
 
@@ -112,17 +140,18 @@ TEST_CPPFLAGS := -DSTEP_PROGRAM='"$(abspath $(PROG))"' \
 	-DSTEP_DIR='"$(CURDIR)"' -DTOP_DIR='"$(TOP)"' \
 	-DTEST_GUESTS_DIR='"$(TOP)/.build/guests"'
 
-$(BUILD)/tests/%.o: $(TESTS)/%.c
+$(BUILD)/tests/%.o: $(TESTS)/%.c $(FLAGS)
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -I$(CURDIR) $(TEST_CPPFLAGS) -c -o $@ $< || \
 	{ echo '#include <criterion/criterion.h>' | $(CC) -E -x c - >/dev/null 2>&1 || \
 	  echo "$(STEP): Criterion is not installed; make deps, at the top, installs it" >&2; exit 1; }
 
-$(TEST_PROG): $(TEST_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) | $(BUILD)/stage-ok
+$(TEST_PROG): $(TEST_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) $(TEST_LIB) $(FLAGS) | $(BUILD)/stage-ok
 	$(call say,LD,$@)
-	$(Q)$(LINK) -o $@ $^ -lcriterion $(LDLIBS)
+	$(Q)$(LINK) -o $@ $(TEST_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) \
+		-Wl,--whole-archive $(TEST_LIB) -Wl,--no-whole-archive -lcriterion $(LDLIBS)
 
-test-build: $(PROG) $(TEST_PROG) $(TEST_GUESTS)
+test-build: $(PROG) $(TEST_PROG) $(TEST_GUESTS) ; @:
 
 test: test-build
 	$(Q)$(TESTS)/run-tests $(TEST_PROG)

@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Here STEP_PROGRAM and STEP_DIR are the paths make compiled in. */
-#define KVM_TEST_BUILT_PATHS
 #include "kvm_test.h"
 #include "report.h"
 #include "trace.h"
@@ -512,48 +510,65 @@ char *capture_end(struct capture *c)
 	return buf;
 }
 
+/* Set by step_program_set(), else found from where this program is. */
+static char program_path[4096];
+
+void step_program_set(const char *path)
+{
+	snprintf(program_path, sizeof(program_path), "%s", path);
+}
+
 const char *step_dir(void)
 {
 	static char dir[4096];
-	char exe[4096], *slash;
-	struct stat here, built;
-	ssize_t n;
+	char *slash;
 
-	if (dir[0])
-		return dir;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		for (int i = 0; i < 2 && (slash = strrchr(exe, '/')); i++)
-			*slash = '\0';	/* .../stepNN-x/.build/test_stepNN */
-	}
-	if (n <= 0 || (stat(exe, &here) == 0 && stat(STEP_DIR, &built) == 0 &&
-		       here.st_dev == built.st_dev && here.st_ino == built.st_ino))
-		snprintf(dir, sizeof(dir), "%s", STEP_DIR);
-	else
-		snprintf(dir, sizeof(dir), "%s", exe);
+	snprintf(dir, sizeof(dir), "%s", step_program());
+	slash = strrchr(dir, '/');	/* .../stepNN-x/stepNN */
+	if (slash)
+		*slash = '\0';
+	slash = strrchr(dir, '/');	/* .../stepNN-x/.build-san/stepNN */
+	if (slash && !strcmp(slash, "/.build-san"))
+		*slash = '\0';
 	return dir;
 }
 
+/*
+ * The test program is DIR/.build/test_stepNN (DIR/.build-san/ in the
+ * sanitizer's flavour, whose program is there too): its program is
+ * DIR/stepNN, or DIR/.build-san/stepNN.
+ */
 const char *step_program(void)
 {
-	static char prog[8192];
-	size_t n = strlen(STEP_DIR);
+	char exe[4096], *slash, *name;
+	ssize_t n;
 
-	if (prog[0])
-		return prog;
-	if (!strncmp(STEP_PROGRAM, STEP_DIR, n) && STEP_PROGRAM[n] == '/')
-		snprintf(prog, sizeof(prog), "%s%s", step_dir(), STEP_PROGRAM + n);
-	else
-		snprintf(prog, sizeof(prog), "%s", STEP_PROGRAM);
-	return prog;
+	if (program_path[0])
+		return program_path;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	cr_assert(n > 0, "readlink /proc/self/exe failed: %s", errno_name(errno));
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	cr_assert(slash && !strncmp(slash + 1, "test_", 5),
+		  "%s is not named test_stepNN", exe);
+	name = slash + 1 + 5;
+	*slash = '\0';
+	if (strcmp(strrchr(exe, '/') ? strrchr(exe, '/') : exe, "/.build-san")) {
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	cr_assert(strlen(exe) + strlen(name) + 2 <= sizeof(program_path),
+		  "the path %s/%s is too long", exe, name);
+	strcat(strcat(strcpy(program_path, exe), "/"), name);
+	return program_path;
 }
 
 const char *step_name(void)
 {
-	const char *slash = strrchr(STEP_PROGRAM, '/');
+	const char *slash = strrchr(step_program(), '/');
 
-	return slash ? slash + 1 : STEP_PROGRAM;
+	return slash ? slash + 1 : step_program();
 }
 
 char *output_normalize(const char *text)
@@ -645,7 +660,7 @@ void readme_transcript_check(const char *step_dir, const char *output)
 	int line = 1;
 
 	snprintf(path, sizeof(path), "%s/README.md", step_dir);
-	snprintf(command, sizeof(command), "$ ./%s", step_name());
+	snprintf(command, sizeof(command), "$ ./%.32s", step_name());
 	cr_assert(stat(path, &st) == 0,
 		  "no transcript in README: %s does not exist", path);
 	readme = file_read(path, NULL);
@@ -833,7 +848,7 @@ void program_check_help(void)
 	char want[64];
 
 	program_run_plain("--help", NULL, &r);
-	snprintf(want, sizeof(want), "usage: %s ", step_name());
+	snprintf(want, sizeof(want), "usage: %.32s ", step_name());
 	cr_assert_eq(r.status, 0, "exit %d, stderr:\n%s", r.status, r.err);
 	cr_assert(!strncmp(r.out, want, strlen(want)), "%s", r.out);
 	cr_assert_str_eq(r.err, "",

@@ -126,18 +126,18 @@ void capture_begin(struct capture *c, int fd);
 char *capture_end(struct capture *c);
 
 /*
- * The step's directory and program: STEP_DIR and STEP_PROGRAM as make
- * compiled them in, or, when the step was copied with its build (a
- * scratch copy made by tools/mutants), the ones beside this test program,
- * so a copy always tests its own program.  Elsewhere STEP_PROGRAM means
- * step_program().
+ * The step's directory and program, found from where this test program
+ * is (DIR/.build/test_stepNN tests DIR/stepNN; the sanitizer's
+ * DIR/.build-san/test_stepNN tests DIR/.build-san/stepNN), so a copy of
+ * a step with its build (tools/mutants) tests its own program.
+ * step_program_set() names another program instead.  STEP_PROGRAM, in
+ * the tests, means step_program().
  */
 const char *step_dir(void);
 const char *step_program(void);
-#ifndef KVM_TEST_BUILT_PATHS
+void step_program_set(const char *path);
 #undef STEP_PROGRAM
 #define STEP_PROGRAM step_program()
-#endif
 
 /* "step05", from STEP_PROGRAM. */
 const char *step_name(void);

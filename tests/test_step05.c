@@ -430,7 +430,7 @@ Test(step05, a_fault_near_null_names_the_unset_pointer)
 	vm_setup_through(&vm, 5);
 	mem = vm.mem;
 	vm.mem = NULL;		/* as a stage that never set it leaves it */
-	said = crash_report_of_read((volatile char *)NULL + 0x1000);
+	said = crash_report_of_read((volatile char *)(uintptr_t)0x1000);
 	vm.mem = mem;
 	cr_assert(strstr(said, "step05::a_fault_near_null_names_the_unset_"
 			 "pointer: SIGSEGV at address 0x1000, near NULL\n"),

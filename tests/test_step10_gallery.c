@@ -894,11 +894,12 @@ Test(step10_random, random_guests_end_classified, .timeout = 240)
 			o = OUT_HLT;
 		else if (status == EXIT_TIMEOUT)
 			o = OUT_TIMEOUT;
-		else if (status != EXIT_GUEST)
+		else if (status != EXIT_GUEST) {
+			o = OUT_HLT;	/* (cr_assert_fail does not return) */
 			cr_assert_fail("guest %d (seed 0x%llx): vcpu_run "
 				       "returned %d", i,
 				       (unsigned long long)seed, status);
-		else if (stats.last_exit == KVM_EXIT_SHUTDOWN)
+		} else if (stats.last_exit == KVM_EXIT_SHUTDOWN)
 			o = OUT_SHUTDOWN;
 		else if (stats.last_exit == KVM_EXIT_MMIO)
 			o = OUT_MMIO;
