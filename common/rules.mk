@@ -64,7 +64,7 @@ $(shell mkdir -p $(SHARED))
 $(file >$(FLAGS),$(FLAGS_NOW))
 endif
 
-.PHONY: all shared test test-build run diff mutants clean
+.PHONY: all shared test test-build check-build run diff mutants clean
 shared: $(ALL_COMMON_OBJS) $(TEST_GUESTS) $(TEST_LIB) ; @:
 
 $(SHARED)/common/%.o: $(COMMON)/%.c $(FLAGS)
@@ -81,11 +81,22 @@ $(TEST_LIB): $(TEST_LIB_OBJS)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+# The maintainers' suite of what all steps share (tests/check_steps.c),
+# linked with every stage from common/ (make check-suites).
+CHECK_STEPS := $(SHARED)/tests/check_steps
+.PHONY: check-steps
+check-steps: $(CHECK_STEPS) ; @:
+$(CHECK_STEPS): $(SHARED)/tests/check_steps.o $(ALL_COMMON_OBJS) $(TEST_LIB) $(FLAGS)
+	$(call say,LD,$@)
+	$(Q)$(LINK) -o $@ $(SHARED)/tests/check_steps.o $(ALL_COMMON_OBJS) \
+		-Wl,--whole-archive $(TEST_LIB) -Wl,--no-whole-archive -lcriterion $(LDLIBS)
+
 $(TOP)/.build/guests/%.bin: $(TESTS)/guests/%.asm
 	$(call say,NASM,$@)
 	$(Q)mkdir -p $(@D) && $(NASM) -f bin -MD $@.d -o $@ $<
 
--include $(ALL_COMMON_OBJS:.o=.d) $(TEST_GUESTS:=.d) $(TEST_LIB_OBJS:.o=.d)
+-include $(ALL_COMMON_OBJS:.o=.d) $(TEST_GUESTS:=.d) $(TEST_LIB_OBJS:.o=.d) \
+	$(SHARED)/tests/check_steps.d
 
 ifdef STEP
 # ---- One step ----------------------------------------------------------
@@ -140,6 +151,10 @@ TEST_CPPFLAGS := -DSTEP_PROGRAM='"$(abspath $(PROG))"' \
 	-DSTEP_DIR='"$(CURDIR)"' -DTOP_DIR='"$(TOP)"' \
 	-DTEST_GUESTS_DIR='"$(TOP)/.build/guests"'
 
+$(BUILD)/tests/%.check.o: $(TESTS)/%.c $(FLAGS)
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -I$(CURDIR) $(TEST_CPPFLAGS) -DCHECK_SUITE -c -o $@ $<
+
 $(BUILD)/tests/%.o: $(TESTS)/%.c $(FLAGS)
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -I$(CURDIR) $(TEST_CPPFLAGS) -c -o $@ $< || \
@@ -152,6 +167,20 @@ $(TEST_PROG): $(TEST_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) $(TEST_LIB) $(FLAGS)
 		-Wl,--whole-archive $(TEST_LIB) -Wl,--no-whole-archive -lcriterion $(LDLIBS)
 
 test-build: $(PROG) $(TEST_PROG) $(TEST_GUESTS) ; @:
+
+# A step's maintainers' suite, if it has one (CHECK_SRCS; make check-suites
+# at the top runs it): $(BUILD)/check_$(STEP), built like its tests.
+# Its sources are compiled with CHECK_SUITE defined: a test file holds
+# the learner's tests, then, under #ifdef CHECK_SUITE, the maintainers'.
+CHECK_PROG := $(if $(CHECK_SRCS),$(BUILD)/check_$(STEP))
+CHECK_OBJS := $(CHECK_SRCS:%.c=$(BUILD)/tests/%.check.o)
+check-build: $(PROG) $(CHECK_PROG) $(TEST_GUESTS) ; @:
+ifneq ($(CHECK_PROG),)
+$(CHECK_PROG): $(CHECK_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) $(TEST_LIB) $(FLAGS) | $(BUILD)/stage-ok
+	$(call say,LD,$@)
+	$(Q)$(LINK) -o $@ $(CHECK_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) \
+		-Wl,--whole-archive $(TEST_LIB) -Wl,--no-whole-archive -lcriterion $(LDLIBS)
+endif
 
 test: test-build
 	$(Q)$(TESTS)/run-tests $(TEST_PROG)
@@ -168,7 +197,7 @@ run: $(PROG)
 clean:
 	rm -rf .build .build-san $(STEP) $(CLEAN_FILES)
 
--include $(STEP_OBJS:.o=.d) $(STEP_TEST_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
+-include $(STEP_OBJS:.o=.d) $(STEP_TEST_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(CHECK_OBJS:.o=.d) \
 	$(STEP_EXTRA_OBJS:.o=.d) $(STEP_EXTRA_OBJS:=.d) $(BUILD)/guest.bin.d
 endif
 .DELETE_ON_ERROR:

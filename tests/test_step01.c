@@ -87,16 +87,14 @@ Test(step01, prints_its_stage_line)
 {
 	struct vm vm = VM_EMPTY;
 	struct capture c;
-	char *out, want[64];
+	char *out, fd[16];
 
 	capture_begin(&c, 1);
 	cr_assert_geq(kvm_open(&vm), 0,
 		      "stage 01 (kvm_open) failed; it must succeed here");
 	out = capture_end(&c);
-	snprintf(want, sizeof(want), "[01] open /dev/kvm: fd %d\n", vm.kvm_fd);
-	cr_assert_str_eq(out, want,
-			 "stage 01 printed\n%s\nbut its stage line must "
-			 "read\n%s", out, want);
+	snprintf(fd, sizeof(fd), "%d", vm.kvm_fd);
+	stage_line_check(out, 1, (const char *const[]){ "/dev/kvm", fd, NULL });
 	free(out);
 	vm_destroy(&vm);
 }
@@ -116,9 +114,8 @@ Test(step01, reports_missing_device_with_errno_name_and_hint)
 	cr_assert_eq(vm.kvm_fd, -1,
 		     "stage 01 failed but left vm->kvm_fd = %d; a failed open "
 		     "must leave it -1", vm.kvm_fd);
-	assert_has(err, ": open /nonexistent failed: ENOENT (No such file "
-		   "or directory)\n  hint: there is no KVM device");
+	assert_has(err, ": open /nonexistent failed: ENOENT");
 	free(err);
 }
 
-STEP_PROGRAM_TESTS(step01, 1)
+STEP_PROGRAM_TEST(step01, 1)

@@ -277,4 +277,4 @@ Test(step10, program_runs_a_guest_file, .timeout = 30)
 	program_result_free(&r);
 }
 
-STEP_PROGRAM_TESTS(step10, 10)
+STEP_PROGRAM_TEST(step10, 10)

@@ -19,7 +19,7 @@
 
 static void __attribute__((constructor)) worker_name_set(void)
 {
-	/* .../test_step05 (what /proc/self/exe links to) -> step05 */
+	/* .../test_step05 or check_step05 (/proc/self/exe) -> step05 */
 	static char name[64];
 	char exe[4096], *slash;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -29,8 +29,8 @@ static void __attribute__((constructor)) worker_name_set(void)
 	exe[n] = '\0';
 	slash = strrchr(exe, '/');
 	slash = slash ? slash + 1 : exe;
-	if (!strncmp(slash, "test_", 5))
-		slash += 5;
+	if (!strncmp(slash, "test_", 5) || !strncmp(slash, "check_", 6))
+		slash = strchr(slash, '_') + 1;
 	snprintf(name, sizeof(name), "%.63s", slash);
 	program_invocation_short_name = name;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
