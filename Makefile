@@ -6,7 +6,7 @@
 #   make         build every step's program
 #   make test    every step's (and chapter's) tests, against real KVM
 #   make run     run step10's guest (natively, or in the QEMU sandbox)
-#   make transcripts  rewrite the READMEs' program transcripts from real runs
+#   make transcripts  rewrite the READMEs' code excerpts and program transcripts
 #   make bench   where the time goes, from open() to the guest's hlt
 #   make diffs   what each step adds over the one before (diffs/)
 #   make workshop [STEP=05]  a copy with stages to write (workshop/)
@@ -74,9 +74,11 @@ run: step10-guest.all
 		echo "make run: the QEMU sandbox failed (status 125; its reason is the line above), so step10 did not run" >&2; \
 	else echo "make run: step10 exited with status $$s (README.md, Exit statuses)" >&2; fi; exit $$s; }
 
-# The READMEs' transcripts, from the programs' own output (tools/transcripts).
+# What the READMEs show, from what it shows: code excerpts from the
+# sources (tools/regions), transcripts from the programs' own output
+# (tools/transcripts).
 transcripts: all
-	@tools/transcripts
+	@tools/regions --update && tools/transcripts
 
 bench: bench.all
 	@bench/run
@@ -103,7 +105,7 @@ check:
 # in the repository it came from, not in itself: its stubs differ on purpose.
 check-docs:
 	@if [ -d .workshop ]; then echo "docs: not checked in a workshop copy; run make check-docs in the repository itself"; \
-	else tools/regions --check && tools/transcripts --check && tools/pictures --check && tools/reading-time --check; fi
+	else tools/regions --check && tools/pictures --check && tools/reading-time --check; fi
 
 # The build itself: a path with a space, CFLAGS changed, a null make,
 # make run without a sandbox (tools/check-build).
