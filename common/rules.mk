@@ -191,8 +191,12 @@ diff:
 mutants:
 	$(Q)$(TOP)/tools/mutants $(CURDIR)
 
+# 125 is tests/sandbox/run's own status: then the program never ran.
 run: $(PROG)
-	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS) || { s=$$?; echo "make run: $(STEP) exited with status $$s (README.md, Exit statuses)" >&2; exit $$s; }
+	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS) || { s=$$?; \
+	if [ $$s = 125 ] && [ "$$($(TESTS)/with-kvm --which)" = sandbox ]; then \
+		echo "make run: the QEMU sandbox failed (status 125; its reason is the line above), so $(STEP) did not run" >&2; \
+	else echo "make run: $(STEP) exited with status $$s (README.md, Exit statuses)" >&2; fi; exit $$s; }
 
 clean:
 	rm -rf .build .build-san $(STEP) $(CLEAN_FILES)
