@@ -92,8 +92,9 @@ Test(step02, refuses_api_version_11)
 		     "after a failed call it must report it and return -1");
 	err = capture_end(&c);
 	ioctl_hook = NULL;
-	assert_has(err, ": KVM_GET_API_VERSION returned 11, not 12\n"
-		   "  hint: ");
+	/* It names the call and the version KVM gave. */
+	assert_has(err, ": KVM_GET_API_VERSION ");
+	assert_has(err, " 11");
 	free(err);
 	vm_destroy(&vm);
 }
@@ -122,8 +123,9 @@ Test(step02, refuses_api_version_13)
 		     "stage 02 accepted API version 13: only 12 is stable");
 	err = capture_end(&c);
 	ioctl_hook = NULL;
-	assert_has(err, ": KVM_GET_API_VERSION returned 13, not 12\n"
-		   "  hint: ");
+	/* It names the call and the version KVM gave. */
+	assert_has(err, ": KVM_GET_API_VERSION ");
+	assert_has(err, " 13");
 	free(err);
 	vm_destroy(&vm);
 }
@@ -144,9 +146,9 @@ Test(step02, program_exits_1_on_api_version_11)
 	o = capture_end(&out);
 	ioctl_hook = NULL;
 	cr_assert_eq(status, EXIT_SETUP, "status %d; stderr:\n%s", status, e);
-	assert_has(e, "KVM_GET_API_VERSION returned 11, not 12");
+	assert_has(e, ": KVM_GET_API_VERSION ");
 	cr_assert(!strstr(o, "[02]"), "stage 02 said it succeeded:\n%s", o);
-	cr_assert(!strncmp(o, "[01] open /dev/kvm: fd ", 23), "%s", o);
+	cr_assert(!strncmp(o, "[01] ", 5), "stage 01's line is missing:\n%s", o);
 	free(o);
 	free(e);
 }
