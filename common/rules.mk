@@ -55,10 +55,28 @@ TEST_GUESTS := $(patsubst $(TESTS)/guests/%.asm,$(TOP)/.build/guests/%.bin,\
 TEST_LIB := $(SHARED)/tests/libkvmtest.a
 TEST_LIB_OBJS := $(patsubst %,$(SHARED)/tests/%.o,kvm_test faults worker_name)
 
+# Criterion runs each test in a fresh exec of the test program, and its
+# shared library loads 20 others (libgit2, Kerberos, OpenSSL, ...): under
+# the sandbox's emulation that is 0.5 s a test.  Linked statically from
+# Debian's archives (libcriterion-dev, libnanopb-dev, which make deps
+# installs), an exec costs 0.15 s; its three calls into libgit2, which
+# only the diffs of Criterion's new assertion API use, are answered by
+# tests/criterion_static.c.  Without those archives, the shared library;
+# with the sanitizers too (LeakSanitizer blames BoxFort's own timeouts
+# on the program that holds its code).
+CRITERION_A := $(if $(SAN),,$(foreach a,criterion boxfort protobuf-nanopb,\
+	$(shell $(CC) -print-file-name=lib$(a).a)))
+ifeq ($(words $(filter /%,$(CRITERION_A))),3)
+CRITERION_LIBS := $(SHARED)/tests/criterion_static.o -Wl,-Bstatic $(CRITERION_A) -Wl,-Bdynamic -lnanomsg
+CRITERION_DEPS := $(SHARED)/tests/criterion_static.o
+else
+CRITERION_LIBS := -lcriterion
+endif
+
 # What the compiler is told, kept in a file: when CFLAGS (or CC, ...)
 # change, every object of this flavour is older than it, and rebuilt.
 FLAGS := $(SHARED)/compile-flags
-FLAGS_NOW := $(strip $(CC) $(CPPFLAGS) $(KVM_CFLAGS) $(CFLAGS) $(SAN) | $(LDFLAGS))
+FLAGS_NOW := $(strip $(CC) $(CPPFLAGS) $(KVM_CFLAGS) $(CFLAGS) $(SAN) | $(LDFLAGS) $(CRITERION_LIBS))
 ifneq ($(file <$(FLAGS)),$(FLAGS_NOW))
 $(shell mkdir -p $(SHARED))
 $(file >$(FLAGS),$(FLAGS_NOW))
@@ -80,21 +98,6 @@ $(SHARED)/tests/%.o: $(TESTS)/%.c $(FLAGS)
 $(TEST_LIB): $(TEST_LIB_OBJS)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
-
-# Criterion runs each test in a fresh exec of the test program, and its
-# shared library loads 20 others (libgit2, Kerberos, OpenSSL, ...): under
-# the sandbox's emulation that is 0.5 s a test.  Linked statically from
-# Debian's archives (libcriterion-dev, libnanopb-dev, which make deps
-# installs), an exec costs 0.15 s; its three calls into libgit2, which
-# only the diffs of Criterion's new assertion API use, are answered by
-# tests/criterion_static.c.  Without those archives, the shared library.
-CRITERION_A := $(foreach a,criterion boxfort protobuf-nanopb,$(shell $(CC) -print-file-name=lib$(a).a))
-ifeq ($(words $(filter /%,$(CRITERION_A))),3)
-CRITERION_LIBS := $(SHARED)/tests/criterion_static.o -Wl,-Bstatic $(CRITERION_A) -Wl,-Bdynamic -lnanomsg
-CRITERION_DEPS := $(SHARED)/tests/criterion_static.o
-else
-CRITERION_LIBS := -lcriterion
-endif
 
 # The maintainers' suite of what all steps share (tests/check_steps.c),
 # linked with every stage from common/ (make check-suites).
