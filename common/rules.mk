@@ -76,7 +76,10 @@ endif
 # What the compiler is told, kept in a file: when CFLAGS (or CC, ...)
 # change, every object of this flavour is older than it, and rebuilt.
 FLAGS := $(SHARED)/compile-flags
-FLAGS_NOW := $(strip $(CC) $(CPPFLAGS) $(KVM_CFLAGS) $(CFLAGS) $(SAN) | $(LDFLAGS) $(CRITERION_LIBS))
+# (No path of the checkout in it: a copy of the tree, as tools/mutants
+# makes, keeps its objects.)
+FLAGS_NOW := $(strip $(CC) $(CPPFLAGS) $(KVM_CFLAGS) $(CFLAGS) $(SAN) | $(LDFLAGS) \
+	criterion-$(if $(CRITERION_DEPS),static,shared))
 ifneq ($(file <$(FLAGS)),$(FLAGS_NOW))
 $(shell mkdir -p $(SHARED))
 $(file >$(FLAGS),$(FLAGS_NOW))
