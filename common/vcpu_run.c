@@ -90,7 +90,7 @@ static enum exit_action io_handle(struct kvm_run *run, size_t run_size,
 				  struct run_stats *stats)
 {
 	const struct port_device *device = opt->device;
-	/* Copy once: the guest chose these values; the kernel shares them. */
+	/* Copy once, from a page the kernel shares; the guest chose the port. */
 	typeof(run->io) io = run->io;
 	size_t bytes = (size_t)io.size * io.count;
 	uint8_t *data;
