@@ -234,11 +234,23 @@ int tick_vcpu_run(struct vm *vm, const struct run_options *opt,
 int irqchip_create(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
+	int err;
 
-	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0UL) < 0)
-		return report_errno("KVM_CREATE_IRQCHIP", errno);
-	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
-		return report_errno("KVM_CREATE_PIT2", errno);
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0UL) < 0) {
+		err = errno;
+		report_errno("KVM_CREATE_IRQCHIP", err);
+		if (err == EINVAL || err == EEXIST)
+			report_hint("it must come once, before KVM_CREATE_VCPU");
+		return -1;
+	}
+	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0) {
+		err = errno;
+		report_errno("KVM_CREATE_PIT2", err);
+		if (err == ENOENT)
+			report_hint("no PIC in the kernel yet: KVM_CREATE_IRQCHIP "
+				    "comes first");
+		return -1;
+	}
 	stage_say(12, "KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2: the PIC, I/O "
 		  "APIC and PIT in the kernel, before the vCPU");
 	return 0;
