@@ -11,6 +11,10 @@
  * kernel, the guest's hlt comes back to us: we wait for the next tick.
  * Step 10's run loop (common/vcpu_run.c) runs the guest; the tick's
  * exits and its injection reach us through its hooks.
+ *
+ * step12 --irqchip takes the other route: KVM emulates the PIC and the
+ * PIT in the kernel, the guest programs them itself, and the ticks, the
+ * delivery and the guest's hlt never come out to us.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -182,6 +186,23 @@ static void tick_leave(void *ctx, FILE *out, struct run_stats *stats)
 	tick_run = NULL;
 }
 
+/* region: pit_exit */
+enum exit_action pit_exit(void *ctx, struct kvm_run *run, FILE *out,
+			  struct run_stats *stats)
+{
+	struct ticker *t = ctx;
+
+	(void)out;
+	(void)stats;
+	if (run->exit_reason == KVM_EXIT_HLT)
+		t->hlt_exits++;		/* never, with KVM's local APIC */
+	if (run->exit_reason == KVM_EXIT_IO && run->io.port == DONE_PORT &&
+	    run->io.direction == KVM_EXIT_IO_OUT)
+		return EXIT_ACTION_HALT;	/* the guest's last word */
+	return EXIT_ACTION_PASS;
+}
+/* endregion: pit_exit */
+
 /* region: tick_vcpu_run */
 /* Stage 12: step 10's run loop, with a ticking timer. */
 int tick_vcpu_run(struct vm *vm, const struct run_options *opt,
@@ -191,19 +212,77 @@ int tick_vcpu_run(struct vm *vm, const struct run_options *opt,
 		.enter = tick_enter, .exit = tick_exit, .leave = tick_leave,
 		.ctx = t,
 	};
+	const struct run_hooks in_kernel = { .exit = pit_exit, .ctx = t };
 	struct run_options with_ticks = *opt;
 
-	with_ticks.hooks = &hooks;
+	with_ticks.hooks = t->in_kernel ? &in_kernel : &hooks;
 	t->armed = 0;
 	return vcpu_run(vm, &with_ticks, stats);
 }
 /* endregion: tick_vcpu_run */
 
+/* region: irqchip_create */
+/*
+ * --irqchip: KVM's interrupt controllers, then its timer, on the VM fd.
+ * KVM_CREATE_IRQCHIP gives two 8259 PICs, an I/O APIC, and a local APIC
+ * to each vCPU created after it: with a vCPU already there it fails with
+ * EINVAL (kvm->created_vcpus, kvm_arch_vm_ioctl() in arch/x86/kvm/x86.c).
+ * KVM_CREATE_PIT2 adds an 8254 whose IRQ 0 goes to that PIC, so it comes
+ * second (api.rst: "only valid after enabling in-kernel irqchip support";
+ * current kernels refuse it before with ENOENT).
+ */
+int irqchip_create(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = 0 };
+	int err;
+
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0UL) < 0) {
+		err = errno;
+		report_errno("KVM_CREATE_IRQCHIP", err);
+		if (err == EINVAL || err == EEXIST)
+			report_hint("it must come once, before KVM_CREATE_VCPU");
+		return -1;
+	}
+	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0) {
+		err = errno;
+		report_errno("KVM_CREATE_PIT2", err);
+		if (err == ENOENT)
+			report_hint("no PIC in the kernel yet: KVM_CREATE_IRQCHIP "
+				    "comes first");
+		return -1;
+	}
+	stage_say(12, "KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2: the PIC, I/O "
+		  "APIC and PIT in the kernel, before the vCPU");
+	return 0;
+}
+/* endregion: irqchip_create */
+
+/* region: irqchip_vm_build */
+/* Stages 01-09 as vm_build() makes them, with the irqchip after 03. */
+int irqchip_vm_build(struct vm *vm)
+{
+	if (kvm_open(vm) < 0 ||				/* 01 */
+	    kvm_check_api_version(vm) < 0 ||		/* 02 */
+	    vm_create(vm) < 0 ||			/* 03 */
+	    irqchip_create(vm) < 0 ||			/* 12, before 06 */
+	    vm_set_tss_addr(vm) < 0 ||			/* 04 */
+	    vm_memory_add(vm, GUEST_MEM_SIZE) < 0 ||	/* 05 */
+	    vcpu_create(vm) < 0 ||			/* 06 */
+	    vcpu_map_run(vm) < 0 ||			/* 07 */
+	    vcpu_enter_long_mode(vm) < 0 ||		/* 08 */
+	    vcpu_regs_set(vm) < 0)			/* 09 */
+		return -1;
+	return 0;
+}
+/* endregion: irqchip_vm_build */
+
 static void usage(FILE *to)
 {
 	fprintf(to,
-		"usage: step12 [--trace] [--timeout SECONDS] [--vector N]\n"
+		"usage: step12 [--trace] [--timeout SECONDS] [--vector N | --irqchip]\n"
 		"Run a 64-bit guest that a host timer interrupts every %g ms.\n\n"
+		"  --irqchip          KVM's own PIC and PIT tick instead, which the guest\n"
+		"                     programs (KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2)\n"
 		"  --timeout SECONDS  stop a guest that has not finished (default %g; 0: never)\n"
 		"  --vector N         inject ticks as vector N, 0 to 255, decimal (default %d)\n"
 		"  --trace            print every KVM ioctl to stderr (also KVM_TRACE=1)\n"
@@ -233,12 +312,24 @@ static uint32_t vector_parse(const char *text)
 static void options_parse(int argc, char **argv, struct run_options *opt,
 			  struct ticker *t)
 {
+	int vector_given = 0;
+
 	for (int i = 1; i < argc; i++) {
 		if (run_option(argc, argv, &i, opt, usage))
 			continue;
+		if (!strcmp(argv[i], "--irqchip")) {
+			t->in_kernel = 1;
+			continue;
+		}
 		if (strcmp(argv[i], "--vector") || i + 1 == argc)
 			run_option_refuse(argv[i], usage);
 		t->vector = vector_parse(argv[++i]);
+		vector_given = 1;
+	}
+	if (vector_given && t->in_kernel) {
+		report("--vector is what KVM_INTERRUPT injects; with --irqchip "
+		       "the guest's PIC chooses the vector");
+		exit(EXIT_USAGE);
 	}
 }
 
@@ -256,16 +347,28 @@ int main(int argc, char **argv)
 		return EXIT_SETUP;			/* before any fd is made */
 	opt.out = stdout;	/* the guarded stream std_streams_prepare() made */
 	options_parse(argc, argv, &opt, &t);
-	if (vm_build(&vm) < 0 ||			/* 01-09 */
+	if ((t.in_kernel ? irqchip_vm_build(&vm) :	/* 01-09 (and 12) */
+	     vm_build(&vm)) < 0 ||
 	    guest_load(&vm, guest_image,		/* 10 */
 		       guest_image_end - guest_image) < 0) {
 		status = EXIT_SETUP;
+	} else if (t.in_kernel) {
+		vm.mem[GUEST_LOAD_ADDR + GUEST_ROUTE_OFFSET] = GUEST_ROUTE_IN_KERNEL;
+		stage_say(12, "timer: the guest programs KVM's PIT and PIC; "
+			  "no KVM_INTERRUPT");
+		status = tick_vcpu_run(&vm, &opt, &t, &stats);	/* 12 */
 	} else {
 		stage_say(12, "timer: a tick every %g ms, injected as vector %u "
 			  "with KVM_INTERRUPT", t.period * 1000, t.vector);
 		status = tick_vcpu_run(&vm, &opt, &t, &stats);	/* 12 */
 	}
-	if (status == EXIT_SUCCESS)
+	if (status == EXIT_SUCCESS && t.in_kernel)
+		stage_say(12, "KVM_RUN: %llu exits: %llu to the console, %llu "
+			  "KVM_EXIT_HLT, then the out to port 0x%x: the guest "
+			  "is done", (unsigned long long)stats.exits,
+			  (unsigned long long)stats.io_exits,
+			  (unsigned long long)t.hlt_exits, DONE_PORT);
+	else if (status == EXIT_SUCCESS)
 		stage_say(12, "KVM_RUN: %s with interrupts off: the guest is done",
 			  kvm_exit_name(stats.last_exit));
 	vm_destroy(&vm);
