@@ -35,7 +35,8 @@ _Static_assert(LINUX_MEM_SIZE <= GUEST_IDENTITY_SIZE,
 	       "the 64-bit entry needs all of memory identity-mapped");
 
 /* What the kernel is told; --append adds to it. */
-#define CMDLINE_DEFAULT "console=ttyS0 panic=-1 reboot=panic_warm"
+#define CMDLINE_DEFAULT "console=ttyS0 panic=-1 reboot=panic_warm " \
+	"initcall_blacklist=i8042_init,cmos_init"
 /* A kernel in the sandbox takes about 30 s to reach user space. */
 #define LINUX_TIMEOUT_SECONDS 300.0
 
@@ -70,7 +71,7 @@ int irqchip_create(struct vm *vm)
  * at 0x40000000 and uses KVM's clock (kvm-clock) instead of calibrating
  * one against the PIT.
  */
-static int cpuid_hypervisor_set(struct vm *vm)
+int cpuid_hypervisor_set(struct vm *vm)
 {
 	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) +
 					  CPUID_ENTRIES_MAX * sizeof(cpuid->entries[0]));
@@ -148,7 +149,7 @@ int linux_load(struct vm *vm, const uint8_t *kernel, size_t kernel_size,
 		return report("the kernel (%zu bytes, init_size %u) and initrd "
 			      "(%zu bytes) do not fit in %llu MiB", kernel_size,
 			      hdr.init_size, initrd_size, LINUX_MEM_SIZE >> 20);
-	if (cmdline_size > hdr.cmdline_size)
+	if (cmdline_size - 1 > hdr.cmdline_size)	/* the size without NUL */
 		return report("the command line is %zu bytes; this kernel takes "
 			      "%u", cmdline_size - 1, hdr.cmdline_size);
 
@@ -444,11 +445,11 @@ int main(int argc, char **argv)
 	options_parse(argc, argv, &opt, &lo);
 	snprintf(cmdline, sizeof(cmdline), "%s%s%s", CMDLINE_DEFAULT,
 		 *lo.append ? " " : "", lo.append);
-	if ((kernel_size = file_read(lo.kernel, &kernel)) < 0 ||
-	    (initrd_size = file_read(lo.initrd, &initrd)) < 0)
-		status = EXIT_USAGE;
-	else if (linux_vm_build(&vm) < 0)			/* 01-08, 14 */
+	if (linux_vm_build(&vm) < 0)				/* 01-08, 14 */
 		status = EXIT_SETUP;
+	else if ((kernel_size = file_read(lo.kernel, &kernel)) < 0 ||
+		 (initrd_size = file_read(lo.initrd, &initrd)) < 0)
+		status = EXIT_USAGE;
 	else if (linux_load(&vm, kernel, kernel_size, initrd, initrd_size,
 			    cmdline) < 0)			/* 14 */
 		status = EXIT_USAGE;

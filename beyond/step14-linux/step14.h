@@ -91,6 +91,9 @@ struct machine {
 /* Stage 14: the in-kernel PIC, IOAPIC, local APIC and PIT. */
 int irqchip_create(struct vm *vm);
 
+/* Stage 14: CPUID leaf 1 says "hypervisor present" (ECX bit 31). */
+int cpuid_hypervisor_set(struct vm *vm);
+
 /*
  * Load a bzImage and an initrd (their bytes) into guest memory and fill
  * boot_params; 0, or -1 after saying what is wrong with them.
