@@ -1,17 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * step14: boot Debian's own Linux kernel to a user space of our own.
- *
- * The guest is no longer ours: it is a bzImage, the file a boot loader
- * reads.  We do what a boot loader does (Documentation/arch/x86/boot.rst):
- * copy its protected-mode kernel to 1 MiB, fill struct boot_params with
- * its setup header, a memory map, the command line and the initrd, and
- * jump to its 64-bit entry in the long mode stage 08 built.  KVM gives the
- * kernel its interrupt controllers and timer (stage 14); we give it a
- * 16550 UART on port 0x3f8 for console=ttyS0, through step 10's run
- * loop's exit hook.  The run ends when the kernel resets the machine
- * through the keyboard controller: after our init's reboot(), status 0;
- * after a panic, status 3.
+ * We do what a boot loader does (Documentation/arch/x86/boot.rst): the
+ * bzImage's protected-mode kernel at 1 MiB, boot_params, the 64-bit entry
+ * in stage 08's long mode.  KVM emulates the interrupt controllers and
+ * timer (stage 14); we play a 16550 UART for console=ttyS0 through step
+ * 10's exit hook.  The kernel's reset through the keyboard controller
+ * ends the run: cold after our init's reboot(), status 0; warm after a
+ * panic, status 3.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -398,10 +394,8 @@ static void usage(FILE *to)
 		"  --append WORDS     added to the command line: " CMDLINE_DEFAULT "\n"
 		"  --timeout SECONDS  stop a guest still running (default %g; 0: never)\n"
 		"  --trace            print every KVM ioctl to stderr (also KVM_TRACE=1)\n"
-		"Exit status: 0 the guest powered off (a cold reset), 1 a call or\n"
-		"writing the output failed, 2 bad usage or image, 3 the guest failed\n"
-		"(a panic, a triple fault), 4 the guest was stopped (timeout, Ctrl-C,\n"
-		"SIGTERM, SIGHUP, SIGALRM).\n",
+		"Exit status: 0 powered off (a cold reset), 1 a call or the output\n"
+		"failed, 2 bad usage or image, 3 a panic or triple fault, 4 stopped.\n",
 		LINUX_KERNEL_DEFAULT, LINUX_INITRD_DEFAULT, LINUX_TIMEOUT_SECONDS);
 }
 

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * step14.h: the Linux chapter's machine, shared by step14.c and its tests.
- * Guest memory and the boot protocol's addresses are in README.md
- * ("Guest memory"); the boot protocol is the kernel's
- * Documentation/arch/x86/boot.rst.
- */
+/* step14.h: the Linux chapter's machine, for step14.c and its tests.
+ * The boot protocol: the kernel's Documentation/arch/x86/boot.rst. */
 #ifndef STEP14_H
 #define STEP14_H
 
@@ -35,8 +31,8 @@
 #define LOADER_UNDEFINED	0xff	/* type_of_loader: no assigned id */
 #define E820_RAM		1	/* e820 type: usable memory */
 
-/* CPUID leaf 1: SDM Vol. 2A "CPUID", Table 3-10 (bit 31: always 0 on
- * hardware; "hypervisor present" in the kernel's cpufeatures.h). */
+/* CPUID leaf 1 ECX bit 31: 0 on hardware (SDM Vol. 2A "CPUID"),
+ * X86_FEATURE_HYPERVISOR in the kernel's cpufeatures.h. */
 #define CPUID_FEATURES		1u
 #define CPUID_1_ECX_HYPERVISOR	(1U << 31)
 #define CPUID_ENTRIES_MAX	256	/* a vCPU's table; KVM's has < 100 */
@@ -88,10 +84,9 @@ struct machine {
 	int powered_off;	/* the guest reset it cold: its power-off */
 };
 
-/* Stage 14: the in-kernel PIC, IOAPIC, local APIC and PIT. */
+/* Stage 14: the in-kernel PIC, IOAPIC, local APIC and PIT; CPUID leaf 1
+ * saying "hypervisor present".  0, or -1 after reporting. */
 int irqchip_create(struct vm *vm);
-
-/* Stage 14: CPUID leaf 1 says "hypervisor present" (ECX bit 31). */
 int cpuid_hypervisor_set(struct vm *vm);
 
 /*
