@@ -45,13 +45,19 @@ static void boot_or_skip(const char *kernel)
 		cr_skip_test("no %s: make deps puts it there", kernel);
 }
 
-/* The program, booting kernel (NULL: its default) with --append words. */
-static void boot(const char *kernel, const char *append,
-		 struct program_result *r)
+/*
+ * The program booting kernel (NULL: its default) with --append words
+ * (or NULL): it must exit with status, printing each of out_has
+ * (NULL-terminated) on stdout and err_has (unless NULL) on stderr.
+ */
+static void boot_check(const char *kernel, const char *append, int status,
+		       const char *const out_has[], const char *err_has)
 {
 	const char *argv[8] = { STEP_PROGRAM, "--timeout", "200" };
+	struct program_result r;
 	int n = 3;
 
+	boot_or_skip(kernel ? kernel : KERNEL_6_1);
 	if (kernel) {
 		argv[n++] = "--kernel";
 		argv[n++] = kernel;
@@ -60,7 +66,14 @@ static void boot(const char *kernel, const char *append,
 		argv[n++] = "--append";
 		argv[n++] = append;
 	}
-	program_run(argv, NULL, BOOT_SECONDS - 20, r);
+	program_run(argv, NULL, BOOT_SECONDS - 20, &r);
+	cr_assert_eq(r.status, status, "exit %d, not %d:\n%s\n%s", r.status,
+		     status, r.out, r.err);
+	for (int i = 0; out_has[i]; i++)
+		assert_has(r.out, out_has[i]);
+	if (err_has)
+		assert_has(r.err, err_has);
+	program_result_free(&r);
 }
 
 #ifndef CHECK_SUITE
@@ -489,58 +502,30 @@ Test(step14, program_refuses_a_file_that_is_no_kernel, .timeout = 60)
 Test(step14, boots_linux_to_our_user_space_and_powers_off,
      .timeout = BOOT_SECONDS)
 {
-	struct program_result r;
-
-	boot_or_skip(KERNEL_6_1);
-	boot(NULL, NULL, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS, "exit %d:\n%s\n%s", r.status,
-		     r.out, r.err);
-	assert_has(r.out, "Linux version ");
-	assert_has(r.out, "\n" GREETING);
-	assert_has(r.out, "[14] KVM_RUN: the guest reset the machine cold");
-	program_result_free(&r);
+	boot_check(NULL, NULL, EXIT_SUCCESS, (const char *[]){ "Linux version 6.1.",
+		   "\n" GREETING, "[14] KVM_RUN: the guest reset the machine cold",
+		   NULL }, NULL);
 }
 
 #else /* the maintainers' part */
 
 Test(step14, boots_linux_6_12, .timeout = BOOT_SECONDS)
 {
-	struct program_result r;
-
-	boot_or_skip(KERNEL_6_12);
-	boot(KERNEL_6_12, NULL, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS, "exit %d:\n%s\n%s", r.status,
-		     r.out, r.err);
-	assert_has(r.out, "Linux version 6.12.");
-	assert_has(r.out, "\n" GREETING);
-	program_result_free(&r);
+	boot_check(KERNEL_6_12, NULL, EXIT_SUCCESS, (const char *[]){
+		   "Linux version 6.12.", "\n" GREETING, NULL }, NULL);
 }
 
 /* No init: the kernel panics, and with panic=-1 resets warm: status 3. */
 Test(step14, a_panic_is_a_guest_failure, .timeout = BOOT_SECONDS)
 {
-	struct program_result r;
-
-	boot_or_skip(KERNEL_6_1);
-	boot(NULL, "rdinit=/none init=/none", &r);
-	cr_assert_eq(r.status, EXIT_GUEST, "exit %d:\n%s\n%s", r.status,
-		     r.out, r.err);
-	assert_has(r.out, "Kernel panic");
-	assert_has(r.err, "panicked");
-	program_result_free(&r);
+	boot_check(NULL, "rdinit=/none init=/none", EXIT_GUEST,
+		   (const char *[]){ "Kernel panic", NULL }, "panicked");
 }
 
 /* reboot=t: the restart is a triple fault, not a power-off: status 3. */
 Test(step14, a_triple_fault_is_a_guest_failure, .timeout = BOOT_SECONDS)
 {
-	struct program_result r;
-
-	boot_or_skip(KERNEL_6_1);
-	boot(NULL, "reboot=t", &r);
-	cr_assert_eq(r.status, EXIT_GUEST, "exit %d:\n%s\n%s", r.status,
-		     r.out, r.err);
-	assert_has(r.out, "\n" GREETING);
-	assert_has(r.err, "KVM_EXIT_SHUTDOWN");
-	program_result_free(&r);
+	boot_check(NULL, "reboot=t", EXIT_GUEST, (const char *[]){
+		   "\n" GREETING, NULL }, "KVM_EXIT_SHUTDOWN");
 }
 #endif
