@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* dump.c: a register dump a reader can use. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "dump.h"
 #include "report.h"
@@ -27,6 +29,74 @@ static const char *bits_named(char *buf, size_t size, uint64_t value,
 	return buf;
 }
 
+/*
+ * The vCPU statistic called name, from KVM's binary statistics
+ * (KVM_GET_STATS_FD, api.rst; Linux 5.14 on), or -1 when this KVM has
+ * none by that name.  x86's "halt_exits" counts the guest's hlt
+ * instructions that ended KVM_RUN (__kvm_emulate_halt() in x86.c).
+ */
+static long long vcpu_stat(int vcpu_fd, const char *name)
+{
+	struct kvm_stats_header head;
+	long long value = -1;
+	size_t desc_size;
+	char *descs = NULL;
+	int fd = ioctl(vcpu_fd, KVM_GET_STATS_FD, 0UL);
+
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+	    head.num_desc > 4096 || head.name_size > 4096)
+		goto out;
+	desc_size = sizeof(struct kvm_stats_desc) + head.name_size;
+	descs = malloc(desc_size * head.num_desc);
+	if (!descs || pread(fd, descs, desc_size * head.num_desc,
+			    head.desc_offset) != (ssize_t)(desc_size * head.num_desc))
+		goto out;
+	for (uint32_t i = 0; i < head.num_desc; i++) {
+		struct kvm_stats_desc *d = (void *)(descs + i * desc_size);
+		uint64_t data;
+
+		if (strncmp(d->name, name, head.name_size))
+			continue;
+		if (pread(fd, &data, sizeof(data), head.data_offset + d->offset) ==
+		    (ssize_t)sizeof(data))
+			value = (long long)data;
+		break;
+	}
+out:
+	free(descs);
+	close(fd);
+	return value;
+}
+
+/*
+ * What a reader would otherwise misread in the dump: a guest that halted
+ * and was entered again, and, after a failed entry, a RIP where no
+ * guest instruction ran.
+ */
+static void dump_explain(FILE *out, const struct vm *vm)
+{
+	long long halts = vcpu_stat(vm->vcpu_fd, "halt_exits");
+	int ended_on_hlt = vm->run && vm->run->exit_reason == KVM_EXIT_HLT;
+	long long again = halts - (halts > 0 && ended_on_hlt);
+
+	if (again > 0)
+		fprintf(out, "  hint: KVM_RUN entered the guest again after a "
+			"KVM_EXIT_HLT, %lld time%s (KVM's halt_exits count): "
+			"unless something is meant to wake it (an interrupt, "
+			"step 12), KVM_EXIT_HLT ends the run; entering again "
+			"runs whatever follows the hlt\n", again,
+			again == 1 ? "" : "s");
+	if (vm->run && vm->run->exit_reason == KVM_EXIT_FAIL_ENTRY)
+		fprintf(out, "  no guest instruction ran (the entry failed), so "
+			"RIP is not where the guest stopped: it is what the CPU "
+			"wrote back on the failed entry (AMD: the VMCB's, which "
+			"svm_vcpu_run() copies; the sandbox's emulated CPU writes "
+			"the guest RIP's page plus the page offset of kvm_amd's "
+			"own vmrun instruction: 0x10209)\n");
+}
+
 void vcpu_dump(FILE *out, const struct vm *vm)
 {
 	vcpu_fd_dump(out, vm, vm->vcpu_fd);
@@ -46,6 +116,7 @@ void vcpu_fd_dump(FILE *out, const struct vm *vm, int vcpu_fd)
 		report_errno("KVM_GET_SREGS", errno);
 		return;
 	}
+	dump_explain(out, vm);
 	fprintf(out, "vCPU registers:\n"
 		"  RIP=0x%016llx RSP=0x%016llx RBP=0x%016llx\n"
 		"  RAX=0x%016llx RBX=0x%016llx RCX=0x%016llx\n"
@@ -76,6 +147,8 @@ void vcpu_fd_dump(FILE *out, const struct vm *vm, int vcpu_fd)
 	}
 
 	/* Guest memory is identity-mapped, so RIP is a guest physical address. */
+	if (vm->run && vm->run->exit_reason == KVM_EXIT_FAIL_ENTRY)
+		return;		/* no guest instruction ran: see above */
 	if (vm->mem && r.rip < vm->mem_size) {
 		size_t n = vm->mem_size - r.rip < 16 ? vm->mem_size - r.rip : 16;
 

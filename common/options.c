@@ -44,6 +44,11 @@ double option_seconds(const char *option, const char *text)
 	char *end;
 	double seconds;
 
+	if (!text) {	/* the option was the last argument */
+		report("%s wants a number of seconds (0 to 1000000) after it",
+		       option);
+		exit(EXIT_USAGE);
+	}
 	errno = 0;
 	seconds = strtod(text, &end);
 	if (errno || *end || end == text || !(seconds >= 0) || seconds > 1e6) {

@@ -12,7 +12,8 @@ void step_options(int argc, char **argv, const char *what);
 
 /*
  * The number of seconds text gives, from 0 to 1000000 (a fraction is
- * fine).  Anything else is a usage error naming option: exit EXIT_USAGE.
+ * fine).  Anything else, or no text (NULL: the option came last, as
+ * argv[argc] is NULL), is a usage error naming option: exit EXIT_USAGE.
  */
 double option_seconds(const char *option, const char *text);
 

@@ -39,17 +39,20 @@ const char *errno_name(int err)
 
 /*
  * The causes beginners actually hit, by call and errno.  call "*" matches
- * any call.  The first match wins, so specific rows come first.
+ * any call.  The first match wins, so specific rows come first; a row
+ * with no hint means none (its caller gives its own).
  */
 static const struct {
 	const char *call;
 	int err;
 	const char *hint;
 } hints[] = {
-	{ "open", ENOENT, "there is no KVM device: the kvm module is not loaded "
+	{ "open /dev/kvm", ENOENT, "there is no KVM device: the kvm module is not loaded "
 	  "(lsmod | grep kvm), virtualization is off in the firmware (VT-x/AMD-V "
 	  "in the BIOS/UEFI setup), or this is a VM without nested virtualization; "
 	  "run the tutorial in the QEMU sandbox instead: make run / make test" },
+	{ "open", ENOENT, "there is no KVM device there: KVM_DEVICE names a "
+	  "file that does not exist (unset it to open /dev/kvm)" },
 	{ "open", EACCES, "you may not open the KVM device: join the kvm group "
 	  "(sudo usermod -aG kvm $USER), then log out and in again; "
 	  "do not run the tutorial as root for this (if you are in the group, "
@@ -57,18 +60,24 @@ static const struct {
 	{ "open", EPERM, "the device cgroup refuses the KVM device to this "
 	  "process, whatever its file mode: a container started without it "
 	  "(docker/podman run --device /dev/kvm); see TROUBLESHOOTING.md" },
-	{ "open", ENXIO, "the KVM device node exists but no driver is behind it: "
+	{ "open /dev/kvm", ENXIO, "the KVM device node exists but no driver is behind it: "
 	  "load kvm_intel or kvm_amd (modprobe kvm_amd)" },
-	{ "open", ENODEV, "the KVM device node exists but no driver is behind it: "
+	{ "open /dev/kvm", ENODEV, "the KVM device node exists but no driver is behind it: "
 	  "load kvm_intel or kvm_amd (modprobe kvm_amd)" },
+	{ "open", ENXIO, "this file is not a KVM device: KVM_DEVICE names a "
+	  "device node with no device behind it (unset it to open /dev/kvm)" },
+	{ "open", ENODEV, "this file is not a KVM device: KVM_DEVICE names a "
+	  "device node with no device behind it (unset it to open /dev/kvm)" },
 	{ "open", EISDIR, "KVM_DEVICE names a directory, not the KVM device" },
+	{ "open", ENOTDIR, "KVM_DEVICE names a path through a file that is "
+	  "not a directory (a '/' after the device's name?)" },
 	{ "KVM_GET_API_VERSION", ENOTTY, "this file is not a KVM device "
 	  "(is KVM_DEVICE set to another file?)" },
 	{ "KVM_GET_API_VERSION", EINVAL, "KVM_GET_API_VERSION takes no "
 	  "argument: pass 0 (a KVM device refuses anything else); or this file "
 	  "is not a KVM device (is KVM_DEVICE set to another file?)" },
 	{ "KVM_CREATE_VM", EINVAL, "the machine type is not one this host "
-	  "supports: on x86 it must be 0" },
+	  "supports: on x86 pass 0, the default (6.1 takes nothing else)" },
 	{ "KVM_CREATE_VM", ENOMEM, "the host could not allocate a VM: free some "
 	  "memory or close other VMs" },
 	{ "KVM_SET_TSS_ADDR", EINVAL, "the TSS address must lie below 4 GiB with "
@@ -79,8 +88,9 @@ static const struct {
 	{ "mmap", ENOMEM, "the host could not map that much memory: ask for less, "
 	  "or check ulimit -v" },
 	{ "mmap", ENODEV, "this file cannot be mapped: is it a vCPU fd?" },
-	{ "mmap guest memory", EBADF, "fd -1 is not a file: memory that no "
-	  "file backs needs MAP_ANONYMOUS (mmap(2))" },
+	{ "*mmap*", EBADF, "mmap's fd is not an open file: memory that no file "
+	  "backs (guest memory, fd -1) needs MAP_ANONYMOUS in the flags "
+	  "(mmap(2)); a vCPU fd that is not open means an earlier stage failed" },
 	{ "KVM_SET_USER_MEMORY_REGION", EEXIST, "this slot's guest physical range "
 	  "overlaps another slot's: give each slot its own range" },
 	{ "KVM_SET_USER_MEMORY_REGION", EINVAL, "guest physical address, host "
@@ -118,16 +128,29 @@ static const struct {
 	  "ENOTTY to others, /dev/kvm and vCPU fds answer EINVAL)" },
 	{ "*", EMFILE, "this process has too many open files: check ulimit -n" },
 	{ "*", ENFILE, "the system has too many open files" },
-	{ "*", EBADF, "the fd is not open: did an earlier stage fail?" },
+	/* No hint here: stdout_finish() says what a closed stdout means. */
+	{ "writing to stdout", EBADF, NULL },
+	{ "*", EBADF, "the fd is not open: did an earlier stage fail? (An mmap "
+	  "of fd -1 without MAP_ANONYMOUS fails so too: mmap(2))" },
 };
 
-/* "open" matches "open" and "open /dev/kvm"; "*" matches every call. */
+/*
+ * "open" matches "open" and "open /dev/kvm"; "*" matches every call;
+ * "*mmap*" every call whose name contains "mmap", in any case (attendees
+ * name their calls as they like).
+ */
 static int call_matches(const char *pattern, const char *call)
 {
 	size_t n = strlen(pattern);
 
 	if (!strcmp(pattern, "*"))
 		return 1;
+	if (n > 2 && pattern[0] == '*' && pattern[n - 1] == '*') {
+		char word[32];
+
+		snprintf(word, sizeof(word), "%.*s", (int)(n - 2), pattern + 1);
+		return strcasestr(call, word) != NULL;
+	}
 	return !strncmp(pattern, call, n) && (call[n] == '\0' || call[n] == ' ');
 }
 

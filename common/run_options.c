@@ -17,8 +17,10 @@ int run_option(int argc, char **argv, int *i, struct run_options *opt,
 
 	if (!strcmp(arg, "--trace")) {
 		trace_enable(1);
-	} else if (!strcmp(arg, "--timeout") && *i + 1 < argc) {
-		opt->timeout = option_seconds("--timeout", argv[++*i]);
+	} else if (!strcmp(arg, "--timeout")) {
+		/* NULL as the last argument: option_seconds() says what is missing. */
+		opt->timeout = option_seconds("--timeout",
+					      *i + 1 < argc ? argv[++*i] : NULL);
 	} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 		usage(stdout);
 		exit(stdout_finish() < 0 ? EXIT_SETUP : EXIT_SUCCESS);

@@ -159,6 +159,7 @@ static int arg_print(FILE *out, unsigned long request, void *arg_passed,
 	case KVM_GET_API_VERSION:	/* no argument: none is shown */
 	case KVM_GET_VCPU_MMAP_SIZE:
 	case KVM_RUN:
+	case KVM_GET_STATS_FD:
 		return 0;
 	}
 	fputs(", ", out);

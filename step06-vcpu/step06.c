@@ -84,7 +84,7 @@ int vcpu_cpuid_set(const struct vm *vm, int vcpu_fd)
 /* Stage 06: create vCPU 0 and give it a CPUID; returns its fd, or -1. */
 int vcpu_create(struct vm *vm)
 {
-	unsigned long id = 0;	/* on x86 the vCPU id is its APIC id */
+	unsigned long id = 0;	/* an in-kernel APIC's ID, if any */
 
 	vm->vcpu_fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
 	if (vm->vcpu_fd < 0)

@@ -36,36 +36,47 @@ int guest_image_read(const char *path, uint8_t **image, size_t *size)
 					   : "a device, FIFO or socket");
 		goto fail;
 	}
-	if (st.st_size == 0) {
-		report("guest image %s is empty", path);
-		goto fail;
-	}
 	if ((unsigned long long)st.st_size > GUEST_CODE_MAX) {
 		report("guest image %s is %lld bytes; a guest has room for at "
 		       "most %llu bytes (GUEST_CODE_MAX)", path,
 		       (long long)st.st_size, GUEST_CODE_MAX);
 		goto fail;
 	}
-	buf = malloc(st.st_size);
+	/*
+	 * Read to the end of the file, not only st_size bytes: a file of
+	 * /proc or /sys says 0 bytes and has content; one byte more than
+	 * fits tells a file that grew too long.
+	 */
+	buf = malloc(GUEST_CODE_MAX + 1);
 	if (!buf) {
 		report_errno("malloc", errno);
 		goto fail;
 	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, st.st_size - done);
+	while (done <= GUEST_CODE_MAX) {
+		/* st_size bytes first, then whatever follows */
+		size_t want = done < (size_t)st.st_size ? st.st_size - done
+						       : GUEST_CODE_MAX + 1 - done;
+		ssize_t n = read(fd, buf + done, want);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			if (n < 0)
-				report_errno(call, errno);
-			else
-				report("guest image %s shrank while being read",
-				       path);
+		if (n < 0) {
+			report_errno(call, errno);
 			free(buf);
 			goto fail;
 		}
+		if (n == 0)
+			break;
 		done += n;
+	}
+	if (done == 0 || done > GUEST_CODE_MAX) {
+		if (done == 0)
+			report("guest image %s is empty", path);
+		else
+			report("guest image %s grew past %llu bytes while being "
+			       "read (GUEST_CODE_MAX)", path, GUEST_CODE_MAX);
+		free(buf);
+		goto fail;
 	}
 	close(fd);
 	*image = buf;

@@ -18,9 +18,10 @@ extern const uint8_t guest_image[];
 extern const uint8_t guest_image_end[];
 
 /*
- * guest_image.c: read a guest image file.  Refuses a missing,
- * unreadable, non-regular or empty file and one over GUEST_CODE_MAX
- * bytes, naming the file and the limit.  On success *image is malloc'd.
+ * guest_image.c: read a guest image file to its end (a /proc file's
+ * size says 0).  Refuses a missing, unreadable, non-regular or empty file
+ * and one over GUEST_CODE_MAX bytes, naming the file and the limit.  On
+ * success *image is malloc'd.
  */
 int guest_image_read(const char *path, uint8_t **image, size_t *size);
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #define KVM_TEST_BUILT_PATHS
 #include "kvm_test.h"
 #include "report.h"
+#include "stop_signals.h"
 #include "trace.h"
 
 /* The test seam common/trace.c calls, when set (trace.h): here only. */
@@ -30,8 +32,10 @@ int (*ioctl_hook)(int fd, unsigned long request, void *arg, int *result);
 
 extern char **environ;
 
-/* The vm of the test running here, for crash_explain. */
+/* The vm of the test running here, for crash_explain, and where its
+ * kvm_run was last mapped (vm_destroy() forgets it; a timer may not). */
 static const struct vm *crash_vm;
+static uintptr_t crash_last_run;
 
 /* Below this, an address is "near NULL": a NULL pointer plus an offset. */
 #define NEAR_NULL	0x10000UL
@@ -71,6 +75,20 @@ static int crash_hint_general(char *msg, size_t size, int sig,
 }
 
 /*
+ * Whether addr is immediate_exit of the last kvm_run mapped, now gone,
+ * after a stop signal's handler ran: it writes there (stop_signals.c).
+ */
+static int stray_stop_write(uintptr_t addr)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	return stop_signal && crash_last_run &&
+	       addr == crash_last_run + offsetof(struct kvm_run, immediate_exit) &&
+	       msync((void *)(addr & ~(page - 1)), page, MS_ASYNC) < 0 &&
+	       errno == ENOMEM;
+}
+
+/*
  * SIGSEGV or SIGBUS in a test: say which test, where, and, when the
  * address lies in or just past the kvm_run mapping, the likely cause.
  * Then let the signal kill the test as before (SA_RESETHAND), so
@@ -88,7 +106,15 @@ static void crash_explain(int sig, siginfo_t *si, void *context)
 	n = snprintf(msg, sizeof(msg), "\n%s::%s: %s at address %p",
 		     t ? t->category : "?", t ? t->name : "?",
 		     sig == SIGBUS ? "SIGBUS" : "SIGSEGV", si->si_addr);
-	if (run && addr >= run && addr < run + crash_vm->run_size + 0x10000)
+	if (stray_stop_write(addr))
+		n += snprintf(msg + n, sizeof(msg) - n, ", kvm_run's "
+			      "immediate_exit, after its mapping was gone\n"
+			      "  hint: a stop signal (the timeout's SIGALRM) "
+			      "came after the run and its handler set "
+			      "immediate_exit in the unmapped kvm_run: the "
+			      "timer was still armed; vcpu_run must call "
+			      "stop_signals_disarm() before it returns\n");
+	else if (run && addr >= run && addr < run + crash_vm->run_size + 0x10000)
 		n += snprintf(msg + n, sizeof(msg) - n, ", byte 0x%lx of the "
 			      "vCPU's kvm_run mapping (stage 07 says it is "
 			      "%zu bytes)\n  hint: kvm_run is "
@@ -171,8 +197,10 @@ void vm_setup_through(struct vm *vm, int last)
 	for (int n = 1; n <= last && n <= 9; n++) {
 		cr_assert_geq(stage_run(vm, n), 0, "stage %02d (%s) failed, as "
 			      "it says above", n, stage_names[n]);
-		if (n == 7)
+		if (n == 7) {
 			run_mapping_check(vm);
+			crash_last_run = (uintptr_t)vm->run;
+		}
 	}
 	stage_quiet = 0;
 }

@@ -122,3 +122,30 @@ Test(step01, reports_missing_device_with_errno_name_and_hint)
 }
 
 STEP_PROGRAM_TESTS(step01, 1)
+
+/*
+ * A KVM_DEVICE that names a missing file, or a device that is not KVM
+ * (ENXIO: /dev/tty with no terminal), gets the hint for that path, not
+ * the one about /dev/kvm's module.  The hint table's wording is checked
+ * here only.
+ */
+Test(step01, kvm_device_elsewhere_gets_its_own_hint)
+{
+	static const int errs[] = { ENOENT, ENXIO, ENODEV };
+
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		const char *there = errno_hint("open /nonexistent", errs[i]);
+		const char *kvm = errno_hint("open /dev/kvm", errs[i]);
+
+		cr_assert(there && kvm, "no hint for open and %s",
+			  errno_name(errs[i]));
+		cr_assert(there != kvm && strstr(there, "KVM_DEVICE") &&
+			  !strstr(there, "modprobe") && !strstr(there, "module"),
+			  "open /nonexistent, %s: the hint must be about the "
+			  "path KVM_DEVICE names; it is: %s",
+			  errno_name(errs[i]), there);
+	}
+	cr_assert(errno_hint("open /dev/kvm/", ENOTDIR) &&
+		  strstr(errno_hint("open /dev/kvm/", ENOTDIR), "KVM_DEVICE"),
+		  "KVM_DEVICE=/dev/kvm/ (ENOTDIR) must get a hint about the path");
+}

@@ -148,9 +148,9 @@ Test(step12, hlt_exits_to_user_space_with_the_interrupt_flag, .timeout = 20)
 }
 
 /*
- * PVM, the hypervisor behind this project's own machines' /dev/kvm, does
- * not implement request_interrupt_window: where it serves /dev/kvm the
- * window test checks only what both do.  The sandbox's stock kvm_amd
+ * On a PVM host (kvm_pvm) a requested interrupt window was not seen to
+ * open where stock KVM opens it (PVM's source has pvm_enable_irq_window();
+ * the cause is not shown): there the window test checks only what both do.  The sandbox's stock kvm_amd
  * checks it all.
  */
 static int kvm_is_pvm(void)

@@ -97,8 +97,9 @@ int vcpu_add(struct vm *vm, struct vcpu *cpu, int id)
 	if (ioctl(cpu->fd, KVM_SET_REGS, &regs) < 0)
 		return report_errno("KVM_SET_REGS", errno);
 	stage_say(13, "vcpu %d: fd %d, its CPUID and kvm_run, long mode as vcpu 0; "
-		  "RIP=0x%llx RSP=0x%llx RDI=%d", id, cpu->fd,
-		  (unsigned long long)regs.rip, (unsigned long long)regs.rsp, id);
+		  "RIP=0x%llx RSP=0x%llx RDI=%llu", id, cpu->fd,
+		  (unsigned long long)regs.rip, (unsigned long long)regs.rsp,
+		  (unsigned long long)regs.rdi);
 	return 0;
 }
 /* endregion: vcpu_add */

@@ -63,8 +63,9 @@ kernel_cache() {
 }
 
 # initramfs_sum TOP: what the initramfs is made from (its init and the
-# scripts that build it); the cache is rebuilt when this changes.
+# scripts that build it), and the relay that init runs; the cache is
+# rebuilt, and a warm sandbox of another sum refused, when this changes.
 initramfs_sum() {
-	cat "$1/tests/sandbox/init" "$1/tests/sandbox/kernels.sh" "$1/tools/deps" |
+	cat "$1/tests/sandbox/init" "$1/tests/sandbox/relay" "$1/tests/sandbox/kernels.sh" "$1/tools/deps" |
 		sha256sum | cut -d' ' -f1
 }

@@ -60,6 +60,46 @@ check "6.12 not prepared: status 125 and message says make deps SANDBOX_KERNEL=6
 	"got $rc; $(head -c 300 "$tmp/e")" \
 	eval 'test "$rc" -eq 125 && grep -q "make deps SANDBOX_KERNEL=6.12" "$tmp/e"'
 
+# bad SANDBOX_* values: refused, status 125, before the command runs
+for setting in SANDBOX_SMP=0 SANDBOX_SMP=abc SANDBOX_MEM=lots SANDBOX_WARM=yes; do
+	rm -f "$work/ran"
+	env "$setting" "$run" touch "$work/ran" >"$tmp/o" 2>"$tmp/e"
+	rc=$?
+	check "$setting: refused with status 125, the command not run" \
+		"got $rc; ran: $(test -e "$work/ran" && echo yes || echo no); $(head -c 300 "$tmp/e")" \
+		eval 'test "$rc" -eq 125 && test ! -e "$work/ran" && grep -q "${setting%%=*}" "$tmp/e"'
+done
+env SANDBOX_SMP=0 "$here/up" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "SANDBOX_SMP=0: up refuses it, status 125, nothing up" "got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 300)" \
+	eval 'test "$rc" -eq 125 && test ! -e "$SANDBOX_UP_DIR"'
+
+# SIGKILL of run at any moment, also before it has a trap or a QEMU:
+# nothing left in its TMPDIR, no QEMU of its own
+mkdir -p "$tmp/early"
+for delay in folder 0.02 0.05 0.1 0.15 0.2 0.3 0.5 1; do
+	TMPDIR=$tmp/early SANDBOX_WARM=0 "$run" true >/dev/null 2>&1 &
+	runner=$!
+	if [ "$delay" = folder ]; then # the moment its folder appears
+		for _ in $(seq 200000); do ! compgen -G "$tmp/early/*" >/dev/null || break; done
+	else
+		sleep "$delay"
+	fi
+	kill -KILL "$runner" 2>/dev/null
+	wait "$runner" 2>/dev/null
+	for _ in $(seq 50); do
+		[ -z "$(ls -A "$tmp/early")" ] && ! pgrep -f "path=$tmp/early/" >/dev/null && break
+		sleep 0.1
+	done
+	when="$delay s after it starts"
+	[ "$delay" != folder ] || when="the moment its folder appears"
+	check "SIGKILL of run $when: nothing left within 5 s" \
+		"left: $(ls -A "$tmp/early") $(pgrep -af "path=$tmp/early/" | head -c 200)" \
+		eval 'test -z "$(ls -A "$tmp/early")" && ! pgrep -f "path=$tmp/early/" >/dev/null'
+	pkill -KILL -f "path=$tmp/early/" 2>/dev/null
+	rm -rf "${tmp:?}/early/"*
+done
+
 # ---- boot 1: streams, status 42, cwd, environment, a file back ---------
 head -c 1048576 /dev/urandom >"$tmp/out.bin"
 { head -c 65536 /dev/urandom; printf 'a\0b\0\0\n\r\n\377'; head -c 1000 /dev/zero; } >"$tmp/err.bin"
@@ -326,6 +366,67 @@ check "environment: PATH, HOME and SANDBOX_GUEST=1 are there" "$(grep -aE '^(PAT
 check "environment: SANDBOX_ENV adds names" "$(grep -a EXTRA_FOR_TEST "$tmp/o" | head -c 200)" \
 	grep -aqx "EXTRA_FOR_TEST=extra-$$" "$tmp/o"
 
+# a job that prints 64 MiB: it all comes back, while the warm folder
+# never holds more than a few MiB of it
+du_max() { # du_max DIR PID: the most KiB DIR held while PID ran
+	local max=0 k
+	while kill -0 "$2" 2>/dev/null; do
+		k=$(du -sk "$1" 2>/dev/null | cut -f1)
+		[ -z "$k" ] || [ "$k" -le "$max" ] || max=$k
+		sleep 0.05
+	done
+	echo "$max"
+}
+base=$(du -sk "$SANDBOX_UP_DIR" | cut -f1)
+"$run" head -c 64M /dev/zero 2>"$tmp/e" | wc -c >"$tmp/o" &
+runner=$!
+peak=$(du_max "$SANDBOX_UP_DIR" "$runner")
+wait "$runner"
+check "warm: 64 MiB of output all come back" "got $(cat "$tmp/o") bytes; $(head -c 300 "$tmp/e")" \
+	test "$(cat "$tmp/o")" = 67108864
+check "warm: 64 MiB of output: the job folder holds at most 8 MiB of it" \
+	"it grew from $base to $peak KiB" test "$((peak - base))" -lt 8192
+
+# stdout and stderr to one file (a terminal, 2>&1): in the order written
+order='for i in $(seq 300); do echo out$i; echo err$i >&2; done; echo last-out; echo last-err >&2'
+sh -c "$order" >"$tmp/native" 2>&1
+"$run" sh -c "$order" >"$tmp/o" 2>&1
+check "warm: stdout and stderr to one file come back in the order written" \
+	"$(diff "$tmp/native" "$tmp/o" | head -n 6 | tr '\n' ' ')" cmp -s "$tmp/native" "$tmp/o"
+"$run" sh -c "$order" >"$tmp/o" 2>"$tmp/e"
+check "warm: stdout and stderr to two files stay apart" "$(head -c 100 "$tmp/o") / $(head -c 100 "$tmp/e")" \
+	eval 'cmp -s "$tmp/o" <(grep -v err "$tmp/native") && cmp -s "$tmp/e" <(grep err "$tmp/native")'
+
+# a user who may not use the warm sandbox (root's): told so, and a VM
+# booted for the command; up and down refuse with the reason
+as_nobody() { runuser -u nobody -- env SANDBOX_UP_DIR="$SANDBOX_UP_DIR" TMPDIR=/tmp "$@"; }
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/null &&
+	(cd /tmp && as_nobody "$run" --ready) >/dev/null 2>&1; then
+	chmod 755 "$tmp" # nobody may see the warm folder, not use it
+	as_nobody "$run" --which >"$tmp/o" 2>"$tmp/e"
+	rc=$?
+	check "not the warm sandbox's user: run --which says cold, no shell error" \
+		"got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 300)" \
+		eval 'test "$rc" -eq 0 && grep -qx cold "$tmp/o" && ! grep -Eq "unbound variable|Permission denied|line [0-9]+:" "$tmp/e"'
+	(cd /tmp && as_nobody "$run" sh -c 'echo as-nobody') >"$tmp/o" 2>"$tmp/e"
+	rc=$?
+	check "not the warm sandbox's user: run says why and boots a VM instead" \
+		"got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 400)" \
+		eval 'test "$rc" -eq 0 && grep -qx as-nobody "$tmp/o" && grep -q "cannot use it" "$tmp/e" &&
+			! grep -Eq "unbound variable|Permission denied|line [0-9]+:" "$tmp/e"'
+	for tool in up down; do
+		as_nobody "$here/$tool" >"$tmp/o" 2>"$tmp/e"
+		rc=$?
+		check "not the warm sandbox's user: $tool refuses, status 125, no shell error" \
+			"got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 300)" \
+			eval 'test "$rc" -eq 125 && grep -q "cannot use it" "$tmp/e" &&
+				! grep -Eq "unbound variable|line [0-9]+:" "$tmp/e"'
+	done
+	chmod 700 "$tmp"
+else
+	echo "skip - a user who may not use the warm sandbox: needs root, runuser, and a user nobody who can read this checkout and its sandbox kernel"
+fi
+
 yes_head warm
 
 "$run" --timeout 3 sleep 1000 >"$tmp/o" 2>"$tmp/e"
@@ -349,10 +450,20 @@ check "warm: SIGKILL of run: its job folder goes within 10 s" "$(ls -d "$SANDBOX
 check "warm: SIGKILL of run: its command ends in the VM" "ps: $(grep -a sleep "$tmp/o")" \
 	eval '! grep -aqx "sleep 1234" "$tmp/o"'
 
+# down while a command runs: the command ends (125), and its message
+# names no file that down removed
+"$run" sh -c 'echo started; exec sleep 1234' >"$tmp/started" 2>"$tmp/e1" &
+runner=$!
+for _ in $(seq 300); do grep -q started "$tmp/started" && break; sleep 0.1; done
 "$here/down" >"$tmp/o" 2>"$tmp/e"
 rc=$?
 check "down: stops it" "got $rc; $(cat "$tmp/o" "$tmp/e" | head -c 300)" \
 	eval 'test "$rc" -eq 0 && grep -q "^sandbox: down" "$tmp/o" && ! kill -0 "$pid1" 2>/dev/null && test ! -e "$SANDBOX_UP_DIR"'
+wait "$runner"
+rc=$?
+gone=$(grep -o "${SANDBOX_UP_DIR}[^ )]*" "$tmp/e1" | while read -r f; do [ -e "$f" ] || echo "$f"; done)
+check "down during a command: it ends with 125, its message names no file down removed" \
+	"got $rc; $(head -c 300 "$tmp/e1")" eval 'test "$rc" -eq 125 && test -s "$tmp/e1" && test -z "$gone"'
 
 "$run" --which >"$tmp/o" 2>"$tmp/e"
 check "down: run --which says cold" "$(cat "$tmp/o" "$tmp/e" | head -c 300)" grep -qx cold "$tmp/o"

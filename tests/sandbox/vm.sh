@@ -18,6 +18,7 @@ repo=$(cd "$repo" && pwd -P)
 # SANDBOX_UP_DIR, else up/ in the kernel's cache folder).
 vm_prepare() {
 	local env_file log want tsc
+	vm_settings_check
 	qemu=${SANDBOX_QEMU:-qemu-system-x86_64}
 	qemu=$(command -v "$qemu") ||
 		fail "${SANDBOX_QEMU:-qemu-system-x86_64} not found: run 'make deps' (installs qemu-system-x86)"
@@ -72,12 +73,28 @@ in_cache() { case $1 in /*) echo "$1" ;; *) echo "$cache/$1" ;; esac; }
 # machine's cores), else 1. With two, step10's tests panicked (6.12) or
 # wedged (6.1) the guest, in kernel code patched under the other vCPU;
 # batches use both cores through pool.py's one-vCPU VMs instead
-# (README.md, "Both cores").
+# (README.md, "Both cores"). vm_prepare checks SANDBOX_SMP first: this
+# one runs inside $(...), where fail() could not end the script.
 vm_cpus() {
 	local n=${SANDBOX_SMP:-1}
 	[ "$n" != all ] || n=$(nproc 2>/dev/null || echo 1)
-	[[ "$n" =~ ^[1-9][0-9]*$ ]] || fail "SANDBOX_SMP wants a number of vCPUs, not '$n'"
 	echo "$n"
+}
+
+# vm_settings_check: refuses (fail, status 125) a SANDBOX_* value that
+# is not one of those the README lists, before anything runs.
+vm_settings_check() {
+	local smp=${SANDBOX_SMP:-1} mem=${SANDBOX_MEM:-512}
+	[ "$smp" = all ] || [[ "$smp" =~ ^[1-9][0-9]{0,2}$ ]] ||
+		fail "SANDBOX_SMP wants a number of vCPUs (1 to 999) or 'all', not '$smp'"
+	[[ "$mem" =~ ^[1-9][0-9]{0,6}$ ]] && [ "$mem" -ge 128 ] ||
+		fail "SANDBOX_MEM wants MiB, a whole number from 128, not '$mem'"
+	case ${SANDBOX_WARM:-1} in 0|1) ;; *) fail "SANDBOX_WARM wants 0 or 1, not '$SANDBOX_WARM'" ;; esac
+	case ${SANDBOX_VERBOSE:-0} in 0|1) ;; *) fail "SANDBOX_VERBOSE wants 0 or 1, not '$SANDBOX_VERBOSE'" ;; esac
+	[[ "${SANDBOX_IDLE:-900}" =~ ^[0-9]+$ ]] ||
+		fail "SANDBOX_IDLE wants whole seconds, not '$SANDBOX_IDLE'"
+	[[ "${SANDBOX_TIMEOUT:-600}" =~ ^[0-9]+(\.[0-9]{1,6})?$ ]] ||
+		fail "SANDBOX_TIMEOUT wants seconds, not '$SANDBOX_TIMEOUT'"
 }
 
 # vm_args DIR WORDS...: sets args, QEMU's command line for a VM whose job
@@ -146,9 +163,24 @@ warm_pid() {
 }
 
 # warm_lock: waits until no up or down is busy with the warm folder.
+# Fails, with warm_error saying why and what to do, when this user may not
+# use that folder (a warm sandbox that root started, for a user who is not
+# root).
 warm_lock() {
-	mkdir -p "${warm%/*}"
-	exec {warm_lock_fd}>"$warm.lock"
-	flock "$warm_lock_fd"
+	local owner
+	warm_lock_fd=
+	if mkdir -p "${warm%/*}" 2>/dev/null && { exec {warm_lock_fd}>>"$warm.lock"; } 2>/dev/null &&
+		{ [ ! -e "$warm" ] || { [ -w "$warm" ] && [ -x "$warm" ]; }; }; then
+		flock "$warm_lock_fd"
+		return 0
+	fi
+	warm_unlock
+	owner=$(stat -c %U "$warm" 2>/dev/null || stat -c %U "$warm.lock" 2>/dev/null ||
+		stat -c %U "${warm%/*}" 2>/dev/null)
+	warm_error="the warm sandbox's folder ${warm#"$repo"/} belongs to ${owner:-another user}; user $(id -un) cannot use it (run as ${owner:-its owner}, or give yourself one: SANDBOX_UP_DIR=a folder of yours, for up and for run)"
+	return 1
 }
-warm_unlock() { exec {warm_lock_fd}>&-; }
+warm_unlock() {
+	[ -z "${warm_lock_fd:-}" ] || exec {warm_lock_fd}>&-
+	warm_lock_fd=
+}
