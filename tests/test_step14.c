@@ -498,8 +498,12 @@ Test(step14, program_refuses_a_file_that_is_no_kernel, .timeout = 60)
 	program_result_free(&r);
 }
 
-/* The one boot of the learner's tests: Debian's kernel to our greeting. */
-Test(step14, boots_linux_to_our_user_space_and_powers_off,
+/*
+ * The one boot of the learner's tests: Debian's kernel to our greeting.
+ * Its name sorts last, so a --fail-fast run (make mutants) that a test
+ * above has failed does not boot.
+ */
+Test(step14, with_debian_6_1_boots_to_our_greeting_and_powers_off,
      .timeout = BOOT_SECONDS)
 {
 	boot_check(NULL, NULL, EXIT_SUCCESS, (const char *[]){ "Linux version 6.1.",
