@@ -20,6 +20,12 @@ COMMON := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 TOP := $(abspath $(COMMON)/..)
 TESTS := $(TOP)/tests
 
+# make cannot name a file whose path has a space, and the recipes quote
+# paths in single quotes: such a checkout is refused, in one sentence.
+ifneq ($(words $(TOP))$(findstring ',$(TOP))$(findstring ",$(TOP))$(findstring $$,$(TOP)),1)
+$(error this checkout's path ($(TOP)) has a space, a quote or a $$ in it, which make cannot build in: move or clone it to a path without one)
+endif
+
 NASM ?= nasm
 CFLAGS ?= -O2 -g
 # What the code needs, whatever CFLAGS and LDFLAGS say: every ioctl()
@@ -40,24 +46,78 @@ Q := $(if $(filter 1,$(V)),,@)
 say = $(if $(Q),@printf '  %-6s %s\n' $(1) $(patsubst $(TOP)/%,$(TOPREL)%,$(2));)
 TOPREL := $(shell realpath --relative-to=. $(TOP))/
 
-# ---- Shared by every step and the bench: common/ and the test guests ----
+# ---- Shared by every step and the bench: common/, the test helpers ----
 SHARED := $(TOP)/$(BUILD)
 ALL_COMMON_OBJS := $(patsubst $(COMMON)/%.c,$(SHARED)/common/%.o,$(wildcard $(COMMON)/*.c))
 TEST_GUESTS := $(patsubst $(TESTS)/guests/%.asm,$(TOP)/.build/guests/%.bin,\
 	$(wildcard $(TESTS)/guests/*.asm $(TESTS)/guests/gallery/*.asm))
+# The helpers every test program links (kvm_test.h, faults.h), once per flavour.
+TEST_LIB := $(SHARED)/tests/libkvmtest.a
+TEST_LIB_OBJS := $(patsubst %,$(SHARED)/tests/%.o,kvm_test faults worker_name)
 
-.PHONY: all shared test test-build run diff mutants clean
-shared: $(ALL_COMMON_OBJS) $(TEST_GUESTS)
+# Criterion runs each test in a fresh exec of the test program, and its
+# shared library loads 20 others (libgit2, Kerberos, OpenSSL, ...): under
+# the sandbox's emulation that is 0.5 s a test.  Linked statically from
+# Debian's archives (libcriterion-dev, libnanopb-dev, which make deps
+# installs), an exec costs 0.15 s; its three calls into libgit2, which
+# only the diffs of Criterion's new assertion API use, are answered by
+# tests/criterion_static.c.  Without those archives, the shared library;
+# with the sanitizers too (LeakSanitizer blames BoxFort's own timeouts
+# on the program that holds its code).
+CRITERION_A := $(if $(SAN),,$(foreach a,criterion boxfort protobuf-nanopb,\
+	$(shell $(CC) -print-file-name=lib$(a).a)))
+ifeq ($(words $(filter /%,$(CRITERION_A))),3)
+CRITERION_LIBS := $(SHARED)/tests/criterion_static.o -Wl,-Bstatic $(CRITERION_A) -Wl,-Bdynamic -lnanomsg
+CRITERION_DEPS := $(SHARED)/tests/criterion_static.o
+else
+CRITERION_LIBS := -lcriterion
+endif
 
-$(SHARED)/common/%.o: $(COMMON)/%.c
+# What the compiler is told, kept in a file: when CFLAGS (or CC, ...)
+# change, every object of this flavour is older than it, and rebuilt.
+FLAGS := $(SHARED)/compile-flags
+# (No path of the checkout in it: a copy of the tree, as tools/mutants
+# makes, keeps its objects.)
+FLAGS_NOW := $(strip $(CC) $(CPPFLAGS) $(KVM_CFLAGS) $(CFLAGS) $(SAN) | $(LDFLAGS) \
+	criterion-$(if $(CRITERION_DEPS),static,shared))
+ifneq ($(file <$(FLAGS)),$(FLAGS_NOW))
+$(shell mkdir -p $(SHARED))
+$(file >$(FLAGS),$(FLAGS_NOW))
+endif
+
+.PHONY: all shared test test-build check-build run diff mutants clean
+shared: $(ALL_COMMON_OBJS) $(TEST_GUESTS) $(TEST_LIB) $(CRITERION_DEPS) ; @:
+
+$(SHARED)/common/%.o: $(COMMON)/%.c $(FLAGS)
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D) && $(COMPILE) -c -o $@ $<
+
+$(SHARED)/tests/%.o: $(TESTS)/%.c $(FLAGS)
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -c -o $@ $< || \
+	{ echo '#include <criterion/criterion.h>' | $(CC) -E -x c - >/dev/null 2>&1 || \
+	  echo "Criterion is not installed; make deps, at the top, installs it" >&2; exit 1; }
+
+$(TEST_LIB): $(TEST_LIB_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# The maintainers' suite of what all steps share (tests/check_steps.c),
+# linked with every stage from common/ (make check-suites).
+CHECK_STEPS := $(SHARED)/tests/check_steps
+.PHONY: check-steps
+check-steps: $(CHECK_STEPS) ; @:
+$(CHECK_STEPS): $(SHARED)/tests/check_steps.o $(ALL_COMMON_OBJS) $(TEST_LIB) $(CRITERION_DEPS) $(FLAGS)
+	$(call say,LD,$@)
+	$(Q)$(LINK) -o $@ $(SHARED)/tests/check_steps.o $(ALL_COMMON_OBJS) \
+		-Wl,--whole-archive $(TEST_LIB) -Wl,--no-whole-archive $(CRITERION_LIBS) $(LDLIBS)
 
 $(TOP)/.build/guests/%.bin: $(TESTS)/guests/%.asm
 	$(call say,NASM,$@)
 	$(Q)mkdir -p $(@D) && $(NASM) -f bin -MD $@.d -o $@ $<
 
--include $(ALL_COMMON_OBJS:.o=.d) $(TEST_GUESTS:=.d)
+-include $(ALL_COMMON_OBJS:.o=.d) $(TEST_GUESTS:=.d) $(TEST_LIB_OBJS:.o=.d) \
+	$(SHARED)/tests/check_steps.d
 
 ifdef STEP
 # ---- One step ----------------------------------------------------------
@@ -69,10 +129,10 @@ STEP_OBJS := $(STEP_SRCS:%.c=$(BUILD)/%.o) $(STEP_EXTRA_OBJS)
 STEP_TEST_OBJS := $(STEP_SRCS:%.c=$(BUILD)/%.test.o) $(STEP_EXTRA_OBJS)
 TEST_PROG := $(BUILD)/test_$(STEP)
 TEST_SRCS ?= test_$(STEP).c
-TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/tests/%.o) $(BUILD)/tests/kvm_test.o \
-	$(BUILD)/tests/faults.o $(BUILD)/tests/worker_name.o
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/tests/%.o)
 
-all: $(PROG)
+# (The empty recipe: a null make says nothing.)
+all: $(PROG) ; @:
 
 # The stage is the step's to write: each function common/$(STAGE).c
 # defines (and each of STAGE_FUNCS) must be defined by the step's own
@@ -85,15 +145,15 @@ $(BUILD)/stage-ok: $(STEP_OBJS) $(STAGE_OBJ)
 		echo "$(STAGE_WHERE) must define $$f() (stage $(STEP:step%=%)); nothing falls back to common/" >&2; \
 		exit 1;; esac; done; touch $@
 
-$(PROG): $(STEP_OBJS) $(COMMON_OBJS) | $(BUILD)/stage-ok
+$(PROG): $(STEP_OBJS) $(COMMON_OBJS) $(FLAGS) | $(BUILD)/stage-ok
 	$(call say,LD,$@)
 	$(Q)$(LINK) -o $@ $(STEP_OBJS) $(COMMON_OBJS) $(LDLIBS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(FLAGS)
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D) && $(COMPILE) -c -o $@ $<
 
-$(BUILD)/%.test.o: %.c
+$(BUILD)/%.test.o: %.c $(FLAGS)
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D) && $(COMPILE) -Dmain=step_main -c -o $@ $<
 
@@ -112,17 +172,36 @@ TEST_CPPFLAGS := -DSTEP_PROGRAM='"$(abspath $(PROG))"' \
 	-DSTEP_DIR='"$(CURDIR)"' -DTOP_DIR='"$(TOP)"' \
 	-DTEST_GUESTS_DIR='"$(TOP)/.build/guests"'
 
-$(BUILD)/tests/%.o: $(TESTS)/%.c
+$(BUILD)/tests/%.check.o: $(TESTS)/%.c $(FLAGS)
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -I$(CURDIR) $(TEST_CPPFLAGS) -DCHECK_SUITE -c -o $@ $<
+
+$(BUILD)/tests/%.o: $(TESTS)/%.c $(FLAGS)
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D) && $(COMPILE) -I$(TESTS) -I$(CURDIR) $(TEST_CPPFLAGS) -c -o $@ $< || \
 	{ echo '#include <criterion/criterion.h>' | $(CC) -E -x c - >/dev/null 2>&1 || \
 	  echo "$(STEP): Criterion is not installed; make deps, at the top, installs it" >&2; exit 1; }
 
-$(TEST_PROG): $(TEST_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) | $(BUILD)/stage-ok
+$(TEST_PROG): $(TEST_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) $(TEST_LIB) $(CRITERION_DEPS) $(FLAGS) | $(BUILD)/stage-ok
 	$(call say,LD,$@)
-	$(Q)$(LINK) -o $@ $^ -lcriterion $(LDLIBS)
+	$(Q)$(LINK) -o $@ $(TEST_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) \
+		-Wl,--whole-archive $(TEST_LIB) -Wl,--no-whole-archive $(CRITERION_LIBS) $(LDLIBS)
 
-test-build: $(PROG) $(TEST_PROG) $(TEST_GUESTS)
+test-build: $(PROG) $(TEST_PROG) $(TEST_GUESTS) ; @:
+
+# A step's maintainers' suite, if it has one (CHECK_SRCS; make check-suites
+# at the top runs it): $(BUILD)/check_$(STEP), built like its tests.
+# Its sources are compiled with CHECK_SUITE defined: a test file holds
+# the learner's tests, then, under #ifdef CHECK_SUITE, the maintainers'.
+CHECK_PROG := $(if $(CHECK_SRCS),$(BUILD)/check_$(STEP))
+CHECK_OBJS := $(CHECK_SRCS:%.c=$(BUILD)/tests/%.check.o)
+check-build: $(PROG) $(CHECK_PROG) $(TEST_GUESTS) ; @:
+ifneq ($(CHECK_PROG),)
+$(CHECK_PROG): $(CHECK_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) $(TEST_LIB) $(CRITERION_DEPS) $(FLAGS) | $(BUILD)/stage-ok
+	$(call say,LD,$@)
+	$(Q)$(LINK) -o $@ $(CHECK_OBJS) $(STEP_TEST_OBJS) $(COMMON_OBJS) \
+		-Wl,--whole-archive $(TEST_LIB) -Wl,--no-whole-archive $(CRITERION_LIBS) $(LDLIBS)
+endif
 
 test: test-build
 	$(Q)$(TESTS)/run-tests $(TEST_PROG)
@@ -133,13 +212,17 @@ diff:
 mutants:
 	$(Q)$(TOP)/tools/mutants $(CURDIR)
 
+# 125 is tests/sandbox/run's own status: then the program never ran.
 run: $(PROG)
-	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS) || { s=$$?; echo "make run: $(STEP) exited with status $$s (README.md, Exit statuses)" >&2; exit $$s; }
+	$(Q)$(TESTS)/with-kvm $(abspath $(PROG)) $(ARGS) || { s=$$?; \
+	if [ $$s = 125 ] && [ "$$($(TESTS)/with-kvm --which)" = sandbox ]; then \
+		echo "make run: the QEMU sandbox failed (status 125; its reason is the line above), so $(STEP) did not run" >&2; \
+	else echo "make run: $(STEP) exited with status $$s (README.md, Exit statuses)" >&2; fi; exit $$s; }
 
 clean:
 	rm -rf .build .build-san $(STEP) $(CLEAN_FILES)
 
--include $(STEP_OBJS:.o=.d) $(STEP_TEST_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
+-include $(STEP_OBJS:.o=.d) $(STEP_TEST_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(CHECK_OBJS:.o=.d) \
 	$(STEP_EXTRA_OBJS:.o=.d) $(STEP_EXTRA_OBJS:=.d) $(BUILD)/guest.bin.d
 endif
 .DELETE_ON_ERROR:

@@ -126,18 +126,18 @@ void capture_begin(struct capture *c, int fd);
 char *capture_end(struct capture *c);
 
 /*
- * The step's directory and program: STEP_DIR and STEP_PROGRAM as make
- * compiled them in, or, when the step was copied with its build (a
- * scratch copy made by tools/mutants), the ones beside this test program,
- * so a copy always tests its own program.  Elsewhere STEP_PROGRAM means
- * step_program().
+ * The step's directory and program, found from where this test program
+ * is (DIR/.build/test_stepNN tests DIR/stepNN; the sanitizer's
+ * DIR/.build-san/test_stepNN tests DIR/.build-san/stepNN), so a copy of
+ * a step with its build (tools/mutants) tests its own program.
+ * step_program_set() names another program instead.  STEP_PROGRAM, in
+ * the tests, means step_program().
  */
 const char *step_dir(void);
 const char *step_program(void);
-#ifndef KVM_TEST_BUILT_PATHS
+void step_program_set(const char *path);
 #undef STEP_PROGRAM
 #define STEP_PROGRAM step_program()
-#endif
 
 /* "step05", from STEP_PROGRAM. */
 const char *step_name(void);
@@ -163,37 +163,35 @@ void readme_transcript_check(const char *step_dir, const char *output);
 void stage_lines_check(const char *out, int last);
 
 /*
- * Tests every step program must pass, run as a user would run it:
- * the checks of the steps below it included (cumulative).  last is the
- * step's number.  Defined in kvm_test.c; STEP_PROGRAM_TESTS() makes them
- * Criterion tests of the step's suite.
+ * Assert that out is stage n's line or lines (each "[NN] ...\n"), in
+ * which each of values (NULL-terminated; e.g. "3" or "0x2000") stands as
+ * a whole word: what the lines report, not how they are worded.
  */
+void stage_line_check(const char *out, int n, const char *const values[]);
+
+/*
+ * The one test of the step program's own output: run as a user runs it,
+ * it exits 0, writes nothing on stderr, prints stages 01..last in order
+ * and exactly the transcript its README shows (make transcripts).
+ */
+void program_check_output(int last);
+/* Only the transcript, for a program with options of its own. */
 void program_check_readme(void);
-void program_check_stages(int last);
+#define STEP_PROGRAM_TEST(suite, last)					\
+	Test(suite, program_output_is_its_readme_transcript, .timeout = 30) \
+	{ program_check_output(last); }
+
+/*
+ * What every step program does the same way, through common/, checked
+ * once for every step by the maintainers' suite (tests/check_steps.c):
+ * on step_program() (step_program_set), whose last stage is last.
+ */
 void program_check_missing_device(void);
 void program_check_not_kvm_device(int last);
 void program_check_permission_denied(void);
 void program_check_unknown_argument(void);
 void program_check_help(void);
 void program_check_trace(int last);
-
-#define STEP_PROGRAM_TESTS(suite, last)					\
-	Test(suite, program_output_matches_readme_transcript, .timeout = 30) \
-	{ program_check_readme(); }					\
-	Test(suite, program_prints_every_stage_so_far, .timeout = 30)	\
-	{ program_check_stages(last); }					\
-	Test(suite, program_reports_missing_device, .timeout = 30)	\
-	{ program_check_missing_device(); }				\
-	Test(suite, program_reports_device_that_is_not_kvm, .timeout = 30) \
-	{ program_check_not_kvm_device(last); }				\
-	Test(suite, program_reports_permission_denied, .timeout = 30)	\
-	{ program_check_permission_denied(); }				\
-	Test(suite, program_refuses_unknown_argument, .timeout = 30)	\
-	{ program_check_unknown_argument(); }				\
-	Test(suite, program_help_exits_0, .timeout = 30)		\
-	{ program_check_help(); }					\
-	Test(suite, program_traces_its_ioctls, .timeout = 30)		\
-	{ program_check_trace(last); }
 
 /*
  * Record the ioctls the code under test makes, without changing them

@@ -14,6 +14,7 @@
 #include "report.h"
 #include "trace.h"
 
+#ifndef CHECK_SUITE
 Test(step02, version_is_12_as_kvm_answers_it)
 {
 	struct vm vm;
@@ -30,50 +31,11 @@ Test(step02, version_is_12_as_kvm_answers_it)
 	vm_destroy(&vm);
 }
 
-Test(step02, asks_the_kvm_fd_once)
-{
-	struct vm vm;
-	const struct ioctl_call *call;
-
-	vm_setup_through(&vm, 1);
-	stage_quiet = 1;
-	ioctl_spy_start();
-	cr_assert_eq(kvm_check_api_version(&vm), 0,
-		     "stage 02 (kvm_check_api_version) did not return 0; it "
-		     "must succeed here");
-	ioctl_spy_stop();
-	cr_assert_eq(ioctl_spy_count, 1,
-		     "the stage made %d ioctls; it must make exactly 1",
-		     ioctl_spy_count);
-	call = ioctl_spy_find(KVM_GET_API_VERSION);
-	cr_assert(call, "no KVM_GET_API_VERSION");
-	cr_assert_eq(call->fd, vm.kvm_fd,
-		     "the ioctl was made on fd %d; it belongs on vm.kvm_fd "
-		     "(fd %d)", call->fd, vm.kvm_fd);
-	vm_destroy(&vm);
-}
-
-Test(step02, refuses_a_nonzero_argument)
-{
-	struct vm vm;
-
-	/* kvm_dev_ioctl(): KVM_GET_API_VERSION takes none, so 0 only. */
-	vm_setup_through(&vm, 1);
-	errno = 0;
-	cr_assert_eq(ioctl(vm.kvm_fd, KVM_GET_API_VERSION, 1UL), -1,
-		     "KVM_GET_API_VERSION accepted an argument of 1");
-	cr_assert_eq(errno, EINVAL, "argument 1: %s", errno_name(errno));
-	cr_assert(strstr(errno_hint("KVM_GET_API_VERSION", EINVAL), "pass 0"),
-		  "the hint for KVM_GET_API_VERSION failing with EINVAL does "
-		  "not contain \"%s\"", "pass 0");
-	vm_destroy(&vm);
-}
-
 Test(step02, prints_its_stage_line)
 {
 	struct vm vm;
 	struct capture c;
-	char *out;
+	char *out, version[16];
 
 	vm_setup_through(&vm, 1);
 	capture_begin(&c, 1);
@@ -81,9 +43,8 @@ Test(step02, prints_its_stage_line)
 		     "stage 02 (kvm_check_api_version) did not return 0; it "
 		     "must succeed here");
 	out = capture_end(&c);
-	cr_assert_str_eq(out, "[02] KVM_GET_API_VERSION: 12\n",
-			 "stage 02 printed\n%s\nbut its stage line must "
-			 "read\n%s", out, "[02] KVM_GET_API_VERSION: 12\n");
+	snprintf(version, sizeof(version), "%d", vm.api_version);
+	stage_line_check(out, 2, (const char *const[]){ version, NULL });
 	free(out);
 	vm_destroy(&vm);
 }
@@ -101,8 +62,7 @@ Test(step02, refuses_a_device_that_is_not_kvm)
 		     "stage 02 (kvm_check_api_version) did not return -1; "
 		     "after a failed call it must report it and return -1");
 	err = capture_end(&c);
-	assert_has(err, ": KVM_GET_API_VERSION failed: ENOTTY (Inappropriate "
-		   "ioctl for device)\n  hint: this file is not a KVM device");
+	assert_has(err, ": KVM_GET_API_VERSION failed: ENOTTY");
 	free(err);
 	vm_destroy(&vm);
 }
@@ -132,8 +92,9 @@ Test(step02, refuses_api_version_11)
 		     "after a failed call it must report it and return -1");
 	err = capture_end(&c);
 	ioctl_hook = NULL;
-	assert_has(err, ": KVM_GET_API_VERSION returned 11, not 12\n"
-		   "  hint: ");
+	/* It names the call and the version KVM gave. */
+	assert_has(err, ": KVM_GET_API_VERSION ");
+	assert_has(err, " 11");
 	free(err);
 	vm_destroy(&vm);
 }
@@ -162,8 +123,9 @@ Test(step02, refuses_api_version_13)
 		     "stage 02 accepted API version 13: only 12 is stable");
 	err = capture_end(&c);
 	ioctl_hook = NULL;
-	assert_has(err, ": KVM_GET_API_VERSION returned 13, not 12\n"
-		   "  hint: ");
+	/* It names the call and the version KVM gave. */
+	assert_has(err, ": KVM_GET_API_VERSION ");
+	assert_has(err, " 13");
 	free(err);
 	vm_destroy(&vm);
 }
@@ -184,11 +146,31 @@ Test(step02, program_exits_1_on_api_version_11)
 	o = capture_end(&out);
 	ioctl_hook = NULL;
 	cr_assert_eq(status, EXIT_SETUP, "status %d; stderr:\n%s", status, e);
-	assert_has(e, "KVM_GET_API_VERSION returned 11, not 12");
+	assert_has(e, ": KVM_GET_API_VERSION ");
 	cr_assert(!strstr(o, "[02]"), "stage 02 said it succeeded:\n%s", o);
-	cr_assert(!strncmp(o, "[01] open /dev/kvm: fd ", 23), "%s", o);
+	cr_assert(!strncmp(o, "[01] ", 5), "stage 01's line is missing:\n%s", o);
 	free(o);
 	free(e);
 }
 
-STEP_PROGRAM_TESTS(step02, 2)
+STEP_PROGRAM_TEST(step02, 2)
+
+#else
+/*
+ * The maintainers' part (make check-suites builds it as check_step02):
+ * what KVM itself answers, as the README teaches it, and what the test
+ * harness and the hint table say; a wrong stage 02 fails the tests above.
+ */
+Test(step02, refuses_a_nonzero_argument)
+{
+	struct vm vm;
+
+	/* kvm_dev_ioctl(): KVM_GET_API_VERSION takes none, so 0 only. */
+	vm_setup_through(&vm, 1);
+	errno = 0;
+	cr_assert_eq(ioctl(vm.kvm_fd, KVM_GET_API_VERSION, 1UL), -1,
+		     "KVM_GET_API_VERSION accepted an argument of 1");
+	cr_assert_eq(errno, EINVAL, "argument 1: %s", errno_name(errno));
+	vm_destroy(&vm);
+}
+#endif

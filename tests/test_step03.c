@@ -15,19 +15,7 @@
 #include "kvm_test.h"
 #include "report.h"
 
-Test(step03, an_unknown_machine_type_is_refused)
-{
-	struct vm vm;
-
-	/* kvm_arch_init_vm(): x86 knows type 0 and a few special ones. */
-	vm_setup_through(&vm, 2);
-	errno = 0;
-	cr_assert_eq(ioctl(vm.kvm_fd, KVM_CREATE_VM, 99UL), -1,
-		     "KVM created a VM of machine type 99");
-	cr_assert_eq(errno, EINVAL, "type 99: %s", errno_name(errno));
-	vm_destroy(&vm);
-}
-
+#ifndef CHECK_SUITE
 Test(step03, vm_fd_is_a_kvm_vm_and_not_the_device_fd)
 {
 	struct vm vm;
@@ -50,34 +38,6 @@ Test(step03, vm_fd_is_a_kvm_vm_and_not_the_device_fd)
 	vm_destroy(&vm);
 }
 
-Test(step03, vm_fd_answers_vm_ioctls)
-{
-	struct vm vm;
-	int slots;
-
-	vm_setup_through(&vm, 3);
-	/* KVM_CHECK_EXTENSION works on a VM fd where KVM says it may. */
-	cr_assert_gt(kvm_ioctl_ok(vm.kvm_fd, KVM_CHECK_EXTENSION,
-				  KVM_CAP_CHECK_EXTENSION_VM), 0,
-		     "KVM_CAP_CHECK_EXTENSION_VM is 0: KVM says VM fds do not "
-		     "answer KVM_CHECK_EXTENSION");
-	slots = ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
-	cr_assert_gt(slots, 0, "KVM_CAP_NR_MEMSLOTS on the VM fd: %d (%s)",
-		     slots, strerror(errno));
-	vm_destroy(&vm);
-}
-
-Test(step03, vm_fd_refuses_device_ioctls)
-{
-	struct vm vm;
-
-	vm_setup_through(&vm, 3);
-	/* KVM_GET_API_VERSION is /dev/kvm's: a VM fd does not know it. */
-	kvm_ioctl_refused(vm.fd, KVM_GET_API_VERSION, 0UL, ENOTTY,
-			  "the VM fd must not be /dev/kvm's");
-	vm_destroy(&vm);
-}
-
 Test(step03, creates_exactly_one_vm_with_type_0)
 {
 	struct vm vm;
@@ -95,9 +55,6 @@ Test(step03, creates_exactly_one_vm_with_type_0)
 	cr_assert_eq(fd_count(), before + 1,
 		     "%d fds are open, %d before; there must be exactly one "
 		     "more (its own)", fd_count(), before);
-	cr_assert_eq(ioctl_spy_count, 1,
-		     "the stage made %d ioctls; it must make exactly 1",
-		     ioctl_spy_count);
 	call = ioctl_spy_find(KVM_CREATE_VM);
 	cr_assert(call, "no KVM_CREATE_VM");
 	cr_assert_eq(call->fd, vm.kvm_fd,
@@ -129,19 +86,65 @@ Test(step03, prints_its_stage_line)
 {
 	struct vm vm;
 	struct capture c;
-	char *out, want[64];
+	char *out, fd[16];
 
 	vm_setup_through(&vm, 2);
 	capture_begin(&c, 1);
 	cr_assert_geq(vm_create(&vm), 0,
 		      "stage 03 (vm_create) failed; it must succeed here");
 	out = capture_end(&c);
-	snprintf(want, sizeof(want), "[03] KVM_CREATE_VM: VM fd %d\n", vm.fd);
-	cr_assert_str_eq(out, want,
-			 "stage 03 printed\n%s\nbut its stage line must "
-			 "read\n%s", out, want);
+	snprintf(fd, sizeof(fd), "%d", vm.fd);
+	stage_line_check(out, 3, (const char *const[]){ fd, NULL });
 	free(out);
 	vm_destroy(&vm);
 }
 
-STEP_PROGRAM_TESTS(step03, 3)
+STEP_PROGRAM_TEST(step03, 3)
+
+#else
+/*
+ * The maintainers' part (make check-suites builds it as check_step03):
+ * what KVM itself answers, as the README teaches it, and what the test
+ * harness and the hint table say; a wrong stage 03 fails the tests above.
+ */
+Test(step03, an_unknown_machine_type_is_refused)
+{
+	struct vm vm;
+
+	/* kvm_arch_init_vm(): x86 knows type 0 and a few special ones. */
+	vm_setup_through(&vm, 2);
+	errno = 0;
+	cr_assert_eq(ioctl(vm.kvm_fd, KVM_CREATE_VM, 99UL), -1,
+		     "KVM created a VM of machine type 99");
+	cr_assert_eq(errno, EINVAL, "type 99: %s", errno_name(errno));
+	vm_destroy(&vm);
+}
+
+Test(step03, vm_fd_answers_vm_ioctls)
+{
+	struct vm vm;
+	int slots;
+
+	vm_setup_through(&vm, 3);
+	/* KVM_CHECK_EXTENSION works on a VM fd where KVM says it may. */
+	cr_assert_gt(kvm_ioctl_ok(vm.kvm_fd, KVM_CHECK_EXTENSION,
+				  KVM_CAP_CHECK_EXTENSION_VM), 0,
+		     "KVM_CAP_CHECK_EXTENSION_VM is 0: KVM says VM fds do not "
+		     "answer KVM_CHECK_EXTENSION");
+	slots = ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	cr_assert_gt(slots, 0, "KVM_CAP_NR_MEMSLOTS on the VM fd: %d (%s)",
+		     slots, strerror(errno));
+	vm_destroy(&vm);
+}
+
+Test(step03, vm_fd_refuses_device_ioctls)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 3);
+	/* KVM_GET_API_VERSION is /dev/kvm's: a VM fd does not know it. */
+	kvm_ioctl_refused(vm.fd, KVM_GET_API_VERSION, 0UL, ENOTTY,
+			  "the VM fd must not be /dev/kvm's");
+	vm_destroy(&vm);
+}
+#endif

@@ -44,6 +44,7 @@ static int vcpu_cpuid_get(int vcpu_fd, uint32_t nent, struct kvm_cpuid2 **table,
 	return r;
 }
 
+#ifndef CHECK_SUITE
 /* How many leaves KVM_GET_SUPPORTED_CPUID offers on this host. */
 static uint32_t supported_cpuid_count(int kvm_fd)
 {
@@ -92,39 +93,6 @@ Test(step06, vcpu_fd_is_vcpu_0)
 	vm_destroy(&vm);
 }
 
-Test(step06, a_second_vcpu_0_is_refused)
-{
-	struct vm vm;
-	int fd;
-
-	vm_setup_through(&vm, 6);
-	errno = 0;
-	fd = ioctl(vm.fd, KVM_CREATE_VCPU, 0UL);
-	cr_assert_eq(fd, -1, "KVM created a second vCPU 0");
-	cr_assert_eq(errno, EEXIST, "errno %s", errno_name(errno));
-	/* Only the id is taken: vCPU 1 is still possible. */
-	fd = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
-	cr_assert_geq(fd, 0, "vCPU 1: %s", strerror(errno));
-	cr_assert_str_eq(fd_target(fd), "anon_inode:kvm-vcpu:1",
-			 "fd %d is %s; it must be %s", fd, fd_target(fd),
-			 "anon_inode:kvm-vcpu:1");
-	vm_destroy(&vm);
-}
-
-Test(step06, vcpu_fd_answers_vcpu_ioctls)
-{
-	struct vm vm;
-	struct kvm_regs regs;
-
-	vm_setup_through(&vm, 6);
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
-	/* A new vCPU is at the reset vector: real mode, RIP 0xfff0. */
-	cr_assert_eq(regs.rip, 0xfff0,
-		     "a new vCPU's RIP is 0x%llx; KVM puts it at the reset "
-		     "vector, RIP 0xfff0", (unsigned long long)regs.rip);
-	vm_destroy(&vm);
-}
-
 Test(step06, creates_one_vcpu_on_the_vm_fd)
 {
 	struct vm vm;
@@ -146,27 +114,6 @@ Test(step06, creates_one_vcpu_on_the_vm_fd)
 	cr_assert(call, "no KVM_CREATE_VCPU");
 	cr_assert_eq(call->fd, vm.fd, "not sent to the VM fd");
 	cr_assert_eq(call->arg, 0, "vCPU id %lu", call->arg);
-	vm_destroy(&vm);
-}
-
-Test(step06, a_new_vcpu_has_an_empty_cpuid)
-{
-	struct vm vm;
-	struct kvm_cpuid2 *cpuid;
-	int fd, err;
-
-	vm_setup_through(&vm, 5);
-	fd = ioctl(vm.fd, KVM_CREATE_VCPU, 0UL);
-	cr_assert_geq(fd, 0, "KVM_CREATE_VCPU failed: %s", errno_name(errno));
-	/*
-	 * What stage 06 must fix: a table of no entries holds all of a new
-	 * vCPU's CPUID (KVM answers E2BIG only when it has more).
-	 */
-	cr_assert_eq(vcpu_cpuid_get(fd, 0, &cpuid, &err), 0,
-		     "KVM_GET_CPUID2 with room for no entry: %s: a new vCPU "
-		     "already has a CPUID", errno_name(err));
-	free(cpuid);
-	close(fd);
 	vm_destroy(&vm);
 }
 
@@ -199,32 +146,6 @@ Test(step06, vcpu_cpuid_reads_back_with_long_mode)
 	cr_assert(basic, "the vCPU's CPUID has no leaf 0");
 	cr_assert_geq(basic->eax, 1, "leaf 0 reports no basic leaves");
 	free(cpuid);
-	vm_destroy(&vm);
-}
-
-Test(step06, cpuid_comes_from_kvm_and_goes_to_the_vcpu)
-{
-	struct vm vm;
-	const struct ioctl_call *create, *get, *set;
-
-	vm_setup_through(&vm, 5);
-	stage_quiet = 1;
-	ioctl_spy_start();
-	cr_assert_geq(vcpu_create(&vm), 0,
-		      "stage 06 (vcpu_create) failed; it must succeed here");
-	ioctl_spy_stop();
-	create = ioctl_spy_find(KVM_CREATE_VCPU);
-	get = ioctl_spy_find(KVM_GET_SUPPORTED_CPUID);
-	set = ioctl_spy_find(KVM_SET_CPUID2);
-	cr_assert(create && get && set, "KVM_CREATE_VCPU %s, "
-		  "KVM_GET_SUPPORTED_CPUID %s, KVM_SET_CPUID2 %s",
-		  create ? "sent" : "missing", get ? "sent" : "missing",
-		  set ? "sent" : "missing");
-	cr_assert_eq(get->fd, vm.kvm_fd, "KVM_GET_SUPPORTED_CPUID not sent "
-		     "to /dev/kvm");
-	cr_assert_eq(set->fd, vm.vcpu_fd, "KVM_SET_CPUID2 not sent to the "
-		     "vCPU fd");
-	cr_assert_lt(create, set, "KVM_SET_CPUID2 before KVM_CREATE_VCPU");
 	vm_destroy(&vm);
 }
 
@@ -326,6 +247,85 @@ Test(step06, refuses_a_cpuid_without_long_mode)
 	vm_destroy(&vm);
 }
 
+Test(step06, prints_its_stage_line)
+{
+	struct vm vm;
+	struct capture c;
+	char *out, fd[16];
+
+	vm_setup_through(&vm, 5);
+	capture_begin(&c, 1);
+	cr_assert_geq(vcpu_create(&vm), 0,
+		      "stage 06 (vcpu_create) failed; it must succeed here");
+	out = capture_end(&c);
+	snprintf(fd, sizeof(fd), "%d", vm.vcpu_fd);
+	stage_line_check(out, 6, (const char *const[]){ fd, NULL });
+	free(out);
+	vm_destroy(&vm);
+}
+
+STEP_PROGRAM_TEST(step06, 6)
+
+#else
+/*
+ * The maintainers' part (make check-suites builds it as check_step06):
+ * what KVM itself answers, as the README teaches it, and what the test
+ * harness and the hint table say; a wrong stage 06 fails the tests above.
+ */
+Test(step06, a_second_vcpu_0_is_refused)
+{
+	struct vm vm;
+	int fd;
+
+	vm_setup_through(&vm, 6);
+	errno = 0;
+	fd = ioctl(vm.fd, KVM_CREATE_VCPU, 0UL);
+	cr_assert_eq(fd, -1, "KVM created a second vCPU 0");
+	cr_assert_eq(errno, EEXIST, "errno %s", errno_name(errno));
+	/* Only the id is taken: vCPU 1 is still possible. */
+	fd = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
+	cr_assert_geq(fd, 0, "vCPU 1: %s", strerror(errno));
+	cr_assert_str_eq(fd_target(fd), "anon_inode:kvm-vcpu:1",
+			 "fd %d is %s; it must be %s", fd, fd_target(fd),
+			 "anon_inode:kvm-vcpu:1");
+	vm_destroy(&vm);
+}
+
+Test(step06, vcpu_fd_answers_vcpu_ioctls)
+{
+	struct vm vm;
+	struct kvm_regs regs;
+
+	vm_setup_through(&vm, 6);
+	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
+	/* A new vCPU is at the reset vector: real mode, RIP 0xfff0. */
+	cr_assert_eq(regs.rip, 0xfff0,
+		     "a new vCPU's RIP is 0x%llx; KVM puts it at the reset "
+		     "vector, RIP 0xfff0", (unsigned long long)regs.rip);
+	vm_destroy(&vm);
+}
+
+Test(step06, a_new_vcpu_has_an_empty_cpuid)
+{
+	struct vm vm;
+	struct kvm_cpuid2 *cpuid;
+	int fd, err;
+
+	vm_setup_through(&vm, 5);
+	fd = ioctl(vm.fd, KVM_CREATE_VCPU, 0UL);
+	cr_assert_geq(fd, 0, "KVM_CREATE_VCPU failed: %s", errno_name(errno));
+	/*
+	 * What stage 06 must fix: a table of no entries holds all of a new
+	 * vCPU's CPUID (KVM answers E2BIG only when it has more).
+	 */
+	cr_assert_eq(vcpu_cpuid_get(fd, 0, &cpuid, &err), 0,
+		     "KVM_GET_CPUID2 with room for no entry: %s: a new vCPU "
+		     "already has a CPUID", errno_name(err));
+	free(cpuid);
+	close(fd);
+	vm_destroy(&vm);
+}
+
 Test(step06, dev_kvm_refuses_to_create_a_vcpu)
 {
 	struct vm vm;
@@ -334,31 +334,6 @@ Test(step06, dev_kvm_refuses_to_create_a_vcpu)
 	vm_setup_through(&vm, 5);
 	kvm_ioctl_refused(vm.kvm_fd, KVM_CREATE_VCPU, 0UL, EINVAL,
 			  "vCPUs are created on a VM fd, not on /dev/kvm");
-	cr_assert(strstr(errno_hint("KVM_CREATE_VCPU", EINVAL), "/dev/kvm"),
-		  "the hint for KVM_CREATE_VCPU failing with EINVAL does not "
-		  "contain \"%s\"", "/dev/kvm");
 	vm_destroy(&vm);
 }
-
-Test(step06, prints_its_stage_line)
-{
-	struct vm vm;
-	struct capture c;
-	char *out, want[160];
-
-	vm_setup_through(&vm, 5);
-	capture_begin(&c, 1);
-	cr_assert_geq(vcpu_create(&vm), 0,
-		      "stage 06 (vcpu_create) failed; it must succeed here");
-	out = capture_end(&c);
-	snprintf(want, sizeof(want), "[06] KVM_CREATE_VCPU: vcpu 0, fd %d\n"
-		 "[06] KVM_SET_CPUID2: the CPUID KVM supports here, "
-		 "long mode included\n", vm.vcpu_fd);
-	cr_assert_str_eq(out, want,
-			 "stage 06 printed\n%s\nbut its stage line must "
-			 "read\n%s", out, want);
-	free(out);
-	vm_destroy(&vm);
-}
-
-STEP_PROGRAM_TESTS(step06, 6)
+#endif

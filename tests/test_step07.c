@@ -20,6 +20,7 @@
 #include "kvm_test.h"
 #include "report.h"
 
+#ifndef CHECK_SUITE
 Test(step07, mapping_is_the_size_kvm_asks_for)
 {
 	struct vm vm;
@@ -38,58 +39,6 @@ Test(step07, mapping_is_the_size_kvm_asks_for)
 	vm_destroy(&vm);
 }
 
-Test(step07, mapping_is_the_vcpu_fds_shared_and_writable)
-{
-	char *maps = file_read("/proc/self/maps", NULL), *line, want[64];
-	unsigned long start, end;
-	char perms[8], path[128];
-	struct vm vm;
-
-	free(maps);
-	vm_setup_through(&vm, 7);
-	maps = file_read("/proc/self/maps", NULL);
-	snprintf(want, sizeof(want), "\n%lx-", (unsigned long)vm.run);
-	line = strstr(maps, want);
-	cr_assert(line, "no mapping at %p in /proc/self/maps", (void *)vm.run);
-	cr_assert_eq(sscanf(line + 1, "%lx-%lx %7s %*s %*s %*s %127s", &start,
-			    &end, perms, path), 4,
-		     "the /proc/self/maps line of the kvm_run mapping does "
-		     "not read as start-end perms ... path: %.120s", line + 1);
-	cr_assert_eq(end - start, (vm.run_size + 4095) / 4096 * 4096,
-		     "the kvm_run mapping is %lu bytes; stage 07 says %zu, "
-		     "which rounds up to %zu", end - start, vm.run_size,
-		     (vm.run_size + 4095) / 4096 * 4096);
-	cr_assert_str_eq(perms, "rw-s", "not a shared read-write mapping");
-	cr_assert_str_eq(path, "anon_inode:kvm-vcpu:0",
-			 "the kvm_run mapping is of %s; it must map the vCPU "
-			 "fd (anon_inode:kvm-vcpu:0)", path);
-	free(maps);
-	vm_destroy(&vm);
-}
-
-Test(step07, kvm_run_is_readable_and_fresh)
-{
-	struct vm vm;
-	volatile uint8_t sum = 0;
-
-	vm_setup_through(&vm, 7);
-	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_UNKNOWN,
-		     "a fresh kvm_run says exit reason %s; before any KVM_RUN "
-		     "it is KVM_EXIT_UNKNOWN (0): is it the vCPU's mapping?",
-		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(vm.run->immediate_exit, 0,
-		     "a fresh kvm_run has immediate_exit = %u; before any "
-		     "KVM_RUN it is 0", vm.run->immediate_exit);
-	cr_assert_eq(vm.run->request_interrupt_window, 0,
-		     "a fresh kvm_run has request_interrupt_window = %u; "
-		     "before any KVM_RUN it is 0",
-		     vm.run->request_interrupt_window);
-	for (size_t i = 0; i < vm.run_size; i++)	/* every byte readable */
-		sum += ((volatile uint8_t *)vm.run)[i];
-	(void)sum;
-	vm_destroy(&vm);
-}
-
 Test(step07, kvm_reads_what_we_write_into_kvm_run)
 {
 	struct vm vm;
@@ -101,26 +50,6 @@ Test(step07, kvm_reads_what_we_write_into_kvm_run)
 			  "immediate_exit = 1 from kvm_run and returns before "
 			  "entering the guest; it did not see our write, as "
 			  "when kvm_run is mapped MAP_PRIVATE (copy on write)");
-	vm_destroy(&vm);
-}
-
-Test(step07, asks_the_device_fd_for_the_size)
-{
-	struct vm vm;
-	const struct ioctl_call *call;
-
-	vm_setup_through(&vm, 6);
-	stage_quiet = 1;
-	ioctl_spy_start();
-	cr_assert_eq(vcpu_map_run(&vm), 0,
-		     "stage 07 (vcpu_map_run) did not return 0; it must "
-		     "succeed here");
-	ioctl_spy_stop();
-	call = ioctl_spy_find(KVM_GET_VCPU_MMAP_SIZE);
-	cr_assert(call, "no KVM_GET_VCPU_MMAP_SIZE");
-	cr_assert_eq(call->fd, vm.kvm_fd,
-		     "the ioctl was made on fd %d; it belongs on vm.kvm_fd "
-		     "(fd %d)", call->fd, vm.kvm_fd);
 	vm_destroy(&vm);
 }
 
@@ -152,6 +81,33 @@ Test(step07, reports_a_failed_kvm_get_vcpu_mmap_size)
 	vm_destroy(&vm);
 }
 
+Test(step07, prints_its_stage_line)
+{
+	struct vm vm;
+	struct capture c;
+	char *out, size[24], addr[24];
+
+	vm_setup_through(&vm, 6);
+	capture_begin(&c, 1);
+	cr_assert_eq(vcpu_map_run(&vm), 0,
+		     "stage 07 (vcpu_map_run) did not return 0; it must "
+		     "succeed here");
+	out = capture_end(&c);
+	snprintf(size, sizeof(size), "%zu", vm.run_size);
+	snprintf(addr, sizeof(addr), "%p", (void *)vm.run);
+	stage_line_check(out, 7, (const char *const[]){ size, addr, NULL });
+	free(out);
+	vm_destroy(&vm);
+}
+
+STEP_PROGRAM_TEST(step07, 7)
+
+#else
+/*
+ * The maintainers' part (make check-suites builds it as check_step07):
+ * what KVM itself answers, as the README teaches it, and what the test
+ * harness and the hint table say; a wrong stage 07 fails the tests above.
+ */
 /*
  * A read past a short kvm_run mapping is explained: the test's name,
  * the offset, and the hint, before the crash.  The mapping is cut short
@@ -212,36 +168,6 @@ Test(step07, only_dev_kvm_answers_the_mmap_size)
 			  "only /dev/kvm answers it; a VM fd does not know it");
 	kvm_ioctl_refused(vm.vcpu_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL, EINVAL,
 			  "only /dev/kvm answers it; a vCPU fd does not know it");
-	cr_assert(strstr(errno_hint("KVM_GET_VCPU_MMAP_SIZE", EINVAL),
-			 "not a vCPU fd"),
-		  "the hint for KVM_GET_VCPU_MMAP_SIZE failing with EINVAL "
-		  "does not contain \"%s\"", "not a vCPU fd");
-	cr_assert(strstr(errno_hint("KVM_GET_VCPU_MMAP_SIZE", ENOTTY),
-			 "not a VM fd"),
-		  "the hint for KVM_GET_VCPU_MMAP_SIZE failing with ENOTTY "
-		  "does not contain \"%s\"", "not a VM fd");
 	vm_destroy(&vm);
 }
-
-Test(step07, prints_its_stage_line)
-{
-	struct vm vm;
-	struct capture c;
-	char *out, want[128];
-
-	vm_setup_through(&vm, 6);
-	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_map_run(&vm), 0,
-		     "stage 07 (vcpu_map_run) did not return 0; it must "
-		     "succeed here");
-	out = capture_end(&c);
-	snprintf(want, sizeof(want), "[07] KVM_GET_VCPU_MMAP_SIZE: %zu bytes; "
-		 "kvm_run mapped at %p\n", vm.run_size, (void *)vm.run);
-	cr_assert_str_eq(out, want,
-			 "stage 07 printed\n%s\nbut its stage line must "
-			 "read\n%s", out, want);
-	free(out);
-	vm_destroy(&vm);
-}
-
-STEP_PROGRAM_TESTS(step07, 7)
+#endif

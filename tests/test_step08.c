@@ -37,6 +37,7 @@ static struct kvm_sregs sregs_get(struct vm *vm)
 	return sregs;
 }
 
+#ifndef CHECK_SUITE
 /* One 8-byte paging entry read from guest memory at gpa. */
 static uint64_t entry_read(const struct vm *vm, uint64_t gpa)
 {
@@ -510,6 +511,34 @@ Test(step08, sixty_four_bit_code_runs, .timeout = 20)
 	vm_destroy(&vm);
 }
 
+Test(step08, prints_its_stage_line)
+{
+	struct kvm_sregs s;
+	struct vm vm;
+	struct capture c;
+	char *out, cr[4][24];
+
+	vm_setup_through(&vm, 7);
+	capture_begin(&c, 1);
+	cr_assert_eq(vcpu_enter_long_mode(&vm), 0,
+		     "stage 08 (vcpu_enter_long_mode) did not return 0; it "
+		     "must put the vCPU in long mode with KVM_SET_SREGS");
+	out = capture_end(&c);
+	/* The control registers as KVM holds them. */
+	s = sregs_get(&vm);
+	snprintf(cr[0], sizeof(cr[0]), "0x%llx", (unsigned long long)s.cr0);
+	snprintf(cr[1], sizeof(cr[1]), "0x%llx", (unsigned long long)s.cr3);
+	snprintf(cr[2], sizeof(cr[2]), "0x%llx", (unsigned long long)s.cr4);
+	snprintf(cr[3], sizeof(cr[3]), "0x%llx", (unsigned long long)s.efer);
+	stage_line_check(out, 8, (const char *const[]){ cr[0], cr[1], cr[2],
+							 cr[3], NULL });
+	free(out);
+	vm_destroy(&vm);
+}
+
+STEP_PROGRAM_TEST(step08, 8)
+
+#else
 /* After stages 01-08, KVM_SET_SREGS of the vCPU's state with edit. */
 static int sregs_set_edited(struct vm *vm, void (*edit)(struct kvm_sregs *))
 {
@@ -532,6 +561,21 @@ static void cs_d_in_long_mode(struct kvm_sregs *s)
 	s->cs.db = 1;
 }
 
+static void cr0_pg_sign_extended(struct kvm_sregs *s)
+{
+	s->cr0 = T_CR0_PE | (uint64_t)(int64_t)(int32_t)T_CR0_PG;
+}
+
+static void pg_without_pe(struct kvm_sregs *s) { s->cr0 &= ~T_CR0_PE; }
+static void long_mode_without_pae(struct kvm_sregs *s) { s->cr4 &= ~T_CR4_PAE; }
+static void lme_and_pg_without_lma(struct kvm_sregs *s) { s->efer &= ~T_EFER_LMA; }
+static void lma_without_lme(struct kvm_sregs *s) { s->efer &= ~T_EFER_LME; }
+
+/*
+ * The maintainers' part (make check-suites builds it as check_step08):
+ * what KVM itself answers, as the README teaches it, and what the test
+ * harness and the hint table say; a wrong stage 08 fails the tests above.
+ */
 Test(step08, kvm_refuses_cs_l_outside_long_mode)
 {
 	struct vm vm;
@@ -596,11 +640,6 @@ Test(step08, cs_l_with_d_fails_entry_on_stock_kvm, .timeout = 20)
 	vm_destroy(&vm);
 }
 
-static void cr0_pg_sign_extended(struct kvm_sregs *s)
-{
-	s->cr0 = T_CR0_PE | (uint64_t)(int64_t)(int32_t)T_CR0_PG;
-}
-
 Test(step08, kvm_refuses_a_sign_extended_cr0_pg)
 {
 	struct vm vm;
@@ -613,19 +652,8 @@ Test(step08, kvm_refuses_a_sign_extended_cr0_pg)
 		     "KVM_SET_SREGS with CR0=0xffffffff80000001 (PG "
 		     "sign-extended) returned %s; KVM must refuse reserved "
 		     "CR0 bits with EINVAL", err ? errno_name(err) : "success");
-	cr_assert(strstr(errno_hint("KVM_SET_SREGS", EINVAL), "1ULL << 31"),
-		  "the hint for KVM_SET_SREGS failing with EINVAL does not "
-		  "name 1ULL << 31 (a sign-extended CR0.PG)");
-	cr_assert(strstr(errno_hint("KVM_SET_SREGS", EINVAL), "CPUID"),
-		  "the hint for KVM_SET_SREGS failing with EINVAL does not "
-		  "mention CPUID");
 	vm_destroy(&vm);
 }
-
-static void pg_without_pe(struct kvm_sregs *s) { s->cr0 &= ~T_CR0_PE; }
-static void long_mode_without_pae(struct kvm_sregs *s) { s->cr4 &= ~T_CR4_PAE; }
-static void lme_and_pg_without_lma(struct kvm_sregs *s) { s->efer &= ~T_EFER_LMA; }
-static void lma_without_lme(struct kvm_sregs *s) { s->efer &= ~T_EFER_LME; }
 
 /*
  * Each rule report_sregs_refused() names, broken alone in the long-mode
@@ -697,26 +725,4 @@ Test(step08, sregs_are_asked_of_the_vcpu_fd)
 			  "registers belong to a vCPU fd, not to the VM fd");
 	vm_destroy(&vm);
 }
-
-#define STAGE_08_LINE "[08] KVM_SET_SREGS: long mode, CR0=0x80000001 " \
-	"CR3=0x2000 CR4=0x20 EFER=0x500, CS.L=1 CS.D=0\n"
-
-Test(step08, prints_its_stage_line)
-{
-	struct vm vm;
-	struct capture c;
-	char *out;
-
-	vm_setup_through(&vm, 7);
-	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_enter_long_mode(&vm), 0,
-		     "stage 08 (vcpu_enter_long_mode) did not return 0; it "
-		     "must put the vCPU in long mode with KVM_SET_SREGS");
-	out = capture_end(&c);
-	cr_assert_str_eq(out, STAGE_08_LINE, "stage 08 printed\n%s\nbut its "
-			 "stage line must read\n%s", out, STAGE_08_LINE);
-	free(out);
-	vm_destroy(&vm);
-}
-
-STEP_PROGRAM_TESTS(step08, 8)
+#endif

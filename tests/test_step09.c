@@ -16,6 +16,7 @@
 #include "kvm_test.h"
 #include "report.h"
 
+#ifndef CHECK_SUITE
 static struct kvm_regs regs_get(struct vm *vm)
 {
 	struct kvm_regs regs;
@@ -39,24 +40,6 @@ Test(step09, kvm_get_regs_returns_what_was_set)
 		     r.r8 | r.r9 | r.r10 | r.r11 | r.r12 | r.r13 | r.r14 | r.r15,
 		     0, "a general-purpose register is not zero");
 	vm_destroy(&vm);
-}
-
-Test(step09, stack_and_entry_point_lie_in_guest_memory)
-{
-	cr_assert_geq(GUEST_LOAD_ADDR, GUEST_PD_ADDR + 0x1000,
-		      "the guest would overwrite the page tables");
-	cr_assert_leq(GUEST_LOAD_ADDR + GUEST_CODE_MAX,
-		      GUEST_STACK_TOP - GUEST_STACK_SIZE,
-		      "the guest's code (up to 0x%llx) runs into its stack "
-		      "(from 0x%llx)",
-		      (unsigned long long)(GUEST_LOAD_ADDR + GUEST_CODE_MAX),
-		      (unsigned long long)(GUEST_STACK_TOP - GUEST_STACK_SIZE));
-	cr_assert_leq(GUEST_STACK_TOP, GUEST_MEM_GPA + GUEST_MEM_SIZE,
-		      "the guest's stack top 0x%llx lies past the end of "
-		      "guest memory 0x%llx",
-		      (unsigned long long)GUEST_STACK_TOP,
-		      (unsigned long long)(GUEST_MEM_GPA + GUEST_MEM_SIZE));
-	cr_assert_eq(GUEST_STACK_TOP % 16, 0, "stack not 16-byte aligned");
 }
 
 /* The guest starts at RIP, with RSP and RFLAGS as set: it reports them. */
@@ -85,25 +68,6 @@ Test(step09, guest_starts_with_these_registers, .timeout = 20)
 		     "must be back at 0x%llx (GUEST_STACK_TOP)",
 		     (unsigned long long)r.rsp,
 		     (unsigned long long)GUEST_STACK_TOP);
-	vm_destroy(&vm);
-}
-
-Test(step09, sets_registers_on_the_vcpu_fd)
-{
-	struct vm vm;
-	const struct ioctl_call *call;
-
-	vm_setup_through(&vm, 8);
-	stage_quiet = 1;
-	ioctl_spy_start();
-	cr_assert_eq(vcpu_regs_set(&vm), 0,
-		     "stage 09 (vcpu_regs_set) did not return 0; it must "
-		     "succeed here");
-	ioctl_spy_stop();
-	call = ioctl_spy_find(KVM_SET_REGS);
-	cr_assert(call, "no KVM_SET_REGS");
-	cr_assert_eq(call->fd, vm.vcpu_fd, "KVM_SET_REGS went to fd %d, not "
-		     "the vCPU fd %d", call->fd, vm.vcpu_fd);
 	vm_destroy(&vm);
 }
 
@@ -154,9 +118,10 @@ Test(step09, reports_a_failed_kvm_set_regs)
 
 Test(step09, prints_its_stage_line)
 {
+	struct kvm_regs r;
 	struct vm vm;
 	struct capture c;
-	char *out;
+	char *out, v[3][24];
 
 	vm_setup_through(&vm, 8);
 	capture_begin(&c, 1);
@@ -164,13 +129,39 @@ Test(step09, prints_its_stage_line)
 		     "stage 09 (vcpu_regs_set) did not return 0; it must "
 		     "succeed here");
 	out = capture_end(&c);
-	cr_assert_str_eq(out, "[09] KVM_SET_REGS: RIP=0x10000 RSP=0x200000 "
-			 "RFLAGS=0x2\n",
-			 "stage 09 printed\n%s\nbut its stage line must "
-			 "read\n%s", out,
-			 "[09] KVM_SET_REGS: RIP=0x10000 RSP=0x200000 " "RFLAGS=0x2\n");
+	/* The registers as KVM holds them. */
+	r = regs_get(&vm);
+	snprintf(v[0], sizeof(v[0]), "0x%llx", (unsigned long long)r.rip);
+	snprintf(v[1], sizeof(v[1]), "0x%llx", (unsigned long long)r.rsp);
+	snprintf(v[2], sizeof(v[2]), "0x%llx", (unsigned long long)r.rflags);
+	stage_line_check(out, 9, (const char *const[]){ v[0], v[1], v[2], NULL });
 	free(out);
 	vm_destroy(&vm);
 }
 
-STEP_PROGRAM_TESTS(step09, 9)
+STEP_PROGRAM_TEST(step09, 9)
+
+#else
+/*
+ * The maintainers' part (make check-suites builds it as check_step09):
+ * what KVM itself answers, as the README teaches it, and what the test
+ * harness and the hint table say; a wrong stage 09 fails the tests above.
+ */
+Test(step09, stack_and_entry_point_lie_in_guest_memory)
+{
+	cr_assert_geq(GUEST_LOAD_ADDR, GUEST_PD_ADDR + 0x1000,
+		      "the guest would overwrite the page tables");
+	cr_assert_leq(GUEST_LOAD_ADDR + GUEST_CODE_MAX,
+		      GUEST_STACK_TOP - GUEST_STACK_SIZE,
+		      "the guest's code (up to 0x%llx) runs into its stack "
+		      "(from 0x%llx)",
+		      (unsigned long long)(GUEST_LOAD_ADDR + GUEST_CODE_MAX),
+		      (unsigned long long)(GUEST_STACK_TOP - GUEST_STACK_SIZE));
+	cr_assert_leq(GUEST_STACK_TOP, GUEST_MEM_GPA + GUEST_MEM_SIZE,
+		      "the guest's stack top 0x%llx lies past the end of "
+		      "guest memory 0x%llx",
+		      (unsigned long long)GUEST_STACK_TOP,
+		      (unsigned long long)(GUEST_MEM_GPA + GUEST_MEM_SIZE));
+	cr_assert_eq(GUEST_STACK_TOP % 16, 0, "stack not 16-byte aligned");
+}
+#endif

@@ -284,7 +284,7 @@ Test(step10, program_runs_a_guest_file, .timeout = 30)
 	program_result_free(&r);
 }
 
-STEP_PROGRAM_TESTS(step10, 10)
+STEP_PROGRAM_TEST(step10, 10)
 
 /*
  * After vcpu_run() returns, its timeout timer is off and the stop
@@ -313,113 +313,4 @@ Test(step10, vcpu_run_leaves_no_timer_armed, .timeout = 30)
 		  "after vcpu_run returned, SIGALRM still has the stop "
 		  "handler: vcpu_run must call stop_signals_disarm()");
 	guest_result_free(&r);
-}
-
-/* hlt; jmp back to it: each KVM_RUN ends on the hlt, RIP just past it. */
-static const uint8_t hlt_loop[] = { 0xf4, 0xeb, 0xfd };
-
-/*
- * A loop that enters the guest again after KVM_EXIT_HLT: the guest halts
- * each time, RIP past its hlt, and the dump says so (KVM's halt_exits);
- * after a single KVM_EXIT_HLT it says nothing of the kind.
- */
-Test(step10, dump_names_entering_again_after_hlt, .timeout = 30)
-{
-	struct kvm_regs regs;
-	struct vm vm;
-	char *text = NULL;
-	size_t len;
-	FILE *f;
-
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, hlt_loop, sizeof(hlt_loop));
-	for (int i = 0; i < 3; i++) {
-		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
-			     "KVM_RUN %d on hlt; jmp $-1 ended in %s, not "
-			     "KVM_EXIT_HLT", i + 1,
-			     kvm_exit_name(vm.run->exit_reason));
-		kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
-		cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + 1, "after KVM_EXIT_HLT "
-			     "RIP is 0x%llx; it must be just past the hlt",
-			     (unsigned long long)regs.rip);
-		f = open_memstream(&text, &len);
-		cr_assert(f);
-		vcpu_dump(f, &vm);
-		fclose(f);
-		if (i == 0)
-			assert_lacks(text, "KVM_RUN entered the guest again");
-		else if (i == 1)
-			assert_has(text, "KVM_RUN entered the guest again after a "
-				   "KVM_EXIT_HLT, 1 time ");
-		else
-			assert_has(text, ", 2 times ");
-		free(text);
-		text = NULL;
-	}
-	vm_destroy(&vm);
-}
-
-/*
- * After KVM_EXIT_FAIL_ENTRY no guest instruction ran: the dump says its
- * RIP is not where the guest stopped and shows no bytes there.
- */
-Test(step10, dump_after_a_failed_entry_says_nothing_ran, .timeout = 30)
-{
-	struct kvm_sregs s;
-	struct vm vm;
-	char *text = NULL;
-	size_t len;
-	FILE *f;
-
-	if (access("/sys/module/kvm_amd", F_OK) && access("/sys/module/kvm_intel", F_OK))
-		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
-			     "the sandbox runs this test");
-	vm_setup_through(&vm, 9);
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_SREGS, &s);
-	s.cs.db = 1;			/* with L=1: reserved, the entry fails */
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_SET_SREGS, &s);
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_FAIL_ENTRY,
-		     "KVM_RUN with CS.L=1 and CS.D=1 ended in %s, not "
-		     "KVM_EXIT_FAIL_ENTRY", kvm_exit_name(vm.run->exit_reason));
-	f = open_memstream(&text, &len);
-	cr_assert(f);
-	vcpu_dump(f, &vm);
-	fclose(f);
-	assert_has(text, "no guest instruction ran");
-	assert_lacks(text, "bytes at RIP");
-	free(text);
-	vm_destroy(&vm);
-}
-
-/*
- * Messages: --timeout as the last argument is a usage error about
- * --timeout; a guest image whose size says 0 but has bytes (/proc) is
- * read whole; a closed stdout gets no generic EBADF hint from the table
- * (stdout_finish gives the right one).
- */
-Test(step10, messages_timeout_without_value_proc_file_closed_stdout,
-     .timeout = 30)
-{
-	const char *argv[] = { STEP_PROGRAM, "--timeout", NULL };
-	struct program_result r;
-	uint8_t *image = NULL;
-	size_t size = 0, want;
-	char *proc;
-
-	program_run(argv, NULL, 30, &r);
-	cr_assert_eq(r.status, EXIT_USAGE, "exit %d:\n%s", r.status, r.err);
-	assert_has(r.err, "step10: --timeout wants");
-	program_result_free(&r);
-
-	proc = file_read("/proc/version", &want);
-	cr_assert_eq(guest_image_read("/proc/version", &image, &size), 0,
-		     "/proc/version (st_size 0, %zu bytes) was refused", want);
-	cr_assert(size == want && !memcmp(image, proc, want),
-		  "read %zu bytes of /proc/version's %zu", size, want);
-	free(image);
-	free(proc);
-
-	cr_assert_null(errno_hint("writing to stdout", EBADF),
-		       "writing to a closed stdout got the table's hint: %s",
-		       errno_hint("writing to stdout", EBADF));
 }

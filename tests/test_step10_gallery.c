@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dump.h"
 #include "faults.h"
 #include "kvm_names.h"
 #include "kvm_test.h"
@@ -31,6 +32,8 @@
 
 #define GALLERY TEST_GUESTS_DIR "/gallery/"
 
+/* The random guests are the maintainers' (check_step10: make check-suites). */
+#ifndef CHECK_SUITE
 /* Run step10 --timeout timeout GUEST.bin; kill it after 30 s. */
 static void gallery_run(const char *guest, const char *timeout,
 			struct program_result *r)
@@ -809,6 +812,7 @@ Test(step10_exits, device_sees_only_its_port_and_checked_data)
 	fake_free(&f);
 }
 
+#else
 /* --- Random bytes as guests --- */
 
 /* xorshift64*: the same sequence on every libc. */
@@ -894,11 +898,12 @@ Test(step10_random, random_guests_end_classified, .timeout = 240)
 			o = OUT_HLT;
 		else if (status == EXIT_TIMEOUT)
 			o = OUT_TIMEOUT;
-		else if (status != EXIT_GUEST)
+		else if (status != EXIT_GUEST) {
+			o = OUT_HLT;	/* (cr_assert_fail does not return) */
 			cr_assert_fail("guest %d (seed 0x%llx): vcpu_run "
 				       "returned %d", i,
 				       (unsigned long long)seed, status);
-		else if (stats.last_exit == KVM_EXIT_SHUTDOWN)
+		} else if (stats.last_exit == KVM_EXIT_SHUTDOWN)
 			o = OUT_SHUTDOWN;
 		else if (stats.last_exit == KVM_EXIT_MMIO)
 			o = OUT_MMIO;
@@ -919,3 +924,109 @@ Test(step10_random, random_guests_end_classified, .timeout = 240)
 	close(saved_err);
 	fclose(devnull);
 }
+
+/* hlt; jmp back to it: each KVM_RUN ends on the hlt, RIP just past it. */
+static const uint8_t hlt_loop[] = { 0xf4, 0xeb, 0xfd };
+
+/*
+ * A loop that enters the guest again after KVM_EXIT_HLT: the guest halts
+ * each time, RIP past its hlt, and the dump says so (KVM's halt_exits);
+ * after a single KVM_EXIT_HLT it says nothing of the kind.
+ */
+Test(step10_dump, names_entering_again_after_hlt, .timeout = 30)
+{
+	struct kvm_regs regs;
+	struct vm vm;
+	char *text = NULL;
+	size_t len;
+	FILE *f;
+
+	vm_setup_through(&vm, 9);
+	memcpy(vm.mem + GUEST_LOAD_ADDR, hlt_loop, sizeof(hlt_loop));
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
+			     "KVM_RUN %d on hlt; jmp $-1 ended in %s, not "
+			     "KVM_EXIT_HLT", i + 1,
+			     kvm_exit_name(vm.run->exit_reason));
+		kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
+		cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + 1, "after KVM_EXIT_HLT "
+			     "RIP is 0x%llx; it must be just past the hlt",
+			     (unsigned long long)regs.rip);
+		f = open_memstream(&text, &len);
+		cr_assert(f);
+		vcpu_dump(f, &vm);
+		fclose(f);
+		if (i == 0)
+			assert_lacks(text, "KVM_RUN entered the guest again");
+		else if (i == 1)
+			assert_has(text, "KVM_RUN entered the guest again after a "
+				   "KVM_EXIT_HLT, 1 time ");
+		else
+			assert_has(text, ", 2 times ");
+		free(text);
+		text = NULL;
+	}
+	vm_destroy(&vm);
+}
+
+/*
+ * After KVM_EXIT_FAIL_ENTRY no guest instruction ran: the dump says its
+ * RIP is not where the guest stopped and shows no bytes there.
+ */
+Test(step10_dump, after_a_failed_entry_says_nothing_ran, .timeout = 30)
+{
+	struct kvm_sregs s;
+	struct vm vm;
+	char *text = NULL;
+	size_t len;
+	FILE *f;
+
+	if (access("/sys/module/kvm_amd", F_OK) && access("/sys/module/kvm_intel", F_OK))
+		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
+			     "the sandbox runs this test");
+	vm_setup_through(&vm, 9);
+	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_SREGS, &s);
+	s.cs.db = 1;			/* with L=1: reserved, the entry fails */
+	kvm_ioctl_ok(vm.vcpu_fd, KVM_SET_SREGS, &s);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_FAIL_ENTRY,
+		     "KVM_RUN with CS.L=1 and CS.D=1 ended in %s, not "
+		     "KVM_EXIT_FAIL_ENTRY", kvm_exit_name(vm.run->exit_reason));
+	f = open_memstream(&text, &len);
+	cr_assert(f);
+	vcpu_dump(f, &vm);
+	fclose(f);
+	assert_has(text, "no guest instruction ran");
+	assert_lacks(text, "bytes at RIP");
+	free(text);
+	vm_destroy(&vm);
+}
+
+/*
+ * Messages: --timeout as the last argument is a usage error about
+ * --timeout; a guest image whose size says 0 but has bytes (/proc) is
+ * read whole.
+ */
+Test(step10_messages, timeout_without_value_and_a_proc_file,
+     .timeout = 30)
+{
+	const char *argv[] = { STEP_PROGRAM, "--timeout", NULL };
+	struct program_result r;
+	uint8_t *image = NULL;
+	size_t size = 0, want;
+	char *proc;
+
+	program_run(argv, NULL, 30, &r);
+	cr_assert_eq(r.status, EXIT_USAGE, "exit %d:\n%s", r.status, r.err);
+	assert_has(r.err, "step10: --timeout wants");
+	program_result_free(&r);
+
+	proc = file_read("/proc/version", &want);
+	cr_assert_eq(guest_image_read("/proc/version", &image, &size), 0,
+		     "/proc/version (st_size 0, %zu bytes) was refused", want);
+	cr_assert(size == want && !memcmp(image, proc, want),
+		  "read %zu bytes of /proc/version's %zu", size, want);
+	free(image);
+	free(proc);
+
+}
+#endif

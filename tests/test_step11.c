@@ -26,7 +26,7 @@
 #include "step11.h"
 
 #define GREETING "Hello from a 64-bit KVM guest!\n"
-#define GREETING_LEN (sizeof(GREETING) - 1)
+#define GREETING_LEN ((int)sizeof(GREETING) - 1)
 
 /* What one in-process run of a guest did, and the registers it ended with. */
 struct mmio_result {

@@ -706,8 +706,8 @@ Test(step12, program_traces_setup_with_flag_and_environment, .timeout = 60)
 	static const char *const wanted[] = {
 		"ioctl(3, KVM_CREATE_VM, type 0) = 4\n",
 		"ioctl(4, KVM_CREATE_VCPU, id 0) = 5\n",
-		"ioctl(5, KVM_SET_REGS, {RIP=0x10000, RSP=0x200000, "
-		"RFLAGS=0x2 <RESERVED_1>}) = 0\n",
+		("ioctl(5, KVM_SET_REGS, {RIP=0x10000, RSP=0x200000, "
+		 "RFLAGS=0x2 <RESERVED_1>}) = 0\n"),
 		"ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n",
 	};
 	const char *argv[] = { STEP_PROGRAM, "--trace", NULL };

@@ -145,8 +145,8 @@ Test(step13, both_vcpus_run_and_the_counter_is_exact, .timeout = 60)
 	cr_assert_eq(r.counter, 2 * ADDS_PER_CPU, "counter %llu",
 		     (unsigned long long)r.counter);
 	cr_assert_eq(r.finished, 2,
-		     "%d vCPUs reported finished to the guest's counter; both "
-		     "must", r.finished);
+		     "%llu vCPUs reported finished to the guest's counter; both "
+		     "must", (unsigned long long)r.finished);
 	for (int i = 0; i < NR_VCPUS; i++) {
 		/* KVM's view of each: halted, its own number, its own stack. */
 		cr_assert_eq(r.cpu_status[i], EXIT_SUCCESS, "vcpu %d", i);
@@ -640,8 +640,8 @@ Test(step13, program_traces_the_second_vcpu, .timeout = 150)
 		"ioctl(4, KVM_CREATE_VCPU, id 0) = 5\n",
 		"ioctl(4, KVM_CREATE_VCPU, id 1) = 6\n",
 		"ioctl(6, KVM_SET_CPUID2, ",
-		"ioctl(6, KVM_SET_REGS, {RIP=0x10000, RSP=0x1f8000, "
-		"RFLAGS=0x2 <RESERVED_1>}) = 0\n",
+		("ioctl(6, KVM_SET_REGS, {RIP=0x10000, RSP=0x1f8000, "
+		 "RFLAGS=0x2 <RESERVED_1>}) = 0\n"),
 		"ioctl(6, KVM_RUN) = 0, KVM_EXIT_IO: out port 0xe9",
 		"ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT",
 		"ioctl(6, KVM_RUN) = 0, KVM_EXIT_HLT",

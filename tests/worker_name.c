@@ -12,14 +12,26 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 static void __attribute__((constructor)) worker_name_set(void)
 {
-	static const char program[] = STEP_PROGRAM;
-	const char *slash = strrchr(program, '/');
+	/* .../test_step05 or check_step05 (/proc/self/exe) -> step05 */
+	static char name[64];
+	char exe[4096], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-	program_invocation_short_name = (char *)(slash ? slash + 1 : program);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	slash = slash ? slash + 1 : exe;
+	if (!strncmp(slash, "test_", 5) || !strncmp(slash, "check_", 6))
+		slash = strchr(slash, '_') + 1;
+	snprintf(name, sizeof(name), "%.63s", slash);
+	program_invocation_short_name = name;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
