@@ -365,8 +365,10 @@ static ssize_t file_read(const char *path, uint8_t **bytes)
 
 	*bytes = NULL;
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		report("%s: %s (%s)", path, errno_name(errno), strerror(errno));
-		if (errno == ENOENT)
+		int err = errno;
+
+		report("%s: %s (%s)", path, errno_name(err), strerror(err));
+		if (err == ENOENT)
 			report_hint("make deps puts Debian's kernel in "
 				    ".cache/sandbox; make builds the initrd");
 	} else if (!(*bytes = malloc(st.st_size ? st.st_size : 1))) {
