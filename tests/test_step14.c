@@ -278,7 +278,7 @@ static void vm_with_irqchip(struct vm *vm)
 {
 	vm_setup_through(vm, 3);
 	stage_quiet = 1;
-	cr_assert_eq(irqchip_create(vm), 0);
+	cr_assert_eq(linux_irqchip_create(vm), 0);
 }
 
 /* The master PIC's interrupt request register, as KVM holds it. */

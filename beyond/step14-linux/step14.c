@@ -36,7 +36,7 @@ _Static_assert(LINUX_MEM_SIZE <= GUEST_IDENTITY_SIZE,
 /* A kernel in the sandbox takes about 30 s to reach user space. */
 #define LINUX_TIMEOUT_SECONDS 300.0
 
-/* region: irqchip_create */
+/* region: linux_irqchip_create */
 /*
  * Stage 14: interrupt controllers and a timer, emulated in the kernel.
  * KVM_CREATE_IRQCHIP makes the PC's two 8259 PICs and an IOAPIC, and
@@ -44,7 +44,7 @@ _Static_assert(LINUX_MEM_SIZE <= GUEST_IDENTITY_SIZE,
  * 8254 timer on ports 0x40-0x43 wired to IRQ 0.  Linux needs a timer
  * interrupt to count time; our UART raises IRQ 4 through KVM_IRQ_LINE.
  */
-int irqchip_create(struct vm *vm)
+int linux_irqchip_create(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = 0 };	/* port 0x61 stays ours */
 
@@ -56,7 +56,7 @@ int irqchip_create(struct vm *vm)
 		  "local APIC and PIT in the kernel");
 	return 0;
 }
-/* endregion: irqchip_create */
+/* endregion: linux_irqchip_create */
 
 /* region: cpuid_hypervisor_set */
 /*
@@ -98,7 +98,7 @@ static int linux_vm_build(struct vm *vm)
 	    kvm_check_api_version(vm) < 0 ||		/* 02 */
 	    vm_create(vm) < 0 ||			/* 03 */
 	    vm_set_tss_addr(vm) < 0 ||			/* 04 */
-	    irqchip_create(vm) < 0 ||			/* 14: before any vCPU */
+	    linux_irqchip_create(vm) < 0 ||			/* 14: before any vCPU */
 	    vm_memory_add(vm, LINUX_MEM_SIZE) < 0 ||	/* 05 */
 	    vcpu_create(vm) < 0 ||			/* 06 */
 	    cpuid_hypervisor_set(vm) < 0 ||		/* 14 */

@@ -86,7 +86,7 @@ struct machine {
 
 /* Stage 14: the in-kernel PIC, IOAPIC, local APIC and PIT; CPUID leaf 1
  * saying "hypervisor present".  0, or -1 after reporting. */
-int irqchip_create(struct vm *vm);
+int linux_irqchip_create(struct vm *vm);
 int cpuid_hypervisor_set(struct vm *vm);
 
 /*
