@@ -69,6 +69,20 @@ void fail_entry_explain(const struct kvm_run *run)
 		    "dump_invalid_vmcb), run again and read dmesg");
 }
 
+void unexpected_exit_explain(const struct kvm_run *run)
+{
+	uint32_t reason = run->exit_reason;
+
+	report("unexpected exit %s (%u)", kvm_exit_name(reason), reason);
+	/* KVM_EXIT_UNKNOWN always carries the hardware's reason; all zero is
+	 * a kvm_run that no exit filled in. */
+	if (reason == KVM_EXIT_UNKNOWN && !run->hw.hardware_exit_reason)
+		report_hint("an exit_reason of 0 with no hardware reason is what "
+			    "kvm_run holds when no exit happened: did KVM_RUN "
+			    "return -1 (EINTR after a signal) and the loop read "
+			    "kvm_run anyway? Check ioctl's result first");
+}
+
 void internal_error_explain(const struct kvm_run *run)
 {
 	typeof(run->internal) internal = run->internal;

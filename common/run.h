@@ -123,5 +123,6 @@ void mmio_explain(const struct kvm_run *run);		/* KVM_EXIT_MMIO */
 void shutdown_explain(const struct kvm_run *run);	/* KVM_EXIT_SHUTDOWN */
 void fail_entry_explain(const struct kvm_run *run);	/* KVM_EXIT_FAIL_ENTRY */
 void internal_error_explain(const struct kvm_run *run);	/* ..._INTERNAL_ERROR */
+void unexpected_exit_explain(const struct kvm_run *run);	/* any other */
 
 #endif

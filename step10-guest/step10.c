@@ -169,7 +169,7 @@ enum exit_action exit_handle(struct kvm_run *run, size_t run_size,
 		internal_error_explain(run);
 		return EXIT_ACTION_FAIL;
 	default:
-		report("unexpected exit %s (%u)", kvm_exit_name(reason), reason);
+		unexpected_exit_explain(run);
 		return EXIT_ACTION_FAIL;
 	}
 }

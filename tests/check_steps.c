@@ -56,9 +56,26 @@ ParameterizedTestParameters(programs, behave_as_every_step_must)
 	return cr_make_param_array(int, steps(), STEPS);
 }
 
+/* Its output lost on a full disk: status 1 naming ENOSPC, not a silent 0. */
+static void program_check_full_stdout(void)
+{
+	const char *argv[] = { "/bin/sh", "-c", "exec \"$0\" >/dev/full",
+			       step_program(), NULL };
+	struct program_result r;
+
+	program_run(argv, NULL, 60, &r);
+	cr_assert_eq(r.status, EXIT_SETUP, "%s >/dev/full exited %d; its output "
+		     "was lost, so it must exit %d:\n%s", step_program(),
+		     r.status, EXIT_SETUP, r.err);
+	cr_assert(strstr(r.err, "ENOSPC"), "%s >/dev/full did not name ENOSPC:\n%s",
+		  step_program(), r.err);
+	program_result_free(&r);
+}
+
 /*
  * Step n's program, as a user runs it: a missing device, a device that
- * is not KVM, one it may not open, an unknown option, --help, --trace.
+ * is not KVM, one it may not open, an unknown option, --help, --trace,
+ * a full stdout.
  */
 ParameterizedTest(int *n, programs, behave_as_every_step_must, .timeout = 120)
 {
@@ -69,6 +86,7 @@ ParameterizedTest(int *n, programs, behave_as_every_step_must, .timeout = 120)
 	program_check_unknown_argument();
 	program_check_help();
 	program_check_trace(*n);
+	program_check_full_stdout();
 }
 
 /* Each hint of the table (common/report.c) says what it is there for. */

@@ -1029,4 +1029,27 @@ Test(step10_messages, timeout_without_value_and_a_proc_file,
 	free(proc);
 
 }
+
+/* An all-zero kvm_run read as an exit (KVM_RUN returned -1 and the loop
+ * decoded it anyway) is told apart from a real KVM_EXIT_UNKNOWN. */
+Test(step10_messages, exit_0_without_a_hardware_reason_names_kvm_run_failing)
+{
+	struct kvm_run run = { .exit_reason = KVM_EXIT_UNKNOWN };
+	struct capture c;
+	char *zeroed, *real;
+
+	capture_begin(&c, 2);
+	unexpected_exit_explain(&run);
+	zeroed = capture_end(&c);
+	run.hw.hardware_exit_reason = 0x7b;
+	capture_begin(&c, 2);
+	unexpected_exit_explain(&run);
+	real = capture_end(&c);
+	assert_has(zeroed, "unexpected exit KVM_EXIT_UNKNOWN (0)");
+	assert_has(zeroed, "KVM_RUN return -1");
+	assert_has(real, "unexpected exit KVM_EXIT_UNKNOWN (0)");
+	assert_lacks(real, "KVM_RUN return -1");
+	free(zeroed);
+	free(real);
+}
 #endif

@@ -501,38 +501,6 @@ Test(step10_output, repeated_lines_are_counted_not_repeated, .timeout = 30)
 	program_result_free(&r);
 }
 
-/*
- * Steps 01 to 09 report a lost output as step10 does (step_options()
- * guards stdout): a full disk is status 1 naming ENOSPC, not a silent 0.
- * Their programs are built by make at the top; here they may be missing.
- */
-Test(step10_output, steps_01_to_09_report_a_full_stdout, .timeout = 60)
-{
-	static const char *const steps[] = {
-		"step01-open/step01", "step02-version/step02", "step03-vm/step03",
-		"step04-tss/step04", "step05-memory/step05", "step06-vcpu/step06",
-		"step07-kvmrun/step07", "step08-sregs/step08", "step09-regs/step09",
-	};
-	char path[512];
-
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		const char *argv[] = { "/bin/sh", "-c", "exec \"$0\" >/dev/full",
-				       path, NULL };
-		struct program_result r;
-
-		snprintf(path, sizeof(path), "%s/%s", TOP_DIR, steps[i]);
-		if (access(path, X_OK) != 0)
-			cr_skip_test("%s is not built (make, at the top, builds "
-				     "every step)", steps[i]);
-		program_run(argv, NULL, 30, &r);
-		cr_assert_eq(r.status, EXIT_SETUP, "%s >/dev/full exited %d; its "
-			     "output was lost, so it must exit %d:\n%s", steps[i],
-			     r.status, EXIT_SETUP, r.err);
-		assert_has(r.err, "ENOSPC");
-		program_result_free(&r);
-	}
-}
-
 /* >&-: fd 1 must not become /dev/kvm; writing to it is an error. */
 Test(step10_output, closed_stdout_is_an_error_not_a_kvm_fd, .timeout = 30)
 {
