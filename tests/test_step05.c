@@ -46,6 +46,27 @@ static int slot1_set(struct vm *vm, uint64_t gpa, uint64_t size)
 }
 
 /*
+ * The end of the mapping (VMA) in /proc/self/maps that holds addr, or 0
+ * if none does.  Stage 05 maps with MAP_NORESERVE, so its VMA is not
+ * merged with a neighbour mapped without it: the end is the stage's own.
+ */
+static uintptr_t mapping_end(const void *addr)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	unsigned long start, end;
+	char line[512];
+	uintptr_t found = 0;
+
+	cr_assert(maps, "fopen /proc/self/maps failed: %s", errno_name(errno));
+	while (!found && fgets(line, sizeof(line), maps))
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 &&
+		    start <= (uintptr_t)addr && (uintptr_t)addr < end)
+			found = end;
+	fclose(maps);
+	return found;
+}
+
+/*
  * Whether KVM holds slot 0 at GPA 0..size: a slot 1 over its first or
  * last page is refused (EEXIST), the page just past it is free, and once
  * slot 0 is deleted the overlap is gone (it was slot 0's).
@@ -109,6 +130,10 @@ Test(step05, registers_and_reports_the_size_it_is_given)
 	out = capture_end(&c);
 	cr_assert_eq(vm.mem_size, size, "vm_memory_add(vm, %zu) left "
 		     "vm->mem_size at %zu", size, vm.mem_size);
+	cr_assert_geq(mapping_end(vm.mem), (uintptr_t)vm.mem + size,
+		      "vm_memory_add(vm, %zu): the slot's host range runs past "
+		      "the memory mapped for it: map as much as you register",
+		      size);
 	/* Its last page is mapped, writable and KVM's: the guest's too. */
 	vm.mem[size - 1] = 1;
 	slot_0_check(&vm, size);

@@ -450,6 +450,22 @@ Test(step08, reports_a_refused_kvm_set_sregs)
 	vm_destroy(&vm);
 }
 
+/*
+ * The README's flat segments: base 0, limit 4 GiB - 1.  kvm_segment
+ * counts the limit in bytes; the descriptor's 0xfffff with G=1 is the
+ * same 4 GiB.
+ */
+static void segment_is_flat(const struct kvm_segment *reg, const char *name)
+{
+	cr_assert_eq(reg->base, 0,
+		     "after stage 08, KVM reports %s base 0x%llx; segments are "
+		     "flat: base 0", name, (unsigned long long)reg->base);
+	cr_assert_eq(reg->limit, 0xffffffff,
+		     "after stage 08, KVM reports %s limit 0x%x; kvm_segment "
+		     "counts the limit in bytes: a flat segment's is "
+		     "0xffffffff", name, reg->limit);
+}
+
 Test(step08, gdt_entries_match_the_segment_registers)
 {
 	struct kvm_sregs s;
@@ -470,6 +486,10 @@ Test(step08, gdt_entries_match_the_segment_registers)
 		     "GDT entry 0 is 0x%016llx; it must be the null "
 		     "descriptor (0)",
 		     (unsigned long long)entry_read(&vm, s.gdt.base));
+	segment_is_flat(&s.cs, "CS");
+	segment_is_flat(&s.ds, "DS");
+	segment_is_flat(&s.es, "ES");
+	segment_is_flat(&s.ss, "SS");
 	segment_matches_gdt(&vm, &s, &s.cs, "CS");
 	segment_matches_gdt(&vm, &s, &s.ss, "SS");
 	segment_matches_gdt(&vm, &s, &s.ds, "DS");
@@ -533,6 +553,28 @@ Test(step08, prints_its_stage_line)
 	stage_line_check(out, 8, (const char *const[]){ cr[0], cr[1], cr[2],
 							 cr[3], NULL });
 	free(out);
+	vm_destroy(&vm);
+}
+
+/* Stage 08 edits what KVM_GET_SREGS gave it: the rest keeps KVM's values. */
+Test(step08, keeps_the_apic_base_kvm_had)
+{
+	struct kvm_sregs before, after;
+	struct capture c;
+	struct vm vm;
+
+	vm_setup_through(&vm, 7);
+	before = sregs_get(&vm);
+	capture_begin(&c, 1);
+	cr_assert_eq(vcpu_enter_long_mode(&vm), 0,
+		     "stage 08 (vcpu_enter_long_mode) did not return 0");
+	free(capture_end(&c));
+	after = sregs_get(&vm);
+	cr_assert_eq(after.apic_base, before.apic_base,
+		     "stage 08 changed the APIC base from 0x%llx to 0x%llx: "
+		     "start from KVM_GET_SREGS, not from zeroed sregs",
+		     (unsigned long long)before.apic_base,
+		     (unsigned long long)after.apic_base);
 	vm_destroy(&vm);
 }
 

@@ -98,8 +98,10 @@ Test(step10, guest_load_refuses_a_guest_larger_than_its_room)
 	struct vm vm;
 	char *err, want[128];
 	uint8_t *big = calloc(1, GUEST_CODE_MAX + 1);
+	uint64_t i = 0;
 
 	cr_assert(big, "calloc of %llu bytes failed", GUEST_CODE_MAX + 1);
+	memset(big, 0xf4, GUEST_CODE_MAX + 1);	/* hlt, not zero */
 	vm_setup_through(&vm, 9);
 	capture_begin(&c, 2);
 	cr_assert_eq(guest_load(&vm, big, GUEST_CODE_MAX + 1), -1,
@@ -109,6 +111,11 @@ Test(step10, guest_load_refuses_a_guest_larger_than_its_room)
 	snprintf(want, sizeof(want), "the guest is %llu bytes; it has room "
 		 "for %llu\n", GUEST_CODE_MAX + 1, GUEST_CODE_MAX);
 	assert_has(err, want);
+	while (i <= GUEST_CODE_MAX && !vm.mem[GUEST_LOAD_ADDR + i])
+		i++;
+	cr_assert_gt(i, GUEST_CODE_MAX, "guest_load() refused the guest but "
+		     "wrote guest memory at GPA 0x%llx: check the size before "
+		     "copying", GUEST_LOAD_ADDR + i);
 	free(err);
 	free(big);
 	vm_destroy(&vm);
