@@ -77,10 +77,11 @@ void unexpected_exit_explain(const struct kvm_run *run)
 	/* KVM_EXIT_UNKNOWN always carries the hardware's reason; all zero is
 	 * a kvm_run that no exit filled in. */
 	if (reason == KVM_EXIT_UNKNOWN && !run->hw.hardware_exit_reason)
-		report_hint("an exit_reason of 0 with no hardware reason is what "
-			    "kvm_run holds when no exit happened: did KVM_RUN "
-			    "return -1 (EINTR after a signal) and the loop read "
-			    "kvm_run anyway? Check ioctl's result first");
+		report_hint("an exit_reason of 0 with no hardware reason means no "
+			    "KVM_RUN has produced an exit yet: did KVM_RUN "
+			    "return -1 (say EINTR with immediate_exit set, or "
+			    "EINVAL) and the loop read kvm_run anyway? Check "
+			    "ioctl's result first");
 }
 
 void internal_error_explain(const struct kvm_run *run)

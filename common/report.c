@@ -60,8 +60,9 @@ static const struct {
 	{ "open", EPERM, "the device cgroup refuses the KVM device to this "
 	  "process, whatever its file mode: a container started without it "
 	  "(docker/podman run --device /dev/kvm); see TROUBLESHOOTING.md" },
-	{ "open /dev/kvm", ENXIO, "the KVM device node exists but no driver is behind it: "
-	  "load kvm_intel or kvm_amd (modprobe kvm_amd)" },
+	{ "open /dev/kvm", ENXIO, "this node's major number has no driver at "
+	  "all, which /dev/kvm (10:232, a misc device) never lacks: is it a "
+	  "node made by hand with other numbers? (ls -l /dev/kvm)" },
 	{ "open /dev/kvm", ENODEV, "the KVM device node exists but no driver is behind it: "
 	  "load kvm_intel or kvm_amd (modprobe kvm_amd)" },
 	{ "open", ENXIO, "this file is not a KVM device: KVM_DEVICE names a "
@@ -117,9 +118,11 @@ static const struct {
 	{ "KVM_RUN", EFAULT, "the guest touched guest memory whose host pages "
 	  "are not mapped: was guest memory unmapped (or never mapped) while a "
 	  "slot still pointed at it?" },
-	{ "KVM_RUN", EINVAL, "KVM_RUN takes 0 as its argument, and kvm_run's "
-	  "kvm_valid_regs and kvm_dirty_regs must hold no unknown bits; a guest "
-	  "state KVM cannot enter is an exit (FAIL_ENTRY), not this error" },
+	{ "KVM_RUN", EINVAL, "KVM_RUN takes 0 as its argument, kvm_run's "
+	  "kvm_valid_regs and kvm_dirty_regs must hold no unknown bits, and "
+	  "without an in-kernel local APIC kvm_run's cr8 (loaded into CR8 on "
+	  "every entry) no bits above 3; a guest state KVM cannot enter is an "
+	  "exit (FAIL_ENTRY), not this error" },
 	{ "KVM_REGISTER_COALESCED_MMIO", EINVAL, "KVM refused the zone: its pio "
 	  "field must be 0 or 1 (whether port I/O can be coalesced at all is "
 	  "KVM_CAP_COALESCED_PIO)" },
