@@ -31,12 +31,12 @@
 #define GUEST_SIZE ((size_t)(guest_image_end - guest_image))
 
 static const char *const cpu0_lines[] = {
-	"cpu 0: up, adding 1 to the shared counter 100000 times",
+	"cpu 0: up, apic 0, adding 1 to the shared counter 100000 times",
 	"cpu 0: added 100000",
 	"cpu 0: both done, counter = 200000",
 };
 static const char *const cpu1_lines[] = {
-	"cpu 1: up, adding 1 to the shared counter 100000 times",
+	"cpu 1: up, apic 1, adding 1 to the shared counter 100000 times",
 	"cpu 1: added 100000",
 };
 
@@ -66,6 +66,8 @@ static void smp_run(const uint8_t *image, size_t size,
 	memset(r, 0, sizeof(*r));
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
+	cr_assert_eq(vcpu_apic_id_set(vm.vcpu_fd, 0), 0,
+		     "vcpu_apic_id_set did not return 0 for vCPU 0");
 	cr_assert_eq(smp_guest_load(&vm, image, size), 0,
 		     "smp_guest_load did not return 0; it must load the guest");
 	cr_assert_eq(vcpu_add(&vm, &cpus[1], 1), 0,
@@ -232,6 +234,59 @@ Test(step13, vcpu_add_gives_vcpu_1_the_mode_of_vcpu_0, .timeout = 20)
 			lm = !!(cpuid->entries[i].edx & (1u << 29));
 	cr_assert(lm, "vCPU 1's CPUID has no long mode");
 	free(cpuid);
+	munmap(cpu.run, cpu.run_size);
+	close(cpu.fd);
+	vm_destroy(&vm);
+}
+
+/* The APIC id fields of fd's CPUID, as KVM_GET_CPUID2 reads them back. */
+static void apic_ids_check(int fd, int id)
+{
+	struct kvm_cpuid2 *cpuid;
+	int leaf1 = 0;
+
+	cpuid = calloc(1, sizeof(*cpuid) + 4096 * sizeof(cpuid->entries[0]));
+	cr_assert(cpuid, "calloc of a CPUID table failed");
+	cpuid->nent = 4096;
+	cr_assert_eq(ioctl(fd, KVM_GET_CPUID2, cpuid), 0,
+		     "KVM_GET_CPUID2 failed: %s", errno_name(errno));
+	for (uint32_t i = 0; i < cpuid->nent && i < 4096; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == 1) {
+			leaf1 = 1;
+			cr_assert_eq(e->ebx >> 24, (uint32_t)id,
+				     "vCPU %d's CPUID leaf 1 gives APIC id %u "
+				     "(EBX 31:24); it must be its own, %d", id,
+				     e->ebx >> 24, id);
+		}
+		if (e->function == 0xb || e->function == 0x1f)
+			cr_assert_eq(e->edx, (uint32_t)id,
+				     "vCPU %d's CPUID leaf 0x%x subleaf %u gives "
+				     "x2APIC id %u (EDX); it must be %d", id,
+				     e->function, e->index, e->edx, id);
+	}
+	cr_assert(leaf1, "vCPU %d's CPUID has no leaf 1", id);
+	free(cpuid);
+}
+
+/*
+ * KVM takes the APIC id in CPUID as the VMM wrote it: one table for
+ * every vCPU makes them all read the same id.  Id 3: no host CPU's.
+ */
+Test(step13, each_vcpu_has_its_own_apic_id_in_cpuid, .timeout = 20)
+{
+	struct vcpu cpu;
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(vcpu_apic_id_set(vm.vcpu_fd, 0), 0,
+		     "vcpu_apic_id_set did not return 0 for vCPU 0");
+	apic_ids_check(vm.vcpu_fd, 0);
+	cr_assert_eq(vcpu_add(&vm, &cpu, 3), 0,
+		     "vcpu_add did not return 0 for vCPU 3");
+	apic_ids_check(cpu.fd, 3);
 	munmap(cpu.run, cpu.run_size);
 	close(cpu.fd);
 	vm_destroy(&vm);
