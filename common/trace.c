@@ -115,6 +115,7 @@ static size_t arg_struct_size(unsigned long request)
 	case KVM_GET_REGS:
 	case KVM_SET_REGS: return sizeof(struct kvm_regs);
 	case KVM_GET_SUPPORTED_CPUID:
+	case KVM_GET_CPUID2:
 	case KVM_SET_CPUID2: return sizeof(struct kvm_cpuid2);
 	case KVM_GET_SREGS:
 	case KVM_SET_SREGS: return sizeof(struct kvm_sregs);
@@ -226,6 +227,7 @@ static int arg_print(FILE *out, unsigned long request, void *arg_passed,
 		return 0;
 	}
 	case KVM_GET_SUPPORTED_CPUID:
+	case KVM_GET_CPUID2:
 	case KVM_SET_CPUID2:
 		fprintf(out, "{nent %u}", ((const struct kvm_cpuid2 *)arg)->nent);
 		return 0;

@@ -27,16 +27,17 @@
 #include "kvm_test.h"
 #include "report.h"
 #include "step13.h"
+#include "x86.h"
 
 #define GUEST_SIZE ((size_t)(guest_image_end - guest_image))
 
 static const char *const cpu0_lines[] = {
-	"cpu 0: up, adding 1 to the shared counter 100000 times",
+	"cpu 0: up, apic 0, adding 1 to the shared counter 100000 times",
 	"cpu 0: added 100000",
 	"cpu 0: both done, counter = 200000",
 };
 static const char *const cpu1_lines[] = {
-	"cpu 1: up, adding 1 to the shared counter 100000 times",
+	"cpu 1: up, apic 1, adding 1 to the shared counter 100000 times",
 	"cpu 1: added 100000",
 };
 
@@ -66,6 +67,8 @@ static void smp_run(const uint8_t *image, size_t size,
 	memset(r, 0, sizeof(*r));
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
+	cr_assert_eq(vcpu_apic_id_set(vm.vcpu_fd, 0), 0,
+		     "vcpu_apic_id_set did not return 0 for vCPU 0");
 	cr_assert_eq(smp_guest_load(&vm, image, size), 0,
 		     "smp_guest_load did not return 0; it must load the guest");
 	cr_assert_eq(vcpu_add(&vm, &cpus[1], 1), 0,
@@ -232,6 +235,59 @@ Test(step13, vcpu_add_gives_vcpu_1_the_mode_of_vcpu_0, .timeout = 20)
 			lm = !!(cpuid->entries[i].edx & (1u << 29));
 	cr_assert(lm, "vCPU 1's CPUID has no long mode");
 	free(cpuid);
+	munmap(cpu.run, cpu.run_size);
+	close(cpu.fd);
+	vm_destroy(&vm);
+}
+
+/* The APIC id fields of fd's CPUID, as KVM_GET_CPUID2 reads them back. */
+static void apic_ids_check(int fd, int id)
+{
+	struct kvm_cpuid2 *cpuid;
+	int leaf1 = 0;
+
+	cpuid = calloc(1, sizeof(*cpuid) + 4096 * sizeof(cpuid->entries[0]));
+	cr_assert(cpuid, "calloc of a CPUID table failed");
+	cpuid->nent = 4096;
+	cr_assert_eq(ioctl(fd, KVM_GET_CPUID2, cpuid), 0,
+		     "KVM_GET_CPUID2 failed: %s", errno_name(errno));
+	for (uint32_t i = 0; i < cpuid->nent && i < 4096; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == 1) {
+			leaf1 = 1;
+			cr_assert_eq(e->ebx >> 24, (uint32_t)id,
+				     "vCPU %d's CPUID leaf 1 gives APIC id %u "
+				     "(EBX 31:24); it must be its own, %d", id,
+				     e->ebx >> 24, id);
+		}
+		if (e->function == 0xb || e->function == 0x1f)
+			cr_assert_eq(e->edx, (uint32_t)id,
+				     "vCPU %d's CPUID leaf 0x%x subleaf %u gives "
+				     "x2APIC id %u (EDX); it must be %d", id,
+				     e->function, e->index, e->edx, id);
+	}
+	cr_assert(leaf1, "vCPU %d's CPUID has no leaf 1", id);
+	free(cpuid);
+}
+
+/*
+ * KVM takes the APIC id in CPUID as the VMM wrote it: one table for
+ * every vCPU makes them all read the same id.  Id 3: no host CPU's.
+ */
+Test(step13, each_vcpu_has_its_own_apic_id_in_cpuid, .timeout = 20)
+{
+	struct vcpu cpu;
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(vcpu_apic_id_set(vm.vcpu_fd, 0), 0,
+		     "vcpu_apic_id_set did not return 0 for vCPU 0");
+	apic_ids_check(vm.vcpu_fd, 0);
+	cr_assert_eq(vcpu_add(&vm, &cpu, 3), 0,
+		     "vcpu_add did not return 0 for vCPU 3");
+	apic_ids_check(cpu.fd, 3);
 	munmap(cpu.run, cpu.run_size);
 	close(cpu.fd);
 	vm_destroy(&vm);
@@ -572,6 +628,131 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 	cr_assert_eq(ioctl(fd1, KVM_GET_MP_STATE, &mp), 0,
 		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 1: %u", mp.mp_state);
+	close(fd1);
+	vm_destroy(&vm);
+}
+
+/*
+ * Real-mode code for INIT/SIPI (nasm -f bin): vCPU 0 writes its local
+ * APIC's ICR, through DS based at the xAPIC page 0xfee00000: destination
+ * APIC id 1 (0x310), INIT (0x300 = 0x4500), STARTUP with vector 8
+ * (0x4608: start at 0x8000); then `out 0xe9` of '0'.  vCPU 1's code at
+ * 0x8000 does `out 0xe9` of '1'.  Both then spin (`jmp $`).
+ */
+static const uint8_t bsp_sends_init_sipi[] = {
+	0x66, 0xc7, 0x06, 0x10, 0x03, 0x00, 0x00, 0x00, 0x01,	/* ICR high */
+	0x66, 0xc7, 0x06, 0x00, 0x03, 0x00, 0x45, 0x00, 0x00,	/* INIT */
+	0x66, 0xc7, 0x06, 0x00, 0x03, 0x08, 0x46, 0x00, 0x00,	/* SIPI 8 */
+	0xb0, 0x30, 0xe6, 0xe9, 0xeb, 0xfe,
+};
+static const uint8_t ap_says_one[] = { 0xb0, 0x31, 0xe6, 0xe9, 0xeb, 0xfe };
+#define SIPI_VECTOR	8
+#define BSP_CODE	0x1000
+
+/* KVM_RUN on fd until it returns 0 or fails other than EAGAIN. */
+static int run_past_eagain(int fd, int *eagains)
+{
+	int ret;
+
+	*eagains = 0;
+	while ((ret = ioctl(fd, KVM_RUN, 0UL)) < 0 && errno == EAGAIN &&
+	       *eagains < 10)
+		(*eagains)++;
+	return ret;
+}
+
+/*
+ * Firmware's way, with in-kernel local APICs: vCPU 0 sends INIT and
+ * SIPI; vCPU 1, asleep until then, starts in real mode at the vector's
+ * page, CS = vector << 8.
+ */
+Test(step13, init_sipi_from_vcpu_0_starts_vcpu_1_at_the_vector, .timeout = 30)
+{
+	struct sigaction sa = { .sa_handler = ignore };
+	struct itimerval guard = { .it_value = { .tv_sec = 5 } };
+	struct kvm_regs regs = { .rip = BSP_CODE, .rflags = RFLAGS_RESERVED_1 };
+	struct kvm_sregs sregs;
+	struct kvm_lapic_state lapic;
+	struct kvm_mp_state mp;
+	struct kvm_run *run1;
+	struct vm vm = VM_EMPTY;
+	int fd1, eagains;
+
+	stage_quiet = 1;
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0,
+		     "sigaction failed: %s", errno_name(errno));
+	cr_assert_eq(setitimer(ITIMER_REAL, &guard, NULL), 0,
+		     "setitimer failed: %s", errno_name(errno));
+	cr_assert(kvm_open(&vm) >= 0 && kvm_check_api_version(&vm) == 0 &&
+		  vm_create(&vm) >= 0,
+		  "stages 01-03 failed, as they say above");
+	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0,
+		     "KVM_CREATE_IRQCHIP failed: %s", errno_name(errno));
+	cr_assert(vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 && vcpu_create(&vm) >= 0 &&
+		  vcpu_map_run(&vm) >= 0,
+		  "stages 05-07 failed after KVM_CREATE_IRQCHIP, as they say "
+		  "above");
+	memcpy(vm.mem + BSP_CODE, bsp_sends_init_sipi, sizeof(bsp_sends_init_sipi));
+	memcpy(vm.mem + SIPI_VECTOR * 0x1000, ap_says_one, sizeof(ap_says_one));
+	fd1 = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
+	cr_assert_geq(fd1, 0, "KVM_CREATE_VCPU for vCPU 1 failed: %s",
+		      errno_name(errno));
+	run1 = mmap(NULL, vm.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd1, 0);
+	cr_assert(run1 != MAP_FAILED, "mmap failed: %s", errno_name(errno));
+
+	/*
+	 * vCPU 1's local APIC joins KVM's table of APIC ids only when that is
+	 * recalculated (kvm_recalculate_apic_map()), which creating it did
+	 * before the vCPU was listed in the VM; writing its state back
+	 * (kvm_apic_set_state()) does it, as QEMU does at every reset.
+	 * Without this, INIT and SIPI found no APIC id 1 (6.1, the sandbox).
+	 */
+	cr_assert_eq(ioctl(fd1, KVM_GET_LAPIC, &lapic), 0,
+		     "KVM_GET_LAPIC failed: %s", errno_name(errno));
+	cr_assert_eq(ioctl(fd1, KVM_SET_LAPIC, &lapic), 0,
+		     "KVM_SET_LAPIC failed: %s", errno_name(errno));
+	/* vCPU 0 in real mode at BSP_CODE, DS on the xAPIC page. */
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0,
+		     "KVM_GET_SREGS failed: %s", errno_name(errno));
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	sregs.ds.base = 0xfee00000;
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_SET_SREGS, &sregs), 0,
+		     "KVM_SET_SREGS failed: %s", errno_name(errno));
+	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_SET_REGS, &regs), 0,
+		     "KVM_SET_REGS failed: %s", errno_name(errno));
+
+	cr_assert_eq(run_past_eagain(vm.vcpu_fd, &eagains), 0,
+		     "vCPU 0's KVM_RUN failed: %s", errno_name(errno));
+	cr_assert(vm.run->exit_reason == KVM_EXIT_IO && vm.run->io.port == 0xe9 &&
+		  ((uint8_t *)vm.run)[vm.run->io.data_offset] == '0',
+		  "vCPU 0 did not reach its out of '0' (exit %s)",
+		  kvm_exit_name(vm.run->exit_reason));
+
+	/* vCPU 1: woken by INIT (EAGAIN), then it runs from the vector. */
+	cr_assert_eq(run_past_eagain(fd1, &eagains), 0,
+		     "vCPU 1's KVM_RUN failed after %d EAGAIN: %s; INIT and "
+		     "SIPI must have started it", eagains, errno_name(errno));
+	cr_assert_geq(eagains, 1,
+		      "vCPU 1 ran without returning EAGAIN for INIT first");
+	cr_assert(run1->exit_reason == KVM_EXIT_IO && run1->io.port == 0xe9 &&
+		  ((uint8_t *)run1)[run1->io.data_offset] == '1',
+		  "vCPU 1 did not run its code at the SIPI's page (exit %s)",
+		  kvm_exit_name(run1->exit_reason));
+	cr_assert_eq(ioctl(fd1, KVM_GET_SREGS, &sregs), 0,
+		     "KVM_GET_SREGS failed: %s", errno_name(errno));
+	cr_assert_eq(sregs.cs.selector, SIPI_VECTOR << 8,
+		     "vCPU 1's CS is 0x%x after SIPI %d; KVM sets it to the "
+		     "vector << 8", sregs.cs.selector, SIPI_VECTOR);
+	cr_assert_eq(sregs.cs.base, SIPI_VECTOR * 0x1000ULL, "CS base 0x%llx",
+		     (unsigned long long)sregs.cs.base);
+	cr_assert_eq(ioctl(fd1, KVM_GET_MP_STATE, &mp), 0,
+		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
+	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 1: %u",
+		     mp.mp_state);
+	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
+	munmap(run1, vm.run_size);
 	close(fd1);
 	vm_destroy(&vm);
 }

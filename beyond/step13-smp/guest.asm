@@ -1,8 +1,9 @@
 ; SPDX-License-Identifier: MIT
 ; guest.asm: the guest step13 runs on both of its vCPUs at once.  64-bit
 ; code, entered at its first byte, with RDI = this CPU's number (0 or 1)
-; and RSP = its own stack.  Each CPU adds 1 to a shared counter ADDS
-; times with lock xadd, saying what it does on port 0xE9; CPU 0 waits for
+; and RSP = its own stack.  Each CPU reads its APIC id with cpuid, then
+; adds 1 to a shared counter ADDS times with lock xadd, saying what it
+; does on port 0xE9; CPU 0 waits for
 ; CPU 1 to finish, prints the total and halts.
 
 bits 64
@@ -14,8 +15,15 @@ FINISHED	equ COUNTER + 8	; how many CPUs are done adding
 ADDS		equ 100000	; each CPU adds 1 this many times
 
 start:
+	mov eax, 1
+	cpuid				; leaf 1: EBX bits 31:24 = the APIC id
+	shr ebx, 24
 	lea rsi, [rel up]
-	call say			; "cpu N: up"
+	call say			; "cpu N: up, apic "
+	mov eax, ebx
+	call print_decimal		; the APIC id this vCPU's CPUID gives
+	lea rsi, [rel adding]
+	call print			; ", adding 1 ... 100000 times"
 	mov ecx, ADDS
 .add:
 	mov eax, 1
@@ -83,7 +91,8 @@ print_decimal:
 
 cpu_text:	db "cpu ", 0
 colon:		db ": ", 0
-up:		db "up, adding 1 to the shared counter 100000 times", 10, 0
+up:		db "up, apic ", 0
+adding:		db ", adding 1 to the shared counter 100000 times", 10, 0
 added:		db "added 100000", 10, 0
 total:		db "both done, counter = ", 0
 ; endregion: smp_guest

@@ -50,6 +50,50 @@ int smp_guest_load(struct vm *vm, const uint8_t *image, size_t size)
 	return 0;
 }
 
+/* region: vcpu_apic_id_set */
+/*
+ * Stage 13, part 0: write id into the APIC id fields of the CPUID that
+ * vcpu_fd was given (stage 06's table: the same for every vCPU), and set
+ * it again.  KVM takes these fields as they come (kvm_cpuid() does not
+ * patch them): only the VMM makes them differ per vCPU.
+ */
+int vcpu_apic_id_set(int vcpu_fd, int id)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	int err = E2BIG;
+
+	for (uint32_t nent = 64; nent <= 4096 && err == E2BIG; nent *= 2) {
+		free(cpuid);
+		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
+		if (!cpuid)
+			return report_errno("calloc", ENOMEM);
+		cpuid->nent = nent;
+		err = ioctl(vcpu_fd, KVM_GET_CPUID2, cpuid) < 0 ? errno : 0;
+	}
+	if (err) {
+		free(cpuid);
+		return report_errno("KVM_GET_CPUID2", err);
+	}
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == CPUID_FEATURES) {	/* 8-bit initial APIC id */
+			e->ebx &= ~CPUID_1_EBX_APIC_ID;
+			e->ebx |= (uint32_t)id << CPUID_1_EBX_APIC_ID_SHIFT;
+		}
+		if (e->function == CPUID_TOPOLOGY || e->function == CPUID_TOPOLOGY_V2)
+			e->edx = (uint32_t)id;		/* x2APIC id, every subleaf */
+	}
+	err = ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid) < 0 ? errno : 0;
+	free(cpuid);
+	if (err)
+		return report_errno("KVM_SET_CPUID2", err);
+	stage_say(13, "KVM_SET_CPUID2: vcpu fd %d, APIC id %d in its CPUID", vcpu_fd,
+		  id);
+	return 0;
+}
+/* endregion: vcpu_apic_id_set */
+
 /* region: vcpu_add */
 /* Stage 13, part 1: vCPU id, in the same mode as vCPU 0 (vm->vcpu_fd). */
 int vcpu_add(struct vm *vm, struct vcpu *cpu, int id)
@@ -67,7 +111,8 @@ int vcpu_add(struct vm *vm, struct vcpu *cpu, int id)
 	cpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (cpu->fd < 0)
 		return report_errno("KVM_CREATE_VCPU", errno);
-	if (vcpu_cpuid_set(vm, cpu->fd) < 0)	/* as stage 06 did for vCPU 0 */
+	if (vcpu_cpuid_set(vm, cpu->fd) < 0 ||	/* as stage 06 did for vCPU 0 */
+	    vcpu_apic_id_set(cpu->fd, id) < 0)	/* but with its own APIC id */
 		return -1;
 	run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		   cpu->fd, 0);
@@ -364,6 +409,7 @@ int main(int argc, char **argv)
 	opt.out = console.out = stdout;	/* the guarded stream, made now */
 	options_parse(argc, argv, &opt);
 	if (vm_build(&vm) < 0 ||			/* 01-09: vCPU 0 */
+	    vcpu_apic_id_set(vm.vcpu_fd, 0) < 0 ||	/* 13: its APIC id */
 	    smp_guest_load(&vm, guest_image,		/* 13: this chapter */
 			   guest_image_end - guest_image) < 0 ||
 	    vcpu_add(&vm, &cpus[1], 1) < 0) {		/* 13: vCPU 1 */

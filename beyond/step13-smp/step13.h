@@ -19,6 +19,15 @@
 /* Each vCPU's stack: the top of GUEST_STACK_SIZE, split in two. */
 #define CPU_STACK_SIZE		(GUEST_STACK_SIZE / NR_VCPUS)
 #define CPU_STACK_TOP(id)	(GUEST_STACK_TOP - (uint64_t)(id) * CPU_STACK_SIZE)
+/*
+ * The APIC id fields of CPUID: SDM Vol. 2A "CPUID", leaf 01H EBX bits
+ * 31:24 (initial APIC id), leaves 0BH and 1FH EDX (x2APIC id).
+ */
+#define CPUID_FEATURES			0x1u
+#define CPUID_1_EBX_APIC_ID_SHIFT	24
+#define CPUID_1_EBX_APIC_ID		(0xffU << CPUID_1_EBX_APIC_ID_SHIFT)
+#define CPUID_TOPOLOGY			0xbu
+#define CPUID_TOPOLOGY_V2		0x1fu
 /* The longest line a vCPU may print; a longer one is cut there. */
 #define CONSOLE_LINE_MAX	128
 
@@ -53,6 +62,9 @@ struct vcpu {
 
 /* Copy the guest to GUEST_LOAD_ADDR; -1 after reporting if too large. */
 int smp_guest_load(struct vm *vm, const uint8_t *image, size_t size);
+
+/* Stage 13, part 0: give vcpu_fd's CPUID the APIC id id; -1 after reporting. */
+int vcpu_apic_id_set(int vcpu_fd, int id);
 
 /* Stage 13, part 1: vCPU id, in the same mode as vCPU 0 (vm->vcpu_fd). */
 int vcpu_add(struct vm *vm, struct vcpu *cpu, int id);
