@@ -656,6 +656,14 @@ CHAPTER_PROGRAM_TESTS(step12, 12)
  * as the README teaches it, with no stage 12 code of the learner's.
  */
 
+/* One KVM_RUN that must end in exit want; a failure names both exits. */
+static void run_once_ends_in(struct vm *vm, uint32_t want)
+{
+	cr_assert_eq(vcpu_run_once(vm), want,
+		     "KVM_RUN ended in %s; here it must end in %s",
+		     kvm_exit_name(vm->run->exit_reason), kvm_exit_name(want));
+}
+
 Test(step12, hlt_exits_to_user_space_with_the_interrupt_flag, .timeout = 20)
 {
 	static const struct { uint8_t code[2]; int if_flag; } cases[] = {
@@ -691,9 +699,7 @@ Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
-		     kvm_exit_name(vm.run->exit_reason));
+	run_once_ends_in(&vm, KVM_EXIT_IO);
 	cr_assert_eq(vm.run->if_flag, 0,
 		     "after cli, KVM reports if_flag = %u in kvm_run; it must "
 		     "be 0", vm.run->if_flag);
@@ -701,10 +707,7 @@ Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
 		     "ready with interrupts off");
 	vm.run->request_interrupt_window = 1;
 	if (!kvm_is_pvm()) {
-		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IRQ_WINDOW_OPEN,
-			     "KVM_RUN ended in %s; here it must end in "
-			     "KVM_EXIT_IRQ_WINDOW_OPEN",
-			     kvm_exit_name(vm.run->exit_reason));
+		run_once_ends_in(&vm, KVM_EXIT_IRQ_WINDOW_OPEN);
 		cr_assert_eq(vm.run->if_flag, 1,
 			     "at KVM_EXIT_IRQ_WINDOW_OPEN, KVM reports "
 			     "if_flag = %u; the window opens with IF set (1)",
@@ -724,12 +727,8 @@ Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
 	vm_destroy(&vm);
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
-		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
-		     kvm_exit_name(vm.run->exit_reason));
+	run_once_ends_in(&vm, KVM_EXIT_IO);
+	run_once_ends_in(&vm, KVM_EXIT_HLT);
 	vm_destroy(&vm);
 }
 
@@ -752,9 +751,7 @@ Test(step12, kvm_interrupt_is_delivered_even_with_interrupts_off,
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
-		     kvm_exit_name(vm.run->exit_reason));
+	run_once_ends_in(&vm, KVM_EXIT_IO);
 	cr_assert_eq(vm.run->if_flag, 0,
 		     "after cli, KVM reports if_flag = %u in kvm_run; it must "
 		     "be 0", vm.run->if_flag);
@@ -916,9 +913,7 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	start = seconds_now();
 	cr_assert_eq(pthread_create(&raiser, NULL, irq0_raise_later, &vm), 0,
 		     "pthread_create failed");
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
-		     kvm_exit_name(vm.run->exit_reason));
+	run_once_ends_in(&vm, KVM_EXIT_IO);
 	pthread_join(raiser, NULL);
 	cr_assert_geq(seconds_now() - start, 0.15, "woke before IRQ 0 was raised");
 	cr_assert_eq(vm.run->io.port, CONSOLE_PORT, "first exit at port 0x%x: "
