@@ -93,6 +93,25 @@ Test(step06, vcpu_fd_is_vcpu_0)
 	vm_destroy(&vm);
 }
 
+/* Stage 06 makes the vCPU it is asked for (step 13 asks for vCPU 1). */
+Test(step06, vcpu_create_makes_the_id_it_is_given)
+{
+	struct vcpu second = VCPU_EMPTY;
+	struct vm vm;
+
+	vm_setup_through(&vm, 6);
+	stage_quiet = 1;
+	cr_assert_geq(vcpu_create(&vm, &second, 1), 0,
+		      "vcpu_create for id 1 failed");
+	cr_assert_str_eq(fd_target(second.fd), "anon_inode:kvm-vcpu:1",
+			 "vcpu_create(vm, vcpu, 1) made %s; it must make vCPU 1",
+			 fd_target(second.fd));
+	cr_assert_eq(second.id, 1, "vcpu->id is %d; vcpu_create must keep "
+		     "the id it made", second.id);
+	vcpu_destroy(&second);
+	vm_destroy(&vm);
+}
+
 Test(step06, creates_one_vcpu_on_the_vm_fd)
 {
 	struct vm vm;
