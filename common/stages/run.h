@@ -110,7 +110,8 @@ int guest_load(struct vm *vm, const uint8_t *image, size_t size);
  * its output cannot be written.
  * Returns EXIT_SUCCESS on hlt, else EXIT_GUEST, EXIT_TIMEOUT or
  * EXIT_SETUP, having explained why on stderr (the output's errno is
- * stdout_finish()'s to report).
+ * stdout_finish()'s to report; with opt->kicked, a stop and the
+ * registers are the caller's).
  */
 int vcpu_run(struct vm *vm, struct vcpu *vcpu, const struct run_options *opt,
 	     struct run_stats *stats);
