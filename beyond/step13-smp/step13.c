@@ -20,7 +20,6 @@
 #include <sys/ioctl.h>
 
 #include "dump.h"
-#include "kvm_names.h"
 #include "report.h"
 #include "run.h"
 #include "std_streams.h"

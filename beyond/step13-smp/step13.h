@@ -50,7 +50,7 @@ struct console {
 struct cpu {
 	struct vcpu *vcpu;	/* vm->vcpu for vCPU 0, vcpu_add()'s for vCPU 1 */
 	struct console *console;
-	struct vm *vm;		/* vcpus_run() sets these four */
+	struct vm *vm;		/* vcpus_run() sets the rest */
 	pthread_t thread;
 	sem_t *finished;	/* posted when the thread is done */
 	pthread_mutex_t *lock;	/* guards status while the thread runs */

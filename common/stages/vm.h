@@ -78,7 +78,7 @@ struct vm {
 	uint64_t tss_addr;		/* 04 */
 	uint8_t *mem;			/* 05: guest memory, as the host sees it */
 	size_t mem_size;
-	struct vcpu vcpu;		/* 06-09: the vCPU the steps run */
+	struct vcpu vcpu;		/* 06-09: its vCPU, the one steps 06-10 run */
 };
 
 #define VM_EMPTY { .kvm_fd = -1, .fd = -1, .vcpu = VCPU_EMPTY }
@@ -96,8 +96,8 @@ int vcpu_regs_set(struct vcpu *vcpu);				/* step 09 */
 
 /*
  * Stages 01 to 09 in order, as steps 01-09 wrote them (vm_build.c), with
- * vm->vcpu as vCPU 0: the chapters in beyond/ start from here.  0, or -1 after reporting; the
- * caller releases what was made with vm_destroy().
+ * vm->vcpu as vCPU 0: the chapters in beyond/ start from here.  0, or -1
+ * after reporting; the caller releases what was made with vm_destroy().
  */
 int vm_build(struct vm *vm);
 
