@@ -23,6 +23,7 @@
 
 #include "kvm_test.h"
 #include "report.h"
+#include "run.h"
 #include "stop_signals.h"
 #include "trace.h"
 
@@ -202,6 +203,17 @@ void vm_setup_through(struct vm *vm, int last)
 		}
 	}
 	stage_quiet = 0;
+}
+
+void vm_setup_with_guest(struct vm *vm, const uint8_t *image, size_t size)
+{
+	vm_setup_through(vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(guest_load(vm, image, size), 0,
+		     "stage 10 (guest_load) did not return 0; it must succeed "
+		     "here");
+	cr_assert_eq(memcmp(vm->mem + GUEST_LOAD_ADDR, image, size), 0,
+		     "the guest is not at GUEST_LOAD_ADDR");
 }
 
 void stage_failure_check(struct vm *vm, int stage, const char *want)

@@ -8,6 +8,7 @@
 #define KVM_TEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -23,6 +24,14 @@ int step_main(int argc, char **argv);
  * memory, the likely mistake, before Criterion reports the crash.
  */
 void vm_setup_through(struct vm *vm, int last);
+
+/*
+ * vm_setup_through(vm, 9), then stage 10's guest_load() of image, quietly:
+ * asserts it returns 0 and puts the guest at GUEST_LOAD_ADDR; stage_quiet
+ * stays 1.  For the tests that run a guest with vcpu_run() (step 10 and
+ * the chapters).
+ */
+void vm_setup_with_guest(struct vm *vm, const uint8_t *image, size_t size);
 
 /* Stage n's function (1..9) on vm: its result, 0 or an fd, or -1. */
 int stage_run(struct vm *vm, int n);

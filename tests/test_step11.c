@@ -54,10 +54,7 @@ static void uart_run(const uint8_t *image, size_t size,
 	struct vm vm;
 
 	memset(r, 0, sizeof(*r));
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0,
-		     "guest_load did not return 0; it must load the guest");
+	vm_setup_with_guest(&vm, image, size);
 	run_opt.out = open_memstream(&r->out, &r->len);
 	cr_assert(run_opt.out,
 		  "open_memstream for the UART's output failed: %s",
@@ -512,12 +509,8 @@ static void run_with_fault(unsigned long request, int err_no, int coalesce,
 		int fds;
 
 		fds = fd_count();
-		vm_setup_through(&vm, 9);
-		stage_quiet = 1;
-		cr_assert_eq(guest_load(&vm, guest_image,
-					guest_image_end - guest_image), 0,
-			     "guest_load did not return 0; it must load the "
-			     "guest");
+		vm_setup_with_guest(&vm, guest_image,
+				    guest_image_end - guest_image);
 		opt.out = open_memstream(&r.out, &r.len);
 		capture_begin(&c, 2);
 		r.status = uart_vcpu_run(&vm, &opt, &uart, &r.stats);
