@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
 #include "run.h"
@@ -1049,4 +1050,23 @@ unsigned int vcpu_run_once(struct vm *vm)
 {
 	kvm_ioctl_ok(vm->vcpu_fd, KVM_RUN, 0UL);
 	return vm->run->exit_reason;
+}
+
+struct kvm_regs regs_after_hlt(struct vm *vm, size_t size)
+{
+	struct kvm_regs regs;
+
+	kvm_ioctl_ok(vm->vcpu_fd, KVM_GET_REGS, &regs);
+	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + size,
+		     "after the guest's hlt KVM reports RIP=0x%llx; it must be "
+		     "just past the hlt, 0x%llx", (unsigned long long)regs.rip,
+		     (unsigned long long)(GUEST_LOAD_ADDR + size));
+	return regs;
+}
+
+void run_once_ends_in(struct vm *vm, unsigned int want)
+{
+	cr_assert_eq(vcpu_run_once(vm), want,
+		     "KVM_RUN ended in %s; here it must end in %s",
+		     kvm_exit_name(vm->run->exit_reason), kvm_exit_name(want));
 }

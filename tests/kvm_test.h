@@ -228,5 +228,14 @@ const struct ioctl_call *ioctl_spy_find(unsigned long request);
  * KVM_RUN itself succeeded.  For tests that run a few bytes of code.
  */
 unsigned int vcpu_run_once(struct vm *vm);
+/* The same, where the exit must be want: a failure names both exits. */
+void run_once_ends_in(struct vm *vm, unsigned int want);
+
+/*
+ * The vCPU's registers (KVM_GET_REGS) once its code, size bytes at
+ * GUEST_LOAD_ADDR ending in hlt, has run to that hlt: asserts that RIP
+ * is just past it.
+ */
+struct kvm_regs regs_after_hlt(struct vm *vm, size_t size);
 
 #endif

@@ -515,19 +515,12 @@ Test(step08, sixty_four_bit_code_runs, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
-		     "the 64-bit code did not halt: KVM_RUN ended in %s, not "
-		     "KVM_EXIT_HLT", kvm_exit_name(vm.run->exit_reason));
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
+	run_once_ends_in(&vm, KVM_EXIT_HLT);	/* the 64-bit code halted */
+	regs = regs_after_hlt(&vm, sizeof(code));
 	cr_assert_eq(regs.rbx, 0x1122334455667788ULL,
 		     "after mov rax, imm64; push rax; pop rbx the guest's RBX "
 		     "is 0x%llx, not 0x1122334455667788: it did not run as "
 		     "64-bit code", (unsigned long long)regs.rbx);
-	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code),
-		     "after the 64-bit code's hlt, KVM reports RIP=0x%llx; it "
-		     "must be just past the hlt, 0x%llx",
-		     (unsigned long long)regs.rip,
-		     (unsigned long long)(GUEST_LOAD_ADDR + sizeof(code)));
 	vm_destroy(&vm);
 }
 

@@ -56,11 +56,8 @@ Test(step09, guest_starts_with_these_registers, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
-		     kvm_exit_name(vm.run->exit_reason));
-	r = regs_get(&vm);
-	cr_assert_eq(r.rip, GUEST_LOAD_ADDR + sizeof(code), "RIP 0x%llx", r.rip);
+	run_once_ends_in(&vm, KVM_EXIT_HLT);
+	r = regs_after_hlt(&vm, sizeof(code));
 	cr_assert_eq(r.rax, GUEST_STACK_TOP, "the guest's RSP was 0x%llx", r.rax);
 	cr_assert_eq(r.rbx, 0x2, "the guest's RFLAGS were 0x%llx", r.rbx);
 	cr_assert_eq(r.rsp, GUEST_STACK_TOP,

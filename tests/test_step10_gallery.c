@@ -931,7 +931,6 @@ static const uint8_t hlt_loop[] = { 0xf4, 0xeb, 0xfd };
  */
 Test(step10_dump, names_entering_again_after_hlt, .timeout = 30)
 {
-	struct kvm_regs regs;
 	struct vm vm;
 	char *text = NULL;
 	size_t len;
@@ -944,10 +943,7 @@ Test(step10_dump, names_entering_again_after_hlt, .timeout = 30)
 			     "KVM_RUN %d on hlt; jmp $-1 ended in %s, not "
 			     "KVM_EXIT_HLT", i + 1,
 			     kvm_exit_name(vm.run->exit_reason));
-		kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
-		cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + 1, "after KVM_EXIT_HLT "
-			     "RIP is 0x%llx; it must be just past the hlt",
-			     (unsigned long long)regs.rip);
+		regs_after_hlt(&vm, 1);
 		f = open_memstream(&text, &len);
 		cr_assert(f);
 		vcpu_dump(f, &vm);

@@ -152,9 +152,7 @@ Test(step11, mmio_read_completes_with_our_value_on_the_next_run, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_MMIO,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_MMIO",
-		     kvm_exit_name(vm.run->exit_reason));
+	run_once_ends_in(&vm, KVM_EXIT_MMIO);
 	cr_assert_eq(vm.run->mmio.phys_addr, UART_MMIO_BASE + UART_LSR,
 		     "GPA 0x%llx", vm.run->mmio.phys_addr);
 	cr_assert_eq(vm.run->mmio.len, 1,
@@ -164,18 +162,10 @@ Test(step11, mmio_read_completes_with_our_value_on_the_next_run, .timeout = 20)
 		     "KVM_EXIT_MMIO for a load has is_write = %u; it must be 0",
 		     vm.run->mmio.is_write);
 	vm.run->mmio.data[0] = 0x60;		/* the device's answer */
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
-		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,
-		     "KVM_GET_REGS failed: %s", errno_name(errno));
+	run_once_ends_in(&vm, KVM_EXIT_HLT);
+	regs = regs_after_hlt(&vm, sizeof(code));	/* the load completed */
 	cr_assert_eq(regs.rax & 0xff, 0x60, "the guest read 0x%llx",
 		     regs.rax & 0xff);
-	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code),
-		     "after the completed load and hlt RIP is 0x%llx; it must "
-		     "be just past the hlt, 0x%llx",
-		     (unsigned long long)regs.rip,
-		     (unsigned long long)(GUEST_LOAD_ADDR + sizeof(code)));
 	vm_destroy(&vm);
 }
 
@@ -237,9 +227,7 @@ Test(step11, store_to_memory_does_not_exit, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
-		     kvm_exit_name(vm.run->exit_reason));
+	run_once_ends_in(&vm, KVM_EXIT_HLT);
 	cr_assert_eq(vm.mem[0x100000], 0x5a,
 		     "guest memory at 0x100000 holds 0x%02x; the guest stored "
 		     "0x5a there, which is RAM, not MMIO", vm.mem[0x100000]);

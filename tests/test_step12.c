@@ -656,14 +656,6 @@ CHAPTER_PROGRAM_TESTS(step12, 12)
  * as the README teaches it, with no stage 12 code of the learner's.
  */
 
-/* One KVM_RUN that must end in exit want; a failure names both exits. */
-static void run_once_ends_in(struct vm *vm, uint32_t want)
-{
-	cr_assert_eq(vcpu_run_once(vm), want,
-		     "KVM_RUN ended in %s; here it must end in %s",
-		     kvm_exit_name(vm->run->exit_reason), kvm_exit_name(want));
-}
-
 Test(step12, hlt_exits_to_user_space_with_the_interrupt_flag, .timeout = 20)
 {
 	static const struct { uint8_t code[2]; int if_flag; } cases[] = {
