@@ -217,6 +217,30 @@ void vm_setup_with_guest(struct vm *vm, const uint8_t *image, size_t size)
 		     "the guest is not at GUEST_LOAD_ADDR");
 }
 
+char *stage_printed(struct vm *vm, int n)
+{
+	struct capture c;
+	int r;
+
+	vm_setup_through(vm, n - 1);
+	capture_begin(&c, 1);
+	r = stage_run(vm, n);
+	if (n == 1 || n == 3 || n == 6)
+		cr_assert_geq(r, 0, "stage %02d (%s) returned %d; it must "
+			      "succeed here and return the new fd", n,
+			      stage_names[n], r);
+	else
+		cr_assert_eq(r, 0, "stage %02d (%s) returned %d; it must "
+			     "succeed here and return 0", n, stage_names[n], r);
+	return capture_end(&c);
+}
+
+const char *hex_text(char buf[HEX_TEXT_SIZE], unsigned long long value)
+{
+	snprintf(buf, HEX_TEXT_SIZE, "0x%llx", value);
+	return buf;
+}
+
 void stage_failure_check(struct vm *vm, int stage, const char *want)
 {
 	struct capture out, err;

@@ -179,6 +179,17 @@ void stage_lines_check(const char *out, int last);
 void stage_line_check(const char *out, int n, const char *const values[]);
 
 /*
+ * Stages 1..n-1 as vm_setup_through() does them, then stage n, asserting
+ * it succeeds (an fd for stages 01, 03 and 06, else 0): what stage n
+ * printed on stdout, malloc'd, for stage_line_check().
+ */
+char *stage_printed(struct vm *vm, int n);
+
+/* value as "0x" and lower-case hex digits, in buf; returns buf. */
+#define HEX_TEXT_SIZE 19
+const char *hex_text(char buf[HEX_TEXT_SIZE], unsigned long long value);
+
+/*
  * The one test of the step program's own output: run as a user runs it,
  * it exits 0, writes nothing on stderr, prints stages 01..last in order
  * and exactly the transcript its README shows (make transcripts).

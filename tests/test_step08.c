@@ -528,23 +528,13 @@ Test(step08, prints_its_stage_line)
 {
 	struct kvm_sregs s;
 	struct vm vm;
-	struct capture c;
-	char *out, cr[4][24];
+	char *out = stage_printed(&vm, 8), cr[4][HEX_TEXT_SIZE];
 
-	vm_setup_through(&vm, 7);
-	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_enter_long_mode(&vm), 0,
-		     "stage 08 (vcpu_enter_long_mode) did not return 0; it "
-		     "must put the vCPU in long mode with KVM_SET_SREGS");
-	out = capture_end(&c);
 	/* The control registers as KVM holds them. */
 	s = sregs_get(&vm);
-	snprintf(cr[0], sizeof(cr[0]), "0x%llx", (unsigned long long)s.cr0);
-	snprintf(cr[1], sizeof(cr[1]), "0x%llx", (unsigned long long)s.cr3);
-	snprintf(cr[2], sizeof(cr[2]), "0x%llx", (unsigned long long)s.cr4);
-	snprintf(cr[3], sizeof(cr[3]), "0x%llx", (unsigned long long)s.efer);
-	stage_line_check(out, 8, (const char *const[]){ cr[0], cr[1], cr[2],
-							 cr[3], NULL });
+	stage_line_check(out, 8, (const char *const[]){
+		hex_text(cr[0], s.cr0), hex_text(cr[1], s.cr3),
+		hex_text(cr[2], s.cr4), hex_text(cr[3], s.efer), NULL });
 	free(out);
 	vm_destroy(&vm);
 }
