@@ -242,14 +242,17 @@ Test(step11, store_to_memory_does_not_exit, .timeout = 20)
 Test(step11, stores_it_cannot_take_end_the_run_explained, .timeout = 20)
 {
 	static const struct {
+		const char *what;
 		uint8_t code[9];
 		const char *said[3];	/* each on stderr; NULL: no more */
 	} stores[] = {
-		{ .code = { 0x66, 0x89, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, /* mov [0x10000000], ax */
+		{ .what = "a 2-byte store to a UART register",
+		  .code = { 0x66, 0x89, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, /* mov [0x10000000], ax */
 			    0xf4 },
 		  .said = { "guest wrote 2 bytes at UART register +0; its "
 			    "registers are one byte wide", "RIP=" } },
-		{ .code = { 0xc6, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00, 0x41, /* mov byte [0x300000], 0x41 */
+		{ .what = "a store where nothing is",
+		  .code = { 0xc6, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00, 0x41, /* mov byte [0x300000], 0x41 */
 			    0xf4 },
 		  .said = { "guest wrote 1 byte at guest physical address "
 			    "0x300000, where neither memory nor the UART is",
@@ -262,11 +265,11 @@ Test(step11, stores_it_cannot_take_end_the_run_explained, .timeout = 20)
 
 		guest_run(stores[i].code, sizeof(stores[i].code), &quick, READY,
 			  &r);
-		cr_assert_eq(r.status, EXIT_GUEST, "store %zu: status %d:\n%s",
-			     i, r.status, r.err);
+		cr_assert_eq(r.status, EXIT_GUEST, "%s: status %d, not EXIT_GUEST:"
+			     "\n%s", stores[i].what, r.status, r.err);
 		for (int j = 0; j < 3 && stores[i].said[j]; j++)
 			assert_has(r.err, stores[i].said[j]);
-		cr_assert_eq(r.len, 0, "store %zu was transmitted", i);
+		cr_assert_eq(r.len, 0, "%s was transmitted", stores[i].what);
 		mmio_result_free(&r);
 	}
 }
