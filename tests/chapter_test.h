@@ -12,6 +12,8 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "kvm_test.h"
@@ -45,6 +47,31 @@ static inline void program_run_args(const char *a, const char *b,
 	program_run(argv, NULL, 60, r);
 }
 
+/* The same, and it must exit with status: else the test shows its stderr. */
+static inline void program_run_args_status(const char *a, const char *b,
+					   int status, struct program_result *r)
+{
+	program_run_args(a, b, r);
+	cr_assert_eq(r->status, status, "%s %s %s exited %d, not %d:\n%s",
+		     step_name(), a ? a : "", b ? b : "", r->status, status,
+		     r->err);
+}
+
+/*
+ * --trace: the program exits 0 and its trace (stderr) holds each of
+ * pieces (NULL-terminated), e.g. the guest's exits as the chapter decodes
+ * them.
+ */
+static inline void chapter_check_traced(const char *const pieces[])
+{
+	struct program_result r;
+
+	program_run_args_status("--trace", NULL, EXIT_SUCCESS, &r);
+	for (int i = 0; pieces[i]; i++)
+		assert_has(r.err, pieces[i]);
+	program_result_free(&r);
+}
+
 /*
  * The program run plainly: it must exit 0, print nothing on stderr, and
  * print stages 01 to shared in order before its own first "[NN] " line;
@@ -55,8 +82,7 @@ static inline char *chapter_run_plain(int chapter, int shared,
 {
 	char tag[8], *own;
 
-	program_run_args(NULL, NULL, r);
-	cr_assert_eq(r->status, 0, "exit %d:\n%s", r->status, r->err);
+	program_run_args_status(NULL, NULL, EXIT_SUCCESS, r);
 	cr_assert_str_eq(r->err, "", "the program must write nothing on "
 			 "stderr; it wrote\n%s", r->err);
 	snprintf(tag, sizeof(tag), "[%02d] ", chapter);

@@ -545,8 +545,7 @@ Test(step11, program_coalesce_prints_fewer_exits, .timeout = 60)
 {
 	struct program_result r;
 
-	program_run_args("--coalesce", NULL, &r);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	program_run_args_status("--coalesce", NULL, EXIT_SUCCESS, &r);
 	cr_assert(strstr(r.out, "\n" GREETING "[11] KVM_RUN: KVM_EXIT_HLT after "
 			 "32 exits: 31 MMIO reads, 0 MMIO writes\n[11] coalesced "
 			 "ring: 31 of 31 transmitted bytes\n"), "%s", r.out);
@@ -555,16 +554,11 @@ Test(step11, program_coalesce_prints_fewer_exits, .timeout = 60)
 
 Test(step11, program_traces_mmio_exits, .timeout = 60)
 {
-	struct program_result r;
-
-	program_run_args("--trace", NULL, &r);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	assert_has(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: read 1 "
-		   "bytes at GPA 0x10000005\n"
-		   "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: write 1 bytes at "
-		   "GPA 0x10000000, data 48 \"H\"\n");
-	assert_has(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n");
-	program_result_free(&r);
+	chapter_check_traced((const char *const[]){
+		"ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: read 1 bytes at GPA "
+		"0x10000005\nioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: write 1 "
+		"bytes at GPA 0x10000000, data 48 \"H\"\n",
+		"ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n", NULL });
 }
 
 Test(step11, program_stages_traced_as_in_every_step, .timeout = 60)

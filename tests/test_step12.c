@@ -511,8 +511,7 @@ Test(step12, program_with_unhandled_vector_exits_3, .timeout = 60)
 {
 	struct program_result r;
 
-	program_run_args("--vector", "33", &r);
-	cr_assert_eq(r.status, EXIT_GUEST, "exit %d:\n%s", r.status, r.err);
+	program_run_args_status("--vector", "33", EXIT_GUEST, &r);
 	assert_has(r.err, "triple-faulted");
 	cr_assert(!strstr(r.out, "tick 1"), "%s", r.out);
 	program_result_free(&r);
@@ -520,15 +519,11 @@ Test(step12, program_with_unhandled_vector_exits_3, .timeout = 60)
 
 Test(step12, program_traces_each_injection, .timeout = 60)
 {
-	struct program_result r;
-
-	program_run_args("--trace", NULL, &r);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	assert_has(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n"
-		   "ioctl(5, KVM_INTERRUPT, vector 32) = 0\n"
-		   "ioctl(5, KVM_RUN) = 0, KVM_EXIT_IO: out port 0xe9, "
-		   "size 1, count 1, data 74 \"t\"\n");
-	program_result_free(&r);
+	chapter_check_traced((const char *const[]){
+		"ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n"
+		"ioctl(5, KVM_INTERRUPT, vector 32) = 0\n"
+		"ioctl(5, KVM_RUN) = 0, KVM_EXIT_IO: out port 0xe9, size 1, "
+		"count 1, data 74 \"t\"\n", NULL });
 }
 
 /*
@@ -586,8 +581,7 @@ Test(step12, program_irqchip_matches_readme_transcript, .timeout = 60)
 	struct program_result r;
 	char *readme, *shown, *end, *want, *got;
 
-	program_run_args("--irqchip", NULL, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS, "exit %d:\n%s", r.status, r.err);
+	program_run_args_status("--irqchip", NULL, EXIT_SUCCESS, &r);
 	cr_assert_str_eq(r.err, "", "step12 --irqchip wrote on stderr:\n%s",
 			 r.err);
 	readme = file_read(STEP_DIR "/README.md", NULL);
@@ -616,8 +610,7 @@ Test(step12, program_irqchip_traces_no_injection_and_no_hlt, .timeout = 60)
 	struct program_result r;
 	char *irqchip, *pit, *vcpu;
 
-	program_run_args("--irqchip", "--trace", &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS, "exit %d:\n%s", r.status, r.err);
+	program_run_args_status("--irqchip", "--trace", EXIT_SUCCESS, &r);
 	irqchip = strstr(r.err, "ioctl(4, KVM_CREATE_IRQCHIP, 0x0) = 0\n");
 	pit = strstr(r.err, "ioctl(4, KVM_CREATE_PIT2, ");
 	vcpu = strstr(r.err, "ioctl(4, KVM_CREATE_VCPU, ");
