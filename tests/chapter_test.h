@@ -94,6 +94,16 @@ static inline char *chapter_run_plain(int chapter, int shared,
 	return own;
 }
 
+/* chapter_run_plain(), whose own lines must hold own_lines. */
+static inline void chapter_check_plain(int chapter, int shared,
+				       const char *own_lines)
+{
+	struct program_result r;
+
+	assert_has(chapter_run_plain(chapter, shared, &r), own_lines);
+	program_result_free(&r);
+}
+
 /* --timeout with a value nobody means: status 2, and no stage line. */
 static inline void chapter_check_bad_timeout(void)
 {
