@@ -206,6 +206,12 @@ void vm_setup_through(struct vm *vm, int last)
 	stage_quiet = 0;
 }
 
+void vm_setup_with_code(struct vm *vm, const void *code, size_t size)
+{
+	vm_setup_through(vm, 9);
+	memcpy(vm->mem + GUEST_LOAD_ADDR, code, size);
+}
+
 void vm_setup_with_guest(struct vm *vm, const uint8_t *image, size_t size)
 {
 	vm_setup_through(vm, 9);

@@ -25,6 +25,9 @@ int step_main(int argc, char **argv);
  */
 void vm_setup_through(struct vm *vm, int last);
 
+/* vm_setup_through(vm, 9), then code (size bytes) at GUEST_LOAD_ADDR. */
+void vm_setup_with_code(struct vm *vm, const void *code, size_t size);
+
 /*
  * vm_setup_through(vm, 9), then stage 10's guest_load() of image, quietly:
  * asserts it returns 0 and puts the guest at GUEST_LOAD_ADDR; stage_quiet

@@ -183,8 +183,7 @@ Test(step05, guest_and_host_share_the_memory, .timeout = 20)
 	unsigned int exit_reason;
 	uint64_t back;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	vm_setup_with_code(&vm, code, sizeof(code));
 	memcpy(vm.mem + 0x100000, &value, sizeof(value));
 	exit_reason = vcpu_run_once(&vm);
 	cr_assert_eq(exit_reason, KVM_EXIT_HLT,

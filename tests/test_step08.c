@@ -507,8 +507,7 @@ Test(step08, sixty_four_bit_code_runs, .timeout = 20)
 	struct kvm_regs regs;
 	struct vm vm;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	vm_setup_with_code(&vm, code, sizeof(code));
 	run_once_ends_in(&vm, KVM_EXIT_HLT);	/* the 64-bit code halted */
 	regs = regs_after_hlt(&vm, sizeof(code));
 	cr_assert_eq(regs.rbx, 0x1122334455667788ULL,

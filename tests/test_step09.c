@@ -54,8 +54,7 @@ Test(step09, guest_starts_with_these_registers, .timeout = 20)
 	struct kvm_regs r;
 	struct vm vm;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	vm_setup_with_code(&vm, code, sizeof(code));
 	run_once_ends_in(&vm, KVM_EXIT_HLT);
 	r = regs_after_hlt(&vm, sizeof(code));
 	cr_assert_eq(r.rax, GUEST_STACK_TOP, "the guest's RSP was 0x%llx", r.rax);

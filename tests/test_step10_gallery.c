@@ -936,8 +936,7 @@ Test(step10_dump, names_entering_again_after_hlt, .timeout = 30)
 	size_t len;
 	FILE *f;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, hlt_loop, sizeof(hlt_loop));
+	vm_setup_with_code(&vm, hlt_loop, sizeof(hlt_loop));
 	for (int i = 0; i < 3; i++) {
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
 			     "KVM_RUN %d on hlt; jmp $-1 ended in %s, not "

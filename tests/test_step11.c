@@ -150,8 +150,7 @@ Test(step11, mmio_read_completes_with_our_value_on_the_next_run, .timeout = 20)
 	struct kvm_regs regs;
 	struct vm vm;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	vm_setup_with_code(&vm, code, sizeof(code));
 	run_once_ends_in(&vm, KVM_EXIT_MMIO);
 	cr_assert_eq(vm.run->mmio.phys_addr, UART_MMIO_BASE + UART_LSR,
 		     "GPA 0x%llx", vm.run->mmio.phys_addr);
@@ -201,8 +200,7 @@ Test(step11, mmio_write_carries_address_width_and_bytes, .timeout = 20)
 		const struct store_case *s = &stores[i];
 		struct vm vm;
 
-		vm_setup_through(&vm, 9);
-		memcpy(vm.mem + GUEST_LOAD_ADDR, s->code, s->size);
+		vm_setup_with_code(&vm, s->code, s->size);
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_MMIO, "case %zu: exit %u",
 			     i, vm.run->exit_reason);
 		cr_assert_eq(vm.run->mmio.is_write, 1, "case %zu", i);
@@ -225,8 +223,7 @@ Test(step11, store_to_memory_does_not_exit, .timeout = 20)
 	};
 	struct vm vm;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	vm_setup_with_code(&vm, code, sizeof(code));
 	run_once_ends_in(&vm, KVM_EXIT_HLT);
 	cr_assert_eq(vm.mem[0x100000], 0x5a,
 		     "guest memory at 0x100000 holds 0x%02x; the guest stored "
