@@ -38,6 +38,11 @@ static inline void *ctrl_c_later(void *arg)
 	return NULL;
 }
 
+/* Guest code that prints "ab" on the console port, for a guest to go on from. */
+#define PRINT_AB_CODE \
+	0xb0, 'a', 0xe6, 0xe9,	/* mov al, 'a'; out 0xe9, al */ \
+	0xb0, 'b', 0xe6, 0xe9	/* mov al, 'b'; out 0xe9, al */
+
 /* The program with up to two arguments (NULL for none), as a user runs it. */
 static inline void program_run_args(const char *a, const char *b,
 				    struct program_result *r)

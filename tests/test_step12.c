@@ -367,8 +367,7 @@ Test(step12, ctrl_c_stops_a_spinning_guest, .timeout = 30)
 Test(step12, sigterm_keeps_every_byte_printed, .timeout = 30)
 {
 	static const uint8_t code[] = {
-		0xb0, 'a', 0xe6, 0xe9,	/* mov al, 'a'; out 0xe9, al */
-		0xb0, 'b', 0xe6, 0xe9,	/* mov al, 'b'; out 0xe9, al */
+		PRINT_AB_CODE,
 		0xfa, 0xeb, 0xfe,	/* cli; jmp $ */
 	};
 	struct ctrl_c c = { .after = 0.5, .sig = SIGTERM };

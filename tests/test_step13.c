@@ -414,8 +414,7 @@ Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 Test(step13, sigterm_keeps_every_byte_printed, .timeout = 30)
 {
 	static const uint8_t code[] = {
-		0xb0, 'a', 0xe6, 0xe9,	/* mov al, 'a'; out 0xe9, al */
-		0xb0, 'b', 0xe6, 0xe9,	/* mov al, 'b'; out 0xe9, al */
+		PRINT_AB_CODE,
 		0xeb, 0xfe,		/* jmp $: no newline, no hlt */
 	};
 	struct ctrl_c c = { .target = pthread_self(), .after = 0.5 };
