@@ -21,7 +21,7 @@ static struct kvm_regs regs_get(struct vm *vm)
 {
 	struct kvm_regs regs;
 
-	kvm_ioctl_ok(vm->vcpu_fd, KVM_GET_REGS, &regs);
+	kvm_ioctl_ok(vm->vcpu.fd, KVM_GET_REGS, &regs);
 	return regs;
 }
 
@@ -82,7 +82,7 @@ Test(step09, passes_kvm_exactly_these_registers)
 	vm_setup_through(&vm, 8);
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(vcpu_regs_set(&vm), 0,
+	cr_assert_eq(vcpu_regs_set(&vm.vcpu), 0,
 		     "stage 09 (vcpu_regs_set) did not return 0; it must "
 		     "succeed here");
 	ioctl_spy_stop();

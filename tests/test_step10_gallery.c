@@ -147,7 +147,7 @@ Test(step10_gallery, idt_is_page_0_with_no_gate_present, .timeout = 30)
 	struct vm vm;
 
 	vm_setup_through(&vm, 9);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &sregs), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	cr_assert_eq(sregs.idt.base, 0, "IDT base 0x%llx",
 		     (unsigned long long)sregs.idt.base);
@@ -865,7 +865,7 @@ Test(step10_random, random_guests_end_classified, .timeout = 240)
 			code[j] = (uint8_t)(random_next(&state) >> 56);
 		vm_setup_with_guest(&vm, code, len);
 		dup2(fileno(devnull), 2);	/* a dump per guest: too many */
-		status = vcpu_run(&vm, &opt, &stats);
+		status = vcpu_run(&vm, &vm.vcpu, &opt, &stats);
 		dup2(saved_err, 2);
 		vm_destroy(&vm);
 
@@ -933,11 +933,11 @@ Test(step10_dump, names_entering_again_after_hlt, .timeout = 30)
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
 			     "KVM_RUN %d on hlt; jmp $-1 ended in %s, not "
 			     "KVM_EXIT_HLT", i + 1,
-			     kvm_exit_name(vm.run->exit_reason));
+			     kvm_exit_name(vm.vcpu.run->exit_reason));
 		regs_after_hlt(&vm, 1);
 		f = open_memstream(&text, &len);
 		cr_assert(f);
-		vcpu_dump(f, &vm);
+		vcpu_dump(f, &vm, &vm.vcpu);
 		fclose(f);
 		if (i == 0)
 			assert_lacks(text, "KVM_RUN entered the guest again");
@@ -968,15 +968,15 @@ Test(step10_dump, after_a_failed_entry_says_nothing_ran, .timeout = 30)
 		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
 			     "the sandbox runs this test");
 	vm_setup_through(&vm, 9);
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_SREGS, &s);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_SREGS, &s);
 	s.cs.db = 1;			/* with L=1: reserved, the entry fails */
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_SET_SREGS, &s);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_SET_SREGS, &s);
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_FAIL_ENTRY,
 		     "KVM_RUN with CS.L=1 and CS.D=1 ended in %s, not "
-		     "KVM_EXIT_FAIL_ENTRY", kvm_exit_name(vm.run->exit_reason));
+		     "KVM_EXIT_FAIL_ENTRY", kvm_exit_name(vm.vcpu.run->exit_reason));
 	f = open_memstream(&text, &len);
 	cr_assert(f);
-	vcpu_dump(f, &vm);
+	vcpu_dump(f, &vm, &vm.vcpu);
 	fclose(f);
 	assert_has(text, "no guest instruction ran");
 	assert_lacks(text, "bytes at RIP");

@@ -106,9 +106,9 @@ static void guest_run(const uint8_t *image, size_t size,
 	r->status = tick_vcpu_run(&vm, &run_opt, &r->tick, &r->stats);
 	r->err = capture_end(&c);
 	fclose(run_opt.out);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &r->regs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_REGS, &r->regs), 0,
 		     "KVM_GET_REGS failed: %s", errno_name(errno));
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &r->sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &r->sregs), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	vm_destroy(&vm);
 }
@@ -667,9 +667,9 @@ Test(step12, hlt_exits_to_user_space_with_the_interrupt_flag, .timeout = 20)
 
 		vm_setup_with_code(&vm, cases[i].code, 2);
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "case %zu: exit %u",
-			     i, vm.run->exit_reason);
-		cr_assert_eq(vm.run->if_flag, cases[i].if_flag, "case %zu", i);
-		cr_assert_eq(vm.run->ready_for_interrupt_injection,
+			     i, vm.vcpu.run->exit_reason);
+		cr_assert_eq(vm.vcpu.run->if_flag, cases[i].if_flag, "case %zu", i);
+		cr_assert_eq(vm.vcpu.run->ready_for_interrupt_injection,
 			     cases[i].if_flag, "case %zu", i);
 		vm_destroy(&vm);
 	}
@@ -679,9 +679,9 @@ Test(step12, hlt_exits_to_user_space_with_the_interrupt_flag, .timeout = 20)
 static void run_to_the_out_after_cli(struct vm *vm)
 {
 	run_once_ends_in(vm, KVM_EXIT_IO);
-	cr_assert_eq(vm->run->if_flag, 0,
+	cr_assert_eq(vm->vcpu.run->if_flag, 0,
 		     "after cli, KVM reports if_flag = %u in kvm_run; it must "
-		     "be 0", vm->run->if_flag);
+		     "be 0", vm->vcpu.run->if_flag);
 }
 
 Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
@@ -698,20 +698,20 @@ Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
 
 	vm_setup_with_code(&vm, code, sizeof(code));
 	run_to_the_out_after_cli(&vm);
-	cr_assert_eq(vm.run->ready_for_interrupt_injection, 0,
+	cr_assert_eq(vm.vcpu.run->ready_for_interrupt_injection, 0,
 		     "ready with interrupts off");
-	vm.run->request_interrupt_window = 1;
+	vm.vcpu.run->request_interrupt_window = 1;
 	if (!kvm_is_pvm()) {
 		run_once_ends_in(&vm, KVM_EXIT_IRQ_WINDOW_OPEN);
-		cr_assert_eq(vm.run->if_flag, 1,
+		cr_assert_eq(vm.vcpu.run->if_flag, 1,
 			     "at KVM_EXIT_IRQ_WINDOW_OPEN, KVM reports "
 			     "if_flag = %u; the window opens with IF set (1)",
-			     vm.run->if_flag);
-		cr_assert_eq(vm.run->ready_for_interrupt_injection, 1,
+			     vm.vcpu.run->if_flag);
+		cr_assert_eq(vm.vcpu.run->ready_for_interrupt_injection, 1,
 			     "at KVM_EXIT_IRQ_WINDOW_OPEN, KVM reports "
 			     "ready_for_interrupt_injection = %u; it must be 1",
-			     vm.run->ready_for_interrupt_injection);
-		cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,
+			     vm.vcpu.run->ready_for_interrupt_injection);
+		cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_REGS, &regs), 0,
 			     "KVM_GET_REGS failed: %s", errno_name(errno));
 		cr_assert_gt(regs.rip, GUEST_LOAD_ADDR + 3, "window open before "
 			     "sti: RIP 0x%llx", regs.rip);
@@ -745,10 +745,10 @@ Test(step12, kvm_interrupt_is_delivered_even_with_interrupts_off,
 
 	vm_setup_with_code(&vm, code, sizeof(code));
 	run_to_the_out_after_cli(&vm);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), 0, "%s",
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_INTERRUPT, &irq), 0, "%s",
 		     strerror(errno));
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_SHUTDOWN, "exit %u: the "
-		     "interrupt waited for IF", vm.run->exit_reason);
+		     "interrupt waited for IF", vm.vcpu.run->exit_reason);
 	vm_destroy(&vm);
 }
 
@@ -758,7 +758,7 @@ Test(step12, kvm_interrupt_refuses_a_vector_past_255, .timeout = 30)
 	struct vm vm;
 
 	vm_setup_through(&vm, 9);
-	kvm_ioctl_refused(vm.vcpu_fd, KVM_INTERRUPT, &irq, EINVAL,
+	kvm_ioctl_refused(vm.vcpu.fd, KVM_INTERRUPT, &irq, EINVAL,
 			  "there is no vector 256");
 	vm_destroy(&vm);
 }
@@ -783,8 +783,10 @@ static void vm_setup_with_irqchip(struct vm *vm, const uint8_t *code,
 		     "KVM_CREATE_IRQCHIP: %s", strerror(errno));
 	cr_assert(vm_set_tss_addr(vm) == 0 &&
 		  vm_memory_add(vm, GUEST_MEM_SIZE) == 0 &&
-		  vcpu_create(vm) >= 0 && vcpu_map_run(vm) == 0 &&
-		  vcpu_enter_long_mode(vm) == 0 && vcpu_regs_set(vm) == 0,
+		  vcpu_create(vm, &vm->vcpu, 0) >= 0 &&
+		  vcpu_map_run(vm, &vm->vcpu) == 0 &&
+		  vcpu_enter_long_mode(vm, &vm->vcpu) == 0 &&
+		  vcpu_regs_set(&vm->vcpu) == 0,
 		  "stages 04-09 failed after KVM_CREATE_IRQCHIP, as they say "
 		  "above");
 	memcpy(vm->mem + GUEST_LOAD_ADDR, code, size);
@@ -809,7 +811,7 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 
 	vm_setup_with_irqchip(&vm, code, sizeof(code));
 
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), -1,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_INTERRUPT, &irq), -1,
 		     "KVM_INTERRUPT succeeded on a VM with an in-kernel "
 		     "irqchip; KVM must refuse it (ENXIO)");
 	cr_assert_eq(errno, ENXIO, "KVM_INTERRUPT: %s", strerror(errno));
@@ -820,14 +822,14 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 	cr_assert_eq(setitimer(ITIMER_REAL, &timer, NULL), 0,
 		     "setitimer failed: %s", errno_name(errno));
 	start = seconds_now();
-	ret = ioctl(vm.vcpu_fd, KVM_RUN, 0UL);
+	ret = ioctl(vm.vcpu.fd, KVM_RUN, 0UL);
 	err = errno;
-	cr_assert_eq(ret, -1, "KVM_RUN returned, exit %u", vm.run->exit_reason);
+	cr_assert_eq(ret, -1, "KVM_RUN returned, exit %u", vm.vcpu.run->exit_reason);
 	cr_assert_eq(err, EINTR,
 		     "KVM_RUN failed with %s; the SIGALRM must end it with "
 		     "EINTR", errno_name(err));
 	cr_assert_geq(seconds_now() - start, 0.25, "KVM_RUN came back early");
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_MP_STATE, &mp), 0,
 		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_HALTED, "mp_state %u",
 		     mp.mp_state);
@@ -887,11 +889,11 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	gate[5] = 0x8e;			/* present, 64-bit interrupt gate */
 	gate[6] = handler >> 16 & 0xff;
 	gate[7] = handler >> 24 & 0xff;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &sregs), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	sregs.idt.base = idt;
 	sregs.idt.limit = (TIMER_VECTOR + 1) * 16 - 1;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_SET_SREGS, &sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_SET_SREGS, &sregs), 0,
 		     "KVM_SET_SREGS failed: %s", errno_name(errno));
 
 	start = seconds_now();
@@ -900,11 +902,11 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	run_once_ends_in(&vm, KVM_EXIT_IO);
 	pthread_join(raiser, NULL);
 	cr_assert_geq(seconds_now() - start, 0.15, "woke before IRQ 0 was raised");
-	cr_assert_eq(vm.run->io.port, CONSOLE_PORT, "first exit at port 0x%x: "
-		     "the PIC's ports exited to us", vm.run->io.port);
-	cr_assert_eq(*((uint8_t *)vm.run + vm.run->io.data_offset), 'I',
+	cr_assert_eq(vm.vcpu.run->io.port, CONSOLE_PORT, "first exit at port 0x%x: "
+		     "the PIC's ports exited to us", vm.vcpu.run->io.port);
+	cr_assert_eq(*((uint8_t *)vm.vcpu.run + vm.vcpu.run->io.data_offset), 'I',
 		     "the guest's first out wrote 0x%02x; it writes 'I'",
-		     *((uint8_t *)vm.run + vm.run->io.data_offset));
+		     *((uint8_t *)vm.vcpu.run + vm.vcpu.run->io.data_offset));
 	vm_destroy(&vm);
 }
 #endif
