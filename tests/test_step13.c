@@ -290,24 +290,36 @@ Test(step13, each_vcpu_has_its_own_apic_id_in_cpuid, .timeout = 20)
 	vm_destroy(&vm);
 }
 
-Test(step13, vcpu_add_refuses_an_id_in_use, .timeout = 20)
+/*
+ * vcpu_add(vm, id) where KVM_CREATE_VCPU fails (why: as vcpu_add must
+ * say it, e.g. "KVM_CREATE_VCPU failed: EEXIST"): it reports that and
+ * returns -1, leaving no fd in the vCPU.
+ */
+static void vcpu_add_fails(struct vm *vm, int id, const char *why)
 {
 	struct vcpu cpu = VCPU_EMPTY;
 	struct capture c;
-	struct vm vm;
 	char *err;
 
-	vm_setup_through(&vm, 9);
 	capture_begin(&c, 2);
-	cr_assert_eq(vcpu_add(&vm, &cpu, 0), -1,
-		     "vcpu_add for id 0, already vCPU 0's, did not return -1; "
-		     "KVM refuses it (EEXIST) and vcpu_add must report it");
+	cr_assert_eq(vcpu_add(vm, &cpu, id), -1,
+		     "vcpu_add for id %d did not return -1 though %s; it must "
+		     "report it and return -1", id, why);
 	err = capture_end(&c);
-	assert_has(err, "KVM_CREATE_VCPU failed: EEXIST");
+	assert_has(err, why);
 	cr_assert_eq(cpu.fd, -1,
 		     "vcpu_add failed but left cpu.fd = %d; it must be -1",
 		     cpu.fd);
 	free(err);
+}
+
+/* Id 0 is vCPU 0's already: KVM refuses it (EEXIST). */
+Test(step13, vcpu_add_refuses_an_id_in_use, .timeout = 20)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	vcpu_add_fails(&vm, 0, "KVM_CREATE_VCPU failed: EEXIST");
 	vm_destroy(&vm);
 }
 
@@ -479,23 +491,14 @@ Test(step13, failed_kvm_run_is_reported_per_vcpu, .timeout = 30)
 
 Test(step13, failed_second_vcpu_is_reported, .timeout = 20)
 {
-	struct vcpu cpu = VCPU_EMPTY;
-	struct capture c;
 	struct vm vm;
-	char *err;
 
 	vm_setup_through(&vm, 9);
 	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VCPU, EMFILE), 0,
 		     "installing the seccomp filter that fails "
 		     "KVM_CREATE_VCPU with EMFILE failed: %s",
 		     errno_name(errno));
-	capture_begin(&c, 2);
-	cr_assert_eq(vcpu_add(&vm, &cpu, 1), -1,
-		     "vcpu_add did not return -1 when KVM_CREATE_VCPU failed; "
-		     "it must report it and return -1");
-	err = capture_end(&c);
-	assert_has(err, "KVM_CREATE_VCPU failed: EMFILE");
-	free(err);
+	vcpu_add_fails(&vm, 1, "KVM_CREATE_VCPU failed: EMFILE");
 	vm_destroy(&vm);
 }
 
