@@ -38,6 +38,16 @@ static inline void *ctrl_c_later(void *arg)
 	return NULL;
 }
 
+/*
+ * After the run: a signal not sent yet is not sent (a run that ended
+ * early fails its test's status check instead of being killed by it).
+ */
+static inline void ctrl_c_done(pthread_t t)
+{
+	pthread_cancel(t);	/* usleep() is a cancellation point */
+	pthread_join(t, NULL);
+}
+
 /* Guest code that prints "ab" on the console port, for a guest to go on from. */
 #define PRINT_AB_CODE \
 	0xb0, 'a', 0xe6, 0xe9,	/* mov al, 'a'; out 0xe9, al */ \

@@ -347,7 +347,7 @@ static void guest_run_stopped(const uint8_t *code, size_t size,
 	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, c), 0,
 		     "pthread_create failed");
 	guest_run(code, size, &fast, r);
-	pthread_join(t, NULL);
+	ctrl_c_done(t);
 	cr_assert_eq(r->status, EXIT_TIMEOUT, "status %d:\n%s", r->status,
 		     r->err);
 }

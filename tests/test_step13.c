@@ -404,7 +404,7 @@ Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
 		     "pthread_create failed");
 	smp_run(code, sizeof(code), &quick, &r);
-	pthread_join(t, NULL);
+	ctrl_c_done(t);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
 	cr_assert_lt(r.seconds, 5.0,
 		     "Ctrl-C took %.1f s to stop both vCPUs", r.seconds);
@@ -434,7 +434,7 @@ Test(step13, sigterm_keeps_every_byte_printed, .timeout = 30)
 	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
 		     "pthread_create failed");
 	smp_run(code, sizeof(code), &quick, &r);
-	pthread_join(t, NULL);
+	ctrl_c_done(t);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
 	cr_assert_str_eq(r.out, "ab\nab\n",
 			 "each vCPU printed \"ab\" with no newline before "
