@@ -33,7 +33,8 @@ static const char *bits_named(char *buf, size_t size, uint64_t value,
  * The vCPU statistic called name, from KVM's binary statistics
  * (KVM_GET_STATS_FD, api.rst; Linux 5.14 on), or -1 when this KVM has
  * none by that name.  x86's "halt_exits" counts the guest's hlt
- * instructions that ended KVM_RUN (__kvm_emulate_halt() in x86.c).
+ * instructions (__kvm_emulate_halt() in x86.c); each ended KVM_RUN
+ * unless the local APIC is in the kernel.
  */
 static long long vcpu_stat(int vcpu_fd, const char *name)
 {
