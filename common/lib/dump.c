@@ -151,6 +151,12 @@ void vcpu_dump(FILE *out, const struct vm *vm, const struct vcpu *vcpu)
 	/* Guest memory is identity-mapped, so RIP is a guest physical address. */
 	if (vcpu->run && vcpu->run->exit_reason == KVM_EXIT_FAIL_ENTRY)
 		return;		/* no guest instruction ran: see above */
+	if ((s.cr0 & CR0_PG) && (s.cr3 & ~0xfffULL) != GUEST_PML4_ADDR) {
+		fprintf(out, "  RIP is a virtual address of the guest's own page "
+			"tables (CR3 0x%llx, not stage 08's), so its bytes are "
+			"not shown\n", s.cr3);
+		return;		/* step 14's Linux, for one */
+	}
 	if (vm->mem && r.rip < vm->mem_size) {
 		size_t n = vm->mem_size - r.rip < 16 ? vm->mem_size - r.rip : 16;
 
