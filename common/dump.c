@@ -98,7 +98,8 @@ static void dump_explain(FILE *out, const struct vm *vm)
 			"wrote back on the failed entry (AMD: the VMCB's, which "
 			"svm_vcpu_run() copies; the sandbox's emulated CPU writes "
 			"the guest RIP's page plus the page offset of kvm_amd's "
-			"own vmrun instruction: 0x10209)\n");
+			"own vmrun instruction: 0x10209; Intel writes nothing "
+			"back: the RIP the entry was tried with)\n");
 }
 
 void vcpu_dump(FILE *out, const struct vm *vm)

@@ -1038,3 +1038,24 @@ unsigned int vcpu_run_once(struct vm *vm)
 	kvm_ioctl_ok(vm->vcpu_fd, KVM_RUN, 0UL);
 	return vm->run->exit_reason;
 }
+
+enum kvm_host kvm_host(void)
+{
+	if (access("/sys/module/kvm_amd", F_OK) == 0)
+		return KVM_HOST_AMD;
+	if (access("/sys/module/kvm_intel", F_OK) == 0)
+		return KVM_HOST_INTEL;
+	return KVM_HOST_OTHER;
+}
+
+int kvm_intel_unrestricted_guest(void)
+{
+	FILE *f = fopen("/sys/module/kvm_intel/parameters/unrestricted_guest", "r");
+	int c;
+
+	if (!f)
+		return 0;
+	c = fgetc(f);
+	fclose(f);
+	return c == 'Y';
+}

@@ -220,4 +220,15 @@ const struct ioctl_call *ioctl_spy_find(unsigned long request);
  */
 unsigned int vcpu_run_once(struct vm *vm);
 
+/*
+ * Which stock KVM serves /dev/kvm here, from its module in /sys/module:
+ * kvm_amd (the QEMU sandbox), kvm_intel (Bochs, or an Intel host), or
+ * another KVM (such as kvm_pvm), whose answers the tests of vendor
+ * behaviour do not check.
+ */
+enum kvm_host { KVM_HOST_OTHER, KVM_HOST_AMD, KVM_HOST_INTEL };
+enum kvm_host kvm_host(void);
+/* kvm_intel with "unrestricted guest" on (its module parameter says Y). */
+int kvm_intel_unrestricted_guest(void);
+
 #endif
