@@ -26,7 +26,7 @@
 #include "stop_signals.h"
 #include "trace.h"
 
-/* The test seam common/trace.c calls, when set (trace.h): here only. */
+/* The test seam common/lib/trace.c calls, when set (trace.h): here only. */
 int (*ioctl_hook)(int fd, unsigned long request, void *arg, int *result);
 
 extern char **environ;

@@ -195,7 +195,7 @@ void program_check_trace(int last);
 
 /*
  * Record the ioctls the code under test makes, without changing them
- * (through ioctl_hook, common/trace.h): up to IOCTL_SPY_MAX calls, with
+ * (through ioctl_hook, common/lib/trace.h): up to IOCTL_SPY_MAX calls, with
  * the first IOCTL_SPY_ARG bytes the argument points to (when it is a
  * pointer to a struct the request reads).
  */

@@ -18,7 +18,7 @@
 #include "kvm_test.h"
 #include "report.h"
 
-/* Written out again from the manuals, independent of common/x86.h. */
+/* Written out again from the manuals, independent of common/stages/x86.h. */
 #define T_CR0_PE	0x1ULL
 #define T_CR0_PG	0x80000000ULL
 #define T_CR4_PAE	0x20ULL

@@ -8,7 +8,7 @@
  * KVM_EXIT_MMIO: KVM has decoded the instruction and tells us the
  * address, the width and, for a store, the bytes.  We act as the device:
  * a read of the status register says "ready", a write to the transmit
- * register is a character.  Step 10's run loop (common/vcpu_run.c) runs
+ * register is a character.  Step 10's run loop (common/stages/vcpu_run.c) runs
  * the guest; the UART's exits reach us through its hooks.
  */
 #define _GNU_SOURCE

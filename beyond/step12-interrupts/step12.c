@@ -9,7 +9,7 @@
  * and when it cannot we ask KVM to tell us as soon as it can
  * (request_interrupt_window).  With no interrupt controller in the
  * kernel, the guest's hlt comes back to us: we wait for the next tick.
- * Step 10's run loop (common/vcpu_run.c) runs the guest; the tick's
+ * Step 10's run loop (common/stages/vcpu_run.c) runs the guest; the tick's
  * exits and its injection reach us through its hooks.
  *
  * step12 --irqchip takes the other route: KVM emulates the PIC and the

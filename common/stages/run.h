@@ -2,7 +2,7 @@
 /*
  * run.h: stage 10, the run loop.  Step 10 writes it (guest_load,
  * vcpu_run, exit_handle); the chapters in beyond/ call its promoted copy,
- * common/vcpu_run.c, and add their own exits through struct run_hooks.
+ * common/stages/vcpu_run.c, and add their own exits through struct run_hooks.
  */
 #ifndef RUN_H
 #define RUN_H
