@@ -1043,6 +1043,9 @@ Test(step10_dump, triple_fault_state_by_vendor, .timeout = 30)
 			     (unsigned long long)GUEST_LOAD_ADDR + 7);
 		cr_assert_eq(s.cr2, 0x40000000ULL, "CR2 0x%llx, not the "
 			     "address of the #PF (0x40000000)", s.cr2);
+		/* Stage 08's CR0, PE|PG, as given: no ET added (kvm_amd's has it). */
+		cr_assert_eq(s.cr0, 0x80000001ULL, "CR0 0x%llx, not stage 08's "
+			     "0x80000001", s.cr0);
 	}
 	vm_destroy(&vm);
 }
