@@ -28,7 +28,7 @@ void vm_setup_through(struct vm *vm, int last);
 int stage_run(struct vm *vm, int n);
 
 /*
- * Assert that every byte of vm->run_size at vm->run is mapped (checked
+ * Assert that every byte of vm->vcpu.run_size at vm->vcpu.run is mapped (checked
  * with msync, without touching it): a short mapping fails here with a
  * sentence, not later with a SIGSEGV.
  */

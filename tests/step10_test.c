@@ -33,7 +33,7 @@ void guest_run(const uint8_t *image, size_t size, const struct run_options *opt,
 		  "open_memstream for the guest's output failed: %s",
 		  errno_name(errno));
 	capture_begin(&c, 2);
-	r->status = vcpu_run(&vm, &run_opt, &r->stats);
+	r->status = vcpu_run(&vm, &vm.vcpu, &run_opt, &r->stats);
 	r->err = capture_end(&c);
 	fclose(run_opt.out);
 	vm_destroy(&vm);

@@ -212,21 +212,21 @@ Test(step04, real_mode_code_runs_without_a_tss_address, .timeout = 20)
 	vm_setup_through(&vm, 3);
 	stage_quiet = 1;
 	cr_assert_eq(vm_memory_add(&vm, GUEST_MEM_SIZE), 0, "stage 05 failed");
-	cr_assert_geq(vcpu_create(&vm), 0, "stage 06 failed");
-	cr_assert_eq(vcpu_map_run(&vm), 0, "stage 07 failed");
+	cr_assert_geq(vcpu_create(&vm, &vm.vcpu, 0), 0, "stage 06 failed");
+	cr_assert_eq(vcpu_map_run(&vm, &vm.vcpu), 0, "stage 07 failed");
 	/* Real mode, as the vCPU starts, with CS:IP at 1000:0000. */
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_SREGS, &sregs);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_SREGS, &sregs);
 	cr_assert_eq(sregs.cr0 & CR0_PE, 0, "a new vCPU is not in real mode");
 	sregs.cs.selector = GUEST_LOAD_ADDR >> 4;
 	sregs.cs.base = GUEST_LOAD_ADDR;
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_SET_SREGS, &sregs);
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_SET_REGS, &regs);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_SET_SREGS, &sregs);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_SET_REGS, &regs);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO, "real-mode out ended in "
-		     "%s, not KVM_EXIT_IO", kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(vm.run->io.port, 0xe9, "port 0x%x", vm.run->io.port);
+		     "%s, not KVM_EXIT_IO", kvm_exit_name(vm.vcpu.run->exit_reason));
+	cr_assert_eq(vm.vcpu.run->io.port, 0xe9, "port 0x%x", vm.vcpu.run->io.port);
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "real-mode hlt ended "
-		     "in %s, not KVM_EXIT_HLT", kvm_exit_name(vm.run->exit_reason));
+		     "in %s, not KVM_EXIT_HLT", kvm_exit_name(vm.vcpu.run->exit_reason));
 	vm_destroy(&vm);
 }
 #endif

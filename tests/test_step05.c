@@ -191,7 +191,7 @@ Test(step05, guest_and_host_share_the_memory, .timeout = 20)
 		     "the guest that reads and writes guest memory did not "
 		     "end in KVM_EXIT_HLT but in %s",
 		     kvm_exit_name(exit_reason));
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_REGS, &regs);
 	cr_assert_eq(regs.rax, ~value, "guest read 0x%llx",
 		     (unsigned long long)~regs.rax);
 	memcpy(&back, vm.mem + 0x100008, sizeof(back));
@@ -352,7 +352,7 @@ Test(step05, guest_memory_unmapped_under_a_slot_fails_kvm_run, .timeout = 20)
 	cr_assert_eq(munmap(vm.mem + GUEST_LOAD_ADDR, PAGE), 0,
 		     "munmap of the guest's code page failed: %s",
 		     errno_name(errno));
-	kvm_ioctl_refused(vm.vcpu_fd, KVM_RUN, 0UL, EFAULT, "the guest's code "
+	kvm_ioctl_refused(vm.vcpu.fd, KVM_RUN, 0UL, EFAULT, "the guest's code "
 			  "page is no longer mapped in this process");
 	vm_destroy(&vm);
 }
@@ -410,8 +410,8 @@ Test(step05, a_fault_near_null_names_the_unset_pointer)
 		  "the crash report does not name the test and the address:"
 		  "\n%s", said);
 	cr_assert(strstr(said, "hint: a pointer your stage should have set is "
-			 "NULL, e.g. vm->mem or vm->run (at the fault, "
-			 "vm->mem and vm->run are NULL)\n"), "the crash report does not say vm->mem is "
+			 "NULL, e.g. vm->mem or vm->vcpu.run (at the fault, "
+			 "vm->mem and vm->vcpu.run are NULL)\n"), "the crash report does not say vm->mem is "
 		  "NULL:\n%s", said);
 	free(said);
 	vm_destroy(&vm);

@@ -33,7 +33,7 @@ static struct kvm_sregs sregs_get(struct vm *vm)
 {
 	struct kvm_sregs sregs;
 
-	kvm_ioctl_ok(vm->vcpu_fd, KVM_GET_SREGS, &sregs);
+	kvm_ioctl_ok(vm->vcpu.fd, KVM_GET_SREGS, &sregs);
 	return sregs;
 }
 
@@ -517,8 +517,8 @@ Test(step08, sixty_four_bit_code_runs, .timeout = 20)
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
 		     "the 64-bit code did not halt: KVM_RUN ended in %s, not "
-		     "KVM_EXIT_HLT", kvm_exit_name(vm.run->exit_reason));
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
+		     "KVM_EXIT_HLT", kvm_exit_name(vm.vcpu.run->exit_reason));
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_REGS, &regs);
 	cr_assert_eq(regs.rbx, 0x1122334455667788ULL,
 		     "after mov rax, imm64; push rax; pop rbx the guest's RBX "
 		     "is 0x%llx, not 0x1122334455667788: it did not run as "
@@ -540,7 +540,7 @@ Test(step08, prints_its_stage_line)
 
 	vm_setup_through(&vm, 7);
 	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_enter_long_mode(&vm), 0,
+	cr_assert_eq(vcpu_enter_long_mode(&vm, &vm.vcpu), 0,
 		     "stage 08 (vcpu_enter_long_mode) did not return 0; it "
 		     "must put the vCPU in long mode with KVM_SET_SREGS");
 	out = capture_end(&c);
@@ -566,7 +566,7 @@ Test(step08, keeps_the_apic_base_kvm_had)
 	vm_setup_through(&vm, 7);
 	before = sregs_get(&vm);
 	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_enter_long_mode(&vm), 0,
+	cr_assert_eq(vcpu_enter_long_mode(&vm, &vm.vcpu), 0,
 		     "stage 08 (vcpu_enter_long_mode) did not return 0");
 	free(capture_end(&c));
 	after = sregs_get(&vm);
@@ -588,7 +588,7 @@ static int sregs_set_edited(struct vm *vm, void (*edit)(struct kvm_sregs *))
 
 	edit(&s);
 	errno = 0;
-	return ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s) < 0 ? errno : 0;
+	return ioctl(vm->vcpu.fd, KVM_SET_SREGS, &s) < 0 ? errno : 0;
 }
 
 static void cs_l_in_protected_mode(struct kvm_sregs *s)
@@ -675,18 +675,18 @@ Test(step08, cs_l_with_d_fails_entry_on_stock_kvm, .timeout = 20)
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_FAIL_ENTRY,
 		     "KVM_RUN with CS.L=1 and CS.D=1 ended in %s; stock KVM "
 		     "must fail the entry (KVM_EXIT_FAIL_ENTRY)",
-		     kvm_exit_name(vm.run->exit_reason));
+		     kvm_exit_name(vm.vcpu.run->exit_reason));
 	/* SVM_EXIT_ERR on AMD; on Intel bit 31 and 33, invalid guest state. */
-	cr_assert_eq(vm.run->fail_entry.hardware_entry_failure_reason,
+	cr_assert_eq(vm.vcpu.run->fail_entry.hardware_entry_failure_reason,
 		     amd ? 0xffffffffULL : 0x80000021ULL,
 		     "KVM_EXIT_FAIL_ENTRY came with "
 		     "hardware_entry_failure_reason 0x%llx; it must be 0x%llx "
 		     "(%s)",
-		     (unsigned long long)vm.run->fail_entry.hardware_entry_failure_reason,
+		     (unsigned long long)vm.vcpu.run->fail_entry.hardware_entry_failure_reason,
 		     amd ? 0xffffffffULL : 0x80000021ULL,
 		     amd ? "SVM_EXIT_ERR" : "invalid guest state");
 	if (!amd) {
-		kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
+		kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_REGS, &regs);
 		cr_assert_eq(regs.rip, GUEST_LOAD_ADDR, "after the failed entry "
 			     "kvm_intel reports RIP 0x%llx; VMX leaves the guest "
 			     "state as it was given (0x%llx)", regs.rip,
@@ -735,7 +735,7 @@ Test(step08, segments_without_the_accessed_bit_still_enter, .timeout = 20)
 		     "as 0x%x", s.ss.type);
 	vm.mem[GUEST_LOAD_ADDR] = 0xf4;		/* hlt */
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "KVM_RUN ended in %s, "
-		     "not KVM_EXIT_HLT", kvm_exit_name(vm.run->exit_reason));
+		     "not KVM_EXIT_HLT", kvm_exit_name(vm.vcpu.run->exit_reason));
 	vm_destroy(&vm);
 }
 
@@ -788,7 +788,7 @@ Test(step08, a_refused_sregs_hint_names_the_broken_rule)
 		cr_assert(rule && strstr(rule, cases[i].rule),
 			  "%s: the hint should say \"%s\", it says \"%s\"",
 			  cases[i].what, cases[i].rule, rule ? rule : "(no rule)");
-		err = ioctl(vm.vcpu_fd, KVM_SET_SREGS, &s) < 0 ? errno : 0;
+		err = ioctl(vm.vcpu.fd, KVM_SET_SREGS, &s) < 0 ? errno : 0;
 		cr_assert_eq(err, EINVAL, "%s: KVM_SET_SREGS should fail with "
 			     "EINVAL, it gave %s", cases[i].what,
 			     err ? errno_name(err) : "success");

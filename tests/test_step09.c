@@ -21,7 +21,7 @@ static struct kvm_regs regs_get(struct vm *vm)
 {
 	struct kvm_regs regs;
 
-	kvm_ioctl_ok(vm->vcpu_fd, KVM_GET_REGS, &regs);
+	kvm_ioctl_ok(vm->vcpu.fd, KVM_GET_REGS, &regs);
 	return regs;
 }
 
@@ -58,7 +58,7 @@ Test(step09, guest_starts_with_these_registers, .timeout = 20)
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
 		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
-		     kvm_exit_name(vm.run->exit_reason));
+		     kvm_exit_name(vm.vcpu.run->exit_reason));
 	r = regs_get(&vm);
 	cr_assert_eq(r.rip, GUEST_LOAD_ADDR + sizeof(code), "RIP 0x%llx", r.rip);
 	cr_assert_eq(r.rax, GUEST_STACK_TOP, "the guest's RSP was 0x%llx", r.rax);
@@ -86,7 +86,7 @@ Test(step09, passes_kvm_exactly_these_registers)
 	vm_setup_through(&vm, 8);
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(vcpu_regs_set(&vm), 0,
+	cr_assert_eq(vcpu_regs_set(&vm.vcpu), 0,
 		     "stage 09 (vcpu_regs_set) did not return 0; it must "
 		     "succeed here");
 	ioctl_spy_stop();
@@ -125,7 +125,7 @@ Test(step09, prints_its_stage_line)
 
 	vm_setup_through(&vm, 8);
 	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_regs_set(&vm), 0,
+	cr_assert_eq(vcpu_regs_set(&vm.vcpu), 0,
 		     "stage 09 (vcpu_regs_set) did not return 0; it must "
 		     "succeed here");
 	out = capture_end(&c);

@@ -133,7 +133,7 @@ Test(step10_gallery, idt_is_page_0_with_no_gate_present, .timeout = 30)
 	struct vm vm;
 
 	vm_setup_through(&vm, 9);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &sregs), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	cr_assert_eq(sregs.idt.base, 0, "IDT base 0x%llx",
 		     (unsigned long long)sregs.idt.base);
@@ -878,7 +878,7 @@ Test(step10_random, random_guests_end_classified, .timeout = 240)
 			     "stage 10 (guest_load) did not return 0; it must "
 			     "succeed here");
 		dup2(fileno(devnull), 2);	/* a dump per guest: too many */
-		status = vcpu_run(&vm, &opt, &stats);
+		status = vcpu_run(&vm, &vm.vcpu, &opt, &stats);
 		dup2(saved_err, 2);
 		vm_destroy(&vm);
 
@@ -948,14 +948,14 @@ Test(step10_dump, names_entering_again_after_hlt, .timeout = 30)
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
 			     "KVM_RUN %d on hlt; jmp $-1 ended in %s, not "
 			     "KVM_EXIT_HLT", i + 1,
-			     kvm_exit_name(vm.run->exit_reason));
-		kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
+			     kvm_exit_name(vm.vcpu.run->exit_reason));
+		kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_REGS, &regs);
 		cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + 1, "after KVM_EXIT_HLT "
 			     "RIP is 0x%llx; it must be just past the hlt",
 			     (unsigned long long)regs.rip);
 		f = open_memstream(&text, &len);
 		cr_assert(f);
-		vcpu_dump(f, &vm);
+		vcpu_dump(f, &vm, &vm.vcpu);
 		fclose(f);
 		if (i == 0)
 			assert_lacks(text, "KVM_RUN entered the guest again");
@@ -986,15 +986,15 @@ Test(step10_dump, after_a_failed_entry_says_nothing_ran, .timeout = 30)
 		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
 			     "the sandbox runs this test");
 	vm_setup_through(&vm, 9);
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_SREGS, &s);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_SREGS, &s);
 	s.cs.db = 1;			/* with L=1: reserved, the entry fails */
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_SET_SREGS, &s);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_SET_SREGS, &s);
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_FAIL_ENTRY,
 		     "KVM_RUN with CS.L=1 and CS.D=1 ended in %s, not "
-		     "KVM_EXIT_FAIL_ENTRY", kvm_exit_name(vm.run->exit_reason));
+		     "KVM_EXIT_FAIL_ENTRY", kvm_exit_name(vm.vcpu.run->exit_reason));
 	f = open_memstream(&text, &len);
 	cr_assert(f);
-	vcpu_dump(f, &vm);
+	vcpu_dump(f, &vm, &vm.vcpu);
 	fclose(f);
 	assert_has(text, "no guest instruction ran");
 	assert_lacks(text, "bytes at RIP");
@@ -1028,9 +1028,9 @@ Test(step10_dump, triple_fault_state_by_vendor, .timeout = 30)
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_SHUTDOWN, "the #PF with no "
 		     "IDT ended in %s, not KVM_EXIT_SHUTDOWN",
-		     kvm_exit_name(vm.run->exit_reason));
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &r);
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_SREGS, &s);
+		     kvm_exit_name(vm.vcpu.run->exit_reason));
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_REGS, &r);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_SREGS, &s);
 	if (host == KVM_HOST_AMD) {
 		cr_assert(r.rip == 0xfff0 && s.cs.selector == 0xf000,
 			  "kvm_amd must reset the vCPU before KVM_EXIT_SHUTDOWN "

@@ -68,7 +68,7 @@ static void uart_run(const uint8_t *image, size_t size,
 	r->reads = uart.reads;
 	r->writes = uart.writes;
 	fclose(run_opt.out);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &r->regs), 0, "%s",
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_REGS, &r->regs), 0, "%s",
 		     strerror(errno));
 	vm_destroy(&vm);
 }
@@ -157,20 +157,20 @@ Test(step11, mmio_read_completes_with_our_value_on_the_next_run, .timeout = 20)
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_MMIO,
 		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_MMIO",
-		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(vm.run->mmio.phys_addr, UART_MMIO_BASE + UART_LSR,
-		     "GPA 0x%llx", vm.run->mmio.phys_addr);
-	cr_assert_eq(vm.run->mmio.len, 1,
+		     kvm_exit_name(vm.vcpu.run->exit_reason));
+	cr_assert_eq(vm.vcpu.run->mmio.phys_addr, UART_MMIO_BASE + UART_LSR,
+		     "GPA 0x%llx", vm.vcpu.run->mmio.phys_addr);
+	cr_assert_eq(vm.vcpu.run->mmio.len, 1,
 		     "KVM_EXIT_MMIO for mov al, [...] has len %u; a one-byte "
-		     "load is 1", vm.run->mmio.len);
-	cr_assert_eq(vm.run->mmio.is_write, 0,
+		     "load is 1", vm.vcpu.run->mmio.len);
+	cr_assert_eq(vm.vcpu.run->mmio.is_write, 0,
 		     "KVM_EXIT_MMIO for a load has is_write = %u; it must be 0",
-		     vm.run->mmio.is_write);
-	vm.run->mmio.data[0] = 0x60;		/* the device's answer */
+		     vm.vcpu.run->mmio.is_write);
+	vm.vcpu.run->mmio.data[0] = 0x60;		/* the device's answer */
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
 		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
-		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,
+		     kvm_exit_name(vm.vcpu.run->exit_reason));
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_REGS, &regs), 0,
 		     "KVM_GET_REGS failed: %s", errno_name(errno));
 	cr_assert_eq(regs.rax & 0xff, 0x60, "the guest read 0x%llx",
 		     regs.rax & 0xff);
@@ -217,13 +217,13 @@ Test(step11, mmio_write_carries_address_width_and_bytes, .timeout = 20)
 		vm_setup_through(&vm, 9);
 		memcpy(vm.mem + GUEST_LOAD_ADDR, s->code, s->size);
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_MMIO, "case %zu: exit %u",
-			     i, vm.run->exit_reason);
-		cr_assert_eq(vm.run->mmio.is_write, 1, "case %zu", i);
-		cr_assert_eq(vm.run->mmio.phys_addr, s->gpa, "case %zu: 0x%llx",
-			     i, vm.run->mmio.phys_addr);
-		cr_assert_eq(vm.run->mmio.len, s->len, "case %zu: len %u", i,
-			     vm.run->mmio.len);
-		cr_assert_eq(memcmp(vm.run->mmio.data, s->data, s->len), 0,
+			     i, vm.vcpu.run->exit_reason);
+		cr_assert_eq(vm.vcpu.run->mmio.is_write, 1, "case %zu", i);
+		cr_assert_eq(vm.vcpu.run->mmio.phys_addr, s->gpa, "case %zu: 0x%llx",
+			     i, vm.vcpu.run->mmio.phys_addr);
+		cr_assert_eq(vm.vcpu.run->mmio.len, s->len, "case %zu: len %u", i,
+			     vm.vcpu.run->mmio.len);
+		cr_assert_eq(memcmp(vm.vcpu.run->mmio.data, s->data, s->len), 0,
 			     "case %zu: data", i);
 		vm_destroy(&vm);
 	}
@@ -242,7 +242,7 @@ Test(step11, store_to_memory_does_not_exit, .timeout = 20)
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
 		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
-		     kvm_exit_name(vm.run->exit_reason));
+		     kvm_exit_name(vm.vcpu.run->exit_reason));
 	cr_assert_eq(vm.mem[0x100000], 0x5a,
 		     "guest memory at 0x100000 holds 0x%02x; the guest stored "
 		     "0x5a there, which is RAM, not MMIO", vm.mem[0x100000]);

@@ -152,18 +152,18 @@ Test(step11_coalesce, coalesce_in_from_coalesced_port_still_exits, .timeout = 30
 	cr_assert_eq(ioctl(vm.fd, KVM_REGISTER_COALESCED_MMIO, &zone), 0,
 		     "KVM_REGISTER_COALESCED_MMIO failed: %s",
 		     errno_name(errno));
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_RUN, 0UL), 0,
 		     "KVM_RUN failed: %s", errno_name(errno));
-	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_IO,
+	cr_assert_eq(vm.vcpu.run->exit_reason, KVM_EXIT_IO,
 		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
-		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(vm.run->io.direction, KVM_EXIT_IO_IN,
+		     kvm_exit_name(vm.vcpu.run->exit_reason));
+	cr_assert_eq(vm.vcpu.run->io.direction, KVM_EXIT_IO_IN,
 		     "the exit of the guest's in is KVM_EXIT_IO with "
 		     "direction %u; it must be KVM_EXIT_IO_IN: a read is "
-		     "never coalesced", vm.run->io.direction);
-	cr_assert_eq(vm.run->io.port, CONSOLE_PORT,
+		     "never coalesced", vm.vcpu.run->io.direction);
+	cr_assert_eq(vm.vcpu.run->io.port, CONSOLE_PORT,
 		     "the guest's in exited for port 0x%x; it reads port 0x%x "
-		     "(CONSOLE_PORT)", vm.run->io.port, CONSOLE_PORT);
+		     "(CONSOLE_PORT)", vm.vcpu.run->io.port, CONSOLE_PORT);
 	vm_destroy(&vm);
 	free(image);
 }

@@ -106,9 +106,9 @@ static void guest_run(const uint8_t *image, size_t size,
 	r->status = tick_vcpu_run(&vm, &run_opt, &r->tick, &r->stats);
 	r->err = capture_end(&c);
 	fclose(run_opt.out);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &r->regs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_REGS, &r->regs), 0,
 		     "KVM_GET_REGS failed: %s", errno_name(errno));
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &r->sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &r->sregs), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	vm_destroy(&vm);
 }
@@ -661,7 +661,7 @@ static void run_once_ends_in(struct vm *vm, uint32_t want)
 {
 	cr_assert_eq(vcpu_run_once(vm), want,
 		     "KVM_RUN ended in %s; here it must end in %s",
-		     kvm_exit_name(vm->run->exit_reason), kvm_exit_name(want));
+		     kvm_exit_name(vm->vcpu.run->exit_reason), kvm_exit_name(want));
 }
 
 Test(step12, hlt_exits_to_user_space_with_the_interrupt_flag, .timeout = 20)
@@ -677,9 +677,9 @@ Test(step12, hlt_exits_to_user_space_with_the_interrupt_flag, .timeout = 20)
 		vm_setup_through(&vm, 9);
 		memcpy(vm.mem + GUEST_LOAD_ADDR, cases[i].code, 2);
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "case %zu: exit %u",
-			     i, vm.run->exit_reason);
-		cr_assert_eq(vm.run->if_flag, cases[i].if_flag, "case %zu", i);
-		cr_assert_eq(vm.run->ready_for_interrupt_injection,
+			     i, vm.vcpu.run->exit_reason);
+		cr_assert_eq(vm.vcpu.run->if_flag, cases[i].if_flag, "case %zu", i);
+		cr_assert_eq(vm.vcpu.run->ready_for_interrupt_injection,
 			     cases[i].if_flag, "case %zu", i);
 		vm_destroy(&vm);
 	}
@@ -700,23 +700,23 @@ Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	run_once_ends_in(&vm, KVM_EXIT_IO);
-	cr_assert_eq(vm.run->if_flag, 0,
+	cr_assert_eq(vm.vcpu.run->if_flag, 0,
 		     "after cli, KVM reports if_flag = %u in kvm_run; it must "
-		     "be 0", vm.run->if_flag);
-	cr_assert_eq(vm.run->ready_for_interrupt_injection, 0,
+		     "be 0", vm.vcpu.run->if_flag);
+	cr_assert_eq(vm.vcpu.run->ready_for_interrupt_injection, 0,
 		     "ready with interrupts off");
-	vm.run->request_interrupt_window = 1;
+	vm.vcpu.run->request_interrupt_window = 1;
 	if (!kvm_is_pvm()) {
 		run_once_ends_in(&vm, KVM_EXIT_IRQ_WINDOW_OPEN);
-		cr_assert_eq(vm.run->if_flag, 1,
+		cr_assert_eq(vm.vcpu.run->if_flag, 1,
 			     "at KVM_EXIT_IRQ_WINDOW_OPEN, KVM reports "
 			     "if_flag = %u; the window opens with IF set (1)",
-			     vm.run->if_flag);
-		cr_assert_eq(vm.run->ready_for_interrupt_injection, 1,
+			     vm.vcpu.run->if_flag);
+		cr_assert_eq(vm.vcpu.run->ready_for_interrupt_injection, 1,
 			     "at KVM_EXIT_IRQ_WINDOW_OPEN, KVM reports "
 			     "ready_for_interrupt_injection = %u; it must be 1",
-			     vm.run->ready_for_interrupt_injection);
-		cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,
+			     vm.vcpu.run->ready_for_interrupt_injection);
+		cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_REGS, &regs), 0,
 			     "KVM_GET_REGS failed: %s", errno_name(errno));
 		cr_assert_gt(regs.rip, GUEST_LOAD_ADDR + 3, "window open before "
 			     "sti: RIP 0x%llx", regs.rip);
@@ -756,25 +756,25 @@ Test(step12, kvm_interrupt_does_not_wait_for_if, .timeout = 20)
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 	run_once_ends_in(&vm, KVM_EXIT_IO);
-	cr_assert_eq(vm.run->if_flag, 0,
+	cr_assert_eq(vm.vcpu.run->if_flag, 0,
 		     "after cli, KVM reports if_flag = %u in kvm_run; it must "
-		     "be 0", vm.run->if_flag);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), 0, "%s",
+		     "be 0", vm.vcpu.run->if_flag);
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_INTERRUPT, &irq), 0, "%s",
 		     strerror(errno));
 	if (!intel) {
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_SHUTDOWN, "exit %s: "
 			     "the interrupt waited for IF",
-			     kvm_exit_name(vm.run->exit_reason));
+			     kvm_exit_name(vm.vcpu.run->exit_reason));
 	} else {
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_FAIL_ENTRY, "exit %s: "
 			     "kvm_intel must fail the entry that injects an "
 			     "interrupt with IF clear",
-			     kvm_exit_name(vm.run->exit_reason));
-		cr_assert_eq(vm.run->fail_entry.hardware_entry_failure_reason,
+			     kvm_exit_name(vm.vcpu.run->exit_reason));
+		cr_assert_eq(vm.vcpu.run->fail_entry.hardware_entry_failure_reason,
 			     0x80000021ULL, "hardware_entry_failure_reason "
 			     "0x%llx, not 0x80000021 (invalid guest state)",
-			     (unsigned long long)vm.run->fail_entry.hardware_entry_failure_reason);
-		kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
+			     (unsigned long long)vm.vcpu.run->fail_entry.hardware_entry_failure_reason);
+		kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_REGS, &regs);
 		cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + 3, "RIP 0x%llx, not "
 			     "the hlt's", regs.rip);
 	}
@@ -787,7 +787,7 @@ Test(step12, kvm_interrupt_refuses_a_vector_past_255, .timeout = 30)
 	struct vm vm;
 
 	vm_setup_through(&vm, 9);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), -1,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_INTERRUPT, &irq), -1,
 		     "KVM_INTERRUPT with vector 256 succeeded; KVM must "
 		     "refuse a vector past 255 with EINVAL");
 	cr_assert_eq(errno, EINVAL,
@@ -826,13 +826,13 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 		     "KVM_CREATE_IRQCHIP: %s", strerror(errno));
 	cr_assert(vm_set_tss_addr(&vm) == 0 &&
 		  vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 &&
-		  vcpu_create(&vm) >= 0 && vcpu_map_run(&vm) == 0 &&
-		  vcpu_enter_long_mode(&vm) == 0 && vcpu_regs_set(&vm) == 0,
+		  vcpu_create(&vm, &vm.vcpu, 0) >= 0 && vcpu_map_run(&vm, &vm.vcpu) == 0 &&
+		  vcpu_enter_long_mode(&vm, &vm.vcpu) == 0 && vcpu_regs_set(&vm.vcpu) == 0,
 		  "stages 04-09 failed after KVM_CREATE_IRQCHIP, as they say "
 		  "above");
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
 
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), -1,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_INTERRUPT, &irq), -1,
 		     "KVM_INTERRUPT succeeded on a VM with an in-kernel "
 		     "irqchip; KVM must refuse it (ENXIO)");
 	cr_assert_eq(errno, ENXIO, "KVM_INTERRUPT: %s", strerror(errno));
@@ -843,14 +843,14 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 	cr_assert_eq(setitimer(ITIMER_REAL, &timer, NULL), 0,
 		     "setitimer failed: %s", errno_name(errno));
 	start = seconds_now();
-	ret = ioctl(vm.vcpu_fd, KVM_RUN, 0UL);
+	ret = ioctl(vm.vcpu.fd, KVM_RUN, 0UL);
 	err = errno;
-	cr_assert_eq(ret, -1, "KVM_RUN returned, exit %u", vm.run->exit_reason);
+	cr_assert_eq(ret, -1, "KVM_RUN returned, exit %u", vm.vcpu.run->exit_reason);
 	cr_assert_eq(err, EINTR,
 		     "KVM_RUN failed with %s; the SIGALRM must end it with "
 		     "EINTR", errno_name(err));
 	cr_assert_geq(seconds_now() - start, 0.25, "KVM_RUN came back early");
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_MP_STATE, &mp), 0,
 		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_HALTED, "mp_state %u",
 		     mp.mp_state);
@@ -908,8 +908,8 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 		     strerror(errno));
 	cr_assert(vm_set_tss_addr(&vm) == 0 &&
 		  vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 &&
-		  vcpu_create(&vm) >= 0 && vcpu_map_run(&vm) == 0 &&
-		  vcpu_enter_long_mode(&vm) == 0 && vcpu_regs_set(&vm) == 0,
+		  vcpu_create(&vm, &vm.vcpu, 0) >= 0 && vcpu_map_run(&vm, &vm.vcpu) == 0 &&
+		  vcpu_enter_long_mode(&vm, &vm.vcpu) == 0 && vcpu_regs_set(&vm.vcpu) == 0,
 		  "stages 04-09 failed after KVM_CREATE_IRQCHIP, as they say "
 		  "above");
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
@@ -922,11 +922,11 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	gate[5] = 0x8e;			/* present, 64-bit interrupt gate */
 	gate[6] = handler >> 16 & 0xff;
 	gate[7] = handler >> 24 & 0xff;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &sregs), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	sregs.idt.base = idt;
 	sregs.idt.limit = (TIMER_VECTOR + 1) * 16 - 1;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_SET_SREGS, &sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_SET_SREGS, &sregs), 0,
 		     "KVM_SET_SREGS failed: %s", errno_name(errno));
 
 	start = seconds_now();
@@ -935,11 +935,11 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	run_once_ends_in(&vm, KVM_EXIT_IO);
 	pthread_join(raiser, NULL);
 	cr_assert_geq(seconds_now() - start, 0.15, "woke before IRQ 0 was raised");
-	cr_assert_eq(vm.run->io.port, CONSOLE_PORT, "first exit at port 0x%x: "
-		     "the PIC's ports exited to us", vm.run->io.port);
-	cr_assert_eq(*((uint8_t *)vm.run + vm.run->io.data_offset), 'I',
+	cr_assert_eq(vm.vcpu.run->io.port, CONSOLE_PORT, "first exit at port 0x%x: "
+		     "the PIC's ports exited to us", vm.vcpu.run->io.port);
+	cr_assert_eq(*((uint8_t *)vm.vcpu.run + vm.vcpu.run->io.data_offset), 'I',
 		     "the guest's first out wrote 0x%02x; it writes 'I'",
-		     *((uint8_t *)vm.run + vm.run->io.data_offset));
+		     *((uint8_t *)vm.vcpu.run + vm.vcpu.run->io.data_offset));
 	vm_destroy(&vm);
 }
 #endif

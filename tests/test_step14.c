@@ -225,8 +225,8 @@ Test(step14, enter_sets_the_64_bit_entry_state, .timeout = 30)
 	vm_setup_through(&vm, 8);
 	stage_quiet = 1;
 	cr_assert_eq(linux_enter(&vm), 0);
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &r);
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_SREGS, &s);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_REGS, &r);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_SREGS, &s);
 	cr_assert_eq(r.rip, KERNEL_ADDR + 0x200, "RIP 0x%llx", r.rip);
 	cr_assert_eq(r.rsi, BOOT_PARAMS_ADDR, "RSI 0x%llx", r.rsi);
 	cr_assert_eq(r.rflags & RFLAGS_IF, 0, "interrupts must be off");
@@ -254,14 +254,14 @@ Test(step14, cpuid_says_a_hypervisor_is_present, .timeout = 30)
 	stage_quiet = 1;
 	/* Clear the bit first: some hosts' KVM (PVM) already offers it. */
 	c->nent = 256;
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_CPUID2, c);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_CPUID2, c);
 	for (uint32_t i = 0; i < c->nent; i++)
 		if (c->entries[i].function == 1)
 			c->entries[i].ecx &= ~CPUID_1_ECX_HYPERVISOR;
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_SET_CPUID2, c);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_SET_CPUID2, c);
 	cr_assert_eq(cpuid_hypervisor_set(&vm), 0);
 	c->nent = 256;
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_CPUID2, c);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_CPUID2, c);
 	for (uint32_t i = 0; i < c->nent; i++)
 		if (c->entries[i].function == 1) {
 			found = 1;
@@ -318,8 +318,8 @@ static void bench_init(struct bench *b)
 {
 	memset(b, 0, sizeof(*b));
 	vm_with_irqchip(&b->vm);
-	b->vm.run_size = 3 * 4096;
-	b->run = calloc(1, b->vm.run_size);
+	b->vm.vcpu.run_size = 3 * 4096;
+	b->run = calloc(1, b->vm.vcpu.run_size);
 	b->m.vm = &b->vm;
 	b->f = open_memstream(&b->out, &b->len);
 	cr_assert(b->run && b->f);
@@ -441,7 +441,7 @@ Test(step14, ports_without_a_device_read_all_ones, .timeout = 30)
 	cr_assert_eq(port_io(&b, KBD_STATUS_PORT, 0, 1, 1, buf), EXIT_ACTION_CONTINUE);
 	cr_assert_eq(buf[0] & 2, 0, "the keyboard controller's status must "
 		     "say \"ready for a command\" (bit 1 clear)");
-	b.run->io.data_offset = b.vm.run_size;
+	b.run->io.data_offset = b.vm.vcpu.run_size;
 	b.run->io.size = 1;
 	b.run->io.count = 1;
 	cr_assert_eq(machine_exit(&b.m, b.run, b.f, &b.stats), EXIT_ACTION_FAIL,
