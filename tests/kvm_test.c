@@ -21,8 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
+#include "run.h"
 #include "stop_signals.h"
 #include "trace.h"
 
@@ -202,6 +204,47 @@ void vm_setup_through(struct vm *vm, int last)
 		}
 	}
 	stage_quiet = 0;
+}
+
+void vm_setup_with_code(struct vm *vm, const void *code, size_t size)
+{
+	vm_setup_through(vm, 9);
+	memcpy(vm->mem + GUEST_LOAD_ADDR, code, size);
+}
+
+void vm_setup_with_guest(struct vm *vm, const uint8_t *image, size_t size)
+{
+	vm_setup_through(vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(guest_load(vm, image, size), 0,
+		     "stage 10 (guest_load) did not return 0; it must succeed "
+		     "here");
+	cr_assert_eq(memcmp(vm->mem + GUEST_LOAD_ADDR, image, size), 0,
+		     "the guest is not at GUEST_LOAD_ADDR");
+}
+
+char *stage_printed(struct vm *vm, int n)
+{
+	struct capture c;
+	int r;
+
+	vm_setup_through(vm, n - 1);
+	capture_begin(&c, 1);
+	r = stage_run(vm, n);
+	if (n == 1 || n == 3 || n == 6)
+		cr_assert_geq(r, 0, "stage %02d (%s) returned %d; it must "
+			      "succeed here and return the new fd", n,
+			      stage_names[n], r);
+	else
+		cr_assert_eq(r, 0, "stage %02d (%s) returned %d; it must "
+			     "succeed here and return 0", n, stage_names[n], r);
+	return capture_end(&c);
+}
+
+const char *hex_text(char buf[HEX_TEXT_SIZE], unsigned long long value)
+{
+	snprintf(buf, HEX_TEXT_SIZE, "0x%llx", value);
+	return buf;
 }
 
 void stage_failure_check(struct vm *vm, int stage, const char *want)
@@ -1058,4 +1101,23 @@ int kvm_intel_unrestricted_guest(void)
 	c = fgetc(f);
 	fclose(f);
 	return c == 'Y';
+}
+
+struct kvm_regs regs_after_hlt(struct vm *vm, size_t size)
+{
+	struct kvm_regs regs;
+
+	kvm_ioctl_ok(vm->vcpu.fd, KVM_GET_REGS, &regs);
+	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + size,
+		     "after the guest's hlt KVM reports RIP=0x%llx; it must be "
+		     "just past the hlt, 0x%llx", (unsigned long long)regs.rip,
+		     (unsigned long long)(GUEST_LOAD_ADDR + size));
+	return regs;
+}
+
+void run_once_ends_in(struct vm *vm, unsigned int want)
+{
+	cr_assert_eq(vcpu_run_once(vm), want,
+		     "KVM_RUN ended in %s; here it must end in %s",
+		     kvm_exit_name(vm->vcpu.run->exit_reason), kvm_exit_name(want));
 }

@@ -19,13 +19,7 @@ void guest_run(const uint8_t *image, size_t size, const struct run_options *opt,
 	struct vm vm;
 
 	memset(r, 0, sizeof(*r));
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0,
-		     "stage 10 (guest_load) did not return 0; it must succeed "
-		     "here");
-	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, size), 0,
-		     "the guest is not at GUEST_LOAD_ADDR");
+	vm_setup_with_guest(&vm, image, size);
 	if (before_run)
 		before_run(&vm);
 	run_opt.out = open_memstream(&r->out, &r->len);

@@ -262,11 +262,7 @@ static void dump_fails(unsigned long request, const char *call)
 	int status;
 	char *err;
 
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, ud2, sizeof(ud2)), 0,
-		     "stage 10 (guest_load) did not return 0; it must succeed "
-		     "here");
+	vm_setup_with_guest(&vm, ud2, sizeof(ud2));
 	capture_begin(&cap, 2);
 	cr_assert_eq(fault_inject_ioctl(request, EIO), 0,
 		     "installing the seccomp filter that fails %s with EIO "

@@ -59,9 +59,7 @@ static void coalesced_file_run(const char *name, double timeout,
 
 	memset(r, 0, sizeof(*r));
 	test_guest_read(name, &image, &size);
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0, "guest_load failed");
+	vm_setup_with_guest(&vm, image, size);
 	opt.out = open_memstream(&r->out, &r->len);
 	cr_assert(opt.out, "open_memstream failed: %s", errno_name(errno));
 	capture_begin(&c, 2);
@@ -144,11 +142,7 @@ Test(step11_coalesce, coalesce_in_from_coalesced_port_still_exits, .timeout = 30
 	size_t size;
 
 	test_guest_read("coalesce_in", &image, &size);
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0,
-		     "stage 10 (guest_load) did not return 0; it must succeed "
-		     "here");
+	vm_setup_with_guest(&vm, image, size);
 	cr_assert_eq(ioctl(vm.fd, KVM_REGISTER_COALESCED_MMIO, &zone), 0,
 		     "KVM_REGISTER_COALESCED_MMIO failed: %s",
 		     errno_name(errno));

@@ -290,24 +290,36 @@ Test(step13, each_vcpu_has_its_own_apic_id_in_cpuid, .timeout = 20)
 	vm_destroy(&vm);
 }
 
-Test(step13, vcpu_add_refuses_an_id_in_use, .timeout = 20)
+/*
+ * vcpu_add(vm, id) where KVM_CREATE_VCPU fails (why: as vcpu_add must
+ * say it, e.g. "KVM_CREATE_VCPU failed: EEXIST"): it reports that and
+ * returns -1, leaving no fd in the vCPU.
+ */
+static void vcpu_add_fails(struct vm *vm, int id, const char *why)
 {
 	struct vcpu cpu = VCPU_EMPTY;
 	struct capture c;
-	struct vm vm;
 	char *err;
 
-	vm_setup_through(&vm, 9);
 	capture_begin(&c, 2);
-	cr_assert_eq(vcpu_add(&vm, &cpu, 0), -1,
-		     "vcpu_add for id 0, already vCPU 0's, did not return -1; "
-		     "KVM refuses it (EEXIST) and vcpu_add must report it");
+	cr_assert_eq(vcpu_add(vm, &cpu, id), -1,
+		     "vcpu_add for id %d did not return -1 though %s; it must "
+		     "report it and return -1", id, why);
 	err = capture_end(&c);
-	assert_has(err, "KVM_CREATE_VCPU failed: EEXIST");
+	assert_has(err, why);
 	cr_assert_eq(cpu.fd, -1,
 		     "vcpu_add failed but left cpu.fd = %d; it must be -1",
 		     cpu.fd);
 	free(err);
+}
+
+/* Id 0 is vCPU 0's already: KVM refuses it (EEXIST). */
+Test(step13, vcpu_add_refuses_an_id_in_use, .timeout = 20)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	vcpu_add_fails(&vm, 0, "KVM_CREATE_VCPU failed: EEXIST");
 	vm_destroy(&vm);
 }
 
@@ -392,7 +404,7 @@ Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
 		     "pthread_create failed");
 	smp_run(code, sizeof(code), &quick, &r);
-	pthread_join(t, NULL);
+	ctrl_c_done(t);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
 	cr_assert_lt(r.seconds, 5.0,
 		     "Ctrl-C took %.1f s to stop both vCPUs", r.seconds);
@@ -411,8 +423,7 @@ Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 Test(step13, sigterm_keeps_every_byte_printed, .timeout = 30)
 {
 	static const uint8_t code[] = {
-		0xb0, 'a', 0xe6, 0xe9,	/* mov al, 'a'; out 0xe9, al */
-		0xb0, 'b', 0xe6, 0xe9,	/* mov al, 'b'; out 0xe9, al */
+		PRINT_AB_CODE,
 		0xeb, 0xfe,		/* jmp $: no newline, no hlt */
 	};
 	struct ctrl_c c = { .target = pthread_self(), .after = 0.5 };
@@ -423,7 +434,7 @@ Test(step13, sigterm_keeps_every_byte_printed, .timeout = 30)
 	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
 		     "pthread_create failed");
 	smp_run(code, sizeof(code), &quick, &r);
-	pthread_join(t, NULL);
+	ctrl_c_done(t);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
 	cr_assert_str_eq(r.out, "ab\nab\n",
 			 "each vCPU printed \"ab\" with no newline before "
@@ -480,23 +491,14 @@ Test(step13, failed_kvm_run_is_reported_per_vcpu, .timeout = 30)
 
 Test(step13, failed_second_vcpu_is_reported, .timeout = 20)
 {
-	struct vcpu cpu = VCPU_EMPTY;
-	struct capture c;
 	struct vm vm;
-	char *err;
 
 	vm_setup_through(&vm, 9);
 	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VCPU, EMFILE), 0,
 		     "installing the seccomp filter that fails "
 		     "KVM_CREATE_VCPU with EMFILE failed: %s",
 		     errno_name(errno));
-	capture_begin(&c, 2);
-	cr_assert_eq(vcpu_add(&vm, &cpu, 1), -1,
-		     "vcpu_add did not return -1 when KVM_CREATE_VCPU failed; "
-		     "it must report it and return -1");
-	err = capture_end(&c);
-	assert_has(err, "KVM_CREATE_VCPU failed: EMFILE");
-	free(err);
+	vcpu_add_fails(&vm, 1, "KVM_CREATE_VCPU failed: EMFILE");
 	vm_destroy(&vm);
 }
 

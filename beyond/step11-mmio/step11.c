@@ -252,9 +252,8 @@ int main(int argc, char **argv)
 	struct run_stats stats;
 	int status;
 
-	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
+	if (run_prepare(&opt) < 0)
 		return EXIT_SETUP;			/* before any fd is made */
-	opt.out = stdout;	/* the guarded stream std_streams_prepare() made */
 	options_parse(argc, argv, &opt, &uart);
 	if (vm_build(&vm) < 0 ||			/* 01-09 */
 	    guest_load(&vm, guest_image,		/* 10 */

@@ -343,9 +343,8 @@ int main(int argc, char **argv)
 	struct run_stats stats;
 	int status;
 
-	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
+	if (run_prepare(&opt) < 0)
 		return EXIT_SETUP;			/* before any fd is made */
-	opt.out = stdout;	/* the guarded stream std_streams_prepare() made */
 	options_parse(argc, argv, &opt, &t);
 	if ((t.in_kernel ? irqchip_vm_build(&vm) :	/* 01-09 (and 12) */
 	     vm_build(&vm)) < 0 ||

@@ -433,9 +433,8 @@ int main(int argc, char **argv)
 	char cmdline[4096];
 	int status;
 
-	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
+	if (run_prepare(&opt) < 0)
 		return EXIT_SETUP;			/* before any fd is made */
-	opt.out = stdout;	/* the guarded stream std_streams_prepare() made */
 	options_parse(argc, argv, &opt, &lo);
 	snprintf(cmdline, sizeof(cmdline), "%s%s%s", CMDLINE_DEFAULT,
 		 *lo.append ? " " : "", lo.append);

@@ -101,6 +101,13 @@ int run_option(int argc, char **argv, int *i, struct run_options *opt,
 void run_option_refuse(const char *arg, void (*usage)(FILE *to))
 	__attribute__((noreturn));
 
+/*
+ * What a chapter's main() does first, before any fd is made, as step 10's
+ * does: std_streams_prepare(), stop_signals_block(), and opt->out =
+ * stdout (the guarded stream).  0, or -1 after saying why.
+ */
+int run_prepare(struct run_options *opt);
+
 /* Stage 10, part 1: copy the guest to GUEST_LOAD_ADDR. */
 int guest_load(struct vm *vm, const uint8_t *image, size_t size);
 
