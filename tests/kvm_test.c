@@ -1082,6 +1082,27 @@ unsigned int vcpu_run_once(struct vm *vm)
 	return vm->vcpu.run->exit_reason;
 }
 
+enum kvm_host kvm_host(void)
+{
+	if (access("/sys/module/kvm_amd", F_OK) == 0)
+		return KVM_HOST_AMD;
+	if (access("/sys/module/kvm_intel", F_OK) == 0)
+		return KVM_HOST_INTEL;
+	return KVM_HOST_OTHER;
+}
+
+int kvm_intel_unrestricted_guest(void)
+{
+	FILE *f = fopen("/sys/module/kvm_intel/parameters/unrestricted_guest", "r");
+	int c;
+
+	if (!f)
+		return 0;
+	c = fgetc(f);
+	fclose(f);
+	return c == 'Y';
+}
+
 struct kvm_regs regs_after_hlt(struct vm *vm, size_t size)
 {
 	struct kvm_regs regs;

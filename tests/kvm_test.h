@@ -252,4 +252,15 @@ void run_once_ends_in(struct vm *vm, unsigned int want);
  */
 struct kvm_regs regs_after_hlt(struct vm *vm, size_t size);
 
+/*
+ * Which stock KVM serves /dev/kvm here, from its module in /sys/module:
+ * kvm_amd (the QEMU sandbox), kvm_intel (Bochs, or an Intel host), or
+ * another KVM (such as kvm_pvm), whose answers the tests of vendor
+ * behaviour do not check.
+ */
+enum kvm_host { KVM_HOST_OTHER, KVM_HOST_AMD, KVM_HOST_INTEL };
+enum kvm_host kvm_host(void);
+/* kvm_intel with "unrestricted guest" on (its module parameter says Y). */
+int kvm_intel_unrestricted_guest(void);
+
 #endif

@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "faults.h"
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
+#include "x86.h"
 
 #ifndef CHECK_SUITE
 Test(step04, sets_the_tss_address_on_the_vm_fd)
@@ -126,19 +129,97 @@ Test(step04, tss_pages_must_end_below_4_gib)
 		     errno_name(tss_addr_answer(0xffffe000UL)));
 }
 
-Test(step04, tss_address_is_accepted_twice_on_amd)
+/*
+ * Where KVM keeps no TSS of its own (AMD: svm_set_tss_addr(); Intel with
+ * unrestricted guest: vmx_set_tss_addr() returns at once), every address
+ * is accepted, again and after a vCPU.  Intel without unrestricted guest
+ * makes the pages a private memory slot: a second address, or a memory
+ * slot over the first, fails with EEXIST (seen in Bochs with kvm_intel
+ * unrestricted_guest=0).
+ */
+Test(step04, tss_address_is_kept_only_by_intel_without_unrestricted_guest)
 {
+	const enum kvm_host host = kvm_host();
+	const int slot = host == KVM_HOST_INTEL && !kvm_intel_unrestricted_guest();
+	struct kvm_userspace_memory_region region = {
+		.slot = GUEST_MEM_SLOT, .guest_phys_addr = GUEST_MEM_GPA,
+		.memory_size = GUEST_MEM_SIZE,
+	};
+	struct vm vm;
+	void *mem;
+	int r;
+
+	if (host == KVM_HOST_OTHER)
+		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
+			     "the sandbox runs this test");
+	vm_setup_through(&vm, 6);
+	errno = 0;
+	r = ioctl(vm.fd, KVM_SET_TSS_ADDR, (unsigned long)GUEST_TSS_ADDR) < 0 ? errno : 0;
+	cr_assert_eq(r, slot ? EEXIST : 0, "a second KVM_SET_TSS_ADDR, at the "
+		     "same address, after a vCPU: %s; it must be %s", errno_name(r),
+		     slot ? "EEXIST (the private slot exists)" : "0 (ignored)");
+	errno = 0;
+	r = ioctl(vm.fd, KVM_SET_TSS_ADDR, 0x1000UL) < 0 ? errno : 0;
+	cr_assert_eq(r, slot ? EEXIST : 0, "KVM_SET_TSS_ADDR inside guest "
+		     "memory: %s; it must be %s", errno_name(r),
+		     slot ? "EEXIST" : "0 (ignored)");
+	vm_destroy(&vm);
+
+	/* The TSS first, then guest memory over it (step 04's exercise 2). */
+	vm_setup_through(&vm, 3);
+	kvm_ioctl_ok(vm.fd, KVM_SET_TSS_ADDR, 0x1000UL);
+	mem = mmap(NULL, GUEST_MEM_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	cr_assert_neq(mem, MAP_FAILED, "mmap: %s", errno_name(errno));
+	region.userspace_addr = (uintptr_t)mem;
+	errno = 0;
+	r = ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? errno : 0;
+	cr_assert_eq(r, slot ? EEXIST : 0, "a memory slot over the TSS pages "
+		     "at 0x1000: %s; it must be %s", errno_name(r),
+		     slot ? "EEXIST (it overlaps the private slot)" : "0");
+	vm_destroy(&vm);
+	munmap(mem, GUEST_MEM_SIZE);
+}
+
+/*
+ * Without KVM_SET_TSS_ADDR a vCPU in real mode still runs a few
+ * instructions, on every stock host: on Intel without unrestricted guest
+ * enter_rmode() (arch/x86/kvm/vmx/vmx.c) warns once in the kernel log and
+ * points TR at guest physical address 0, the guest's own memory.
+ */
+Test(step04, real_mode_code_runs_without_a_tss_address, .timeout = 20)
+{
+	static const uint8_t code[] = {
+		0xe6, 0xe9,	/* out 0xe9, al */
+		0xf4,		/* hlt */
+	};
+	struct kvm_regs regs = { .rip = 0, .rflags = 2 };
+	struct kvm_sregs sregs;
 	struct vm vm;
 
-	if (access("/sys/module/kvm_amd", F_OK) != 0)
-		cr_skip_test("kvm_amd is not this host's KVM (the sandbox's is)");
-	/* svm_set_tss_addr() ignores the address: again, and after a vCPU. */
-	vm_setup_through(&vm, 6);
-	cr_assert_eq(ioctl(vm.fd, KVM_SET_TSS_ADDR, (unsigned long)GUEST_TSS_ADDR),
-		     0, "a second KVM_SET_TSS_ADDR: %s", errno_name(errno));
-	cr_assert_eq(ioctl(vm.fd, KVM_SET_TSS_ADDR, 0x1000UL), 0,
-		     "KVM_SET_TSS_ADDR inside guest memory: %s",
-		     errno_name(errno));
+	if (kvm_host() == KVM_HOST_OTHER)
+		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
+			     "the sandbox runs this test");
+	/* Stages 01 to 07 without 04. */
+	vm_setup_through(&vm, 3);
+	stage_quiet = 1;
+	cr_assert_eq(vm_memory_add(&vm, GUEST_MEM_SIZE), 0, "stage 05 failed");
+	cr_assert_geq(vcpu_create(&vm, &vm.vcpu, 0), 0, "stage 06 failed");
+	cr_assert_eq(vcpu_map_run(&vm, &vm.vcpu), 0, "stage 07 failed");
+	/* Real mode, as the vCPU starts, with CS:IP at 1000:0000. */
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_SREGS, &sregs);
+	cr_assert_eq(sregs.cr0 & CR0_PE, 0, "a new vCPU is not in real mode");
+	sregs.cs.selector = GUEST_LOAD_ADDR >> 4;
+	sregs.cs.base = GUEST_LOAD_ADDR;
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_SET_SREGS, &sregs);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_SET_REGS, &regs);
+	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_IO, "real-mode out ended in "
+		     "%s, not KVM_EXIT_IO", kvm_exit_name(vm.vcpu.run->exit_reason));
+	cr_assert_eq(vm.vcpu.run->io.port, 0xe9, "port 0x%x", vm.vcpu.run->io.port);
+	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "real-mode hlt ended "
+		     "in %s, not KVM_EXIT_HLT", kvm_exit_name(vm.vcpu.run->exit_reason));
 	vm_destroy(&vm);
 }
 #endif

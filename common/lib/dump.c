@@ -101,7 +101,8 @@ static void dump_explain(FILE *out, const struct vm *vm,
 			"svm_vcpu_run() copies; the sandbox's emulated CPU writes "
 			"the guest RIP's page plus the page offset of kvm_amd's "
 			"own vmrun instruction: 0x10209 on Debian's 6.1, "
-			"0x10c5d on its 6.12)\n");
+			"0x10c5d on its 6.12; Intel writes nothing back: the "
+			"RIP the entry was tried with)\n");
 }
 
 void vcpu_dump(FILE *out, const struct vm *vm, const struct vcpu *vcpu)

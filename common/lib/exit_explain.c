@@ -58,7 +58,8 @@ void fail_entry_explain(const struct kvm_run *run)
 	       (unsigned long long)reason, run->fail_entry.cpu);
 	if (reason == VMX_ENTRY_FAIL_GUEST_STATE)
 		report_hint("Intel: VM-entry failure (bit 31) with basic reason 33, "
-			    "invalid guest state");
+			    "invalid guest state (also what an interrupt "
+			    "injected while the guest has IF clear gets)");
 	else if (reason == SVM_EXIT_ERR_64 || reason == SVM_EXIT_ERR_32)
 		report_hint("AMD: VMRUN rejected the guest state (SVM_EXIT_ERR)");
 	report_hint("check step08's code segment: CS.L=1 needs CS.D=0 (the "
