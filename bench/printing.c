@@ -71,16 +71,16 @@ static int message_vm_build(struct vm *vm, const uint8_t *image, size_t size,
 			      "guest's stack (at most %llu)", len, MESSAGE_MAX);
 	if (kvm_open(vm) < 0 || kvm_check_api_version(vm) < 0 ||
 	    vm_create(vm) < 0 || vm_set_tss_addr(vm) < 0 ||
-	    vm_memory_add(vm, GUEST_MEM_SIZE) < 0 || vcpu_create(vm) < 0 ||
-	    vcpu_map_run(vm) < 0 || vcpu_enter_long_mode(vm) < 0 ||
-	    vcpu_regs_set(vm) < 0 || guest_load(vm, image, size) < 0)
+	    vm_memory_add(vm, GUEST_MEM_SIZE) < 0 || vcpu_create(vm, &vm->vcpu, 0) < 0 ||
+	    vcpu_map_run(vm, &vm->vcpu) < 0 || vcpu_enter_long_mode(vm, &vm->vcpu) < 0 ||
+	    vcpu_regs_set(&vm->vcpu) < 0 || guest_load(vm, image, size) < 0)
 		return -1;
 	memcpy(vm->mem + MESSAGE_GPA, msg, len);
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0)
+	if (ioctl(vm->vcpu.fd, KVM_GET_REGS, &regs) < 0)
 		return report_errno("KVM_GET_REGS", errno);
 	regs.rsi = MESSAGE_GPA;
 	regs.rcx = len;
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(vm->vcpu.fd, KVM_SET_REGS, &regs) < 0)
 		return report_errno("KVM_SET_REGS", errno);
 	return 0;
 }
@@ -163,7 +163,7 @@ static int variant_run(struct vm *vm, const struct variant *v, FILE *out,
 
 	if (v->coalesce && !(ring.ctx = coalesced_ring_setup(vm, &console)))
 		return EXIT_SETUP;
-	return vcpu_run(vm, &opt, stats);
+	return vcpu_run(vm, &vm->vcpu, &opt, stats);
 }
 
 /* One VM: build, run (timed into *run_us), destroy (into *teardown_us). */

@@ -33,13 +33,13 @@ int stages_time(double t[ST_COUNT], struct run_stats *stats)
 	    !STAGE(ST_CREATE, vm_create(&vm)) ||
 	    !STAGE(ST_TSS, vm_set_tss_addr(&vm)) ||
 	    !STAGE(ST_MEMORY, vm_memory_add(&vm, GUEST_MEM_SIZE)) ||
-	    !STAGE(ST_VCPU, vcpu_create(&vm)) ||
-	    !STAGE(ST_MMAP, vcpu_map_run(&vm)) ||
-	    !STAGE(ST_SREGS, vcpu_enter_long_mode(&vm)) ||
-	    !STAGE(ST_REGS, vcpu_regs_set(&vm)) ||
+	    !STAGE(ST_VCPU, vcpu_create(&vm, &vm.vcpu, 0)) ||
+	    !STAGE(ST_MMAP, vcpu_map_run(&vm, &vm.vcpu)) ||
+	    !STAGE(ST_SREGS, vcpu_enter_long_mode(&vm, &vm.vcpu)) ||
+	    !STAGE(ST_REGS, vcpu_regs_set(&vm.vcpu)) ||
 	    !STAGE(ST_LOAD, guest_load(&vm, guest_image,
 				       guest_image_end - guest_image)) ||
-	    !STAGE(ST_RUN, vcpu_run(&vm, &opt, stats) == EXIT_SUCCESS ? 0 : -1)) {
+	    !STAGE(ST_RUN, vcpu_run(&vm, &vm.vcpu, &opt, stats) == EXIT_SUCCESS ? 0 : -1)) {
 		vm_destroy(&vm);
 		return -1;
 	}

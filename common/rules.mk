@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # common/rules.mk: how every step builds, tests and runs.  A step's
 # Makefile sets STEP (its program, e.g. step05), STEP_SRCS (its sources)
-# and STAGE (the common/ file holding its promoted stage, e.g.
+# and STAGE (the common/stages/ file holding its promoted stage, e.g.
 # vm_memory_add), then includes this.
 #
 #   make            build the program ./$(STEP)
@@ -11,9 +11,10 @@
 #   make mutants    every catalogued wrong stage fails this step's tests
 #   make V=1        show the commands;  make SANITIZE=1  ASan + UBSan build
 #
-# common/ is compiled once per flavour, into $(TOP)/.build/common (or
-# .build-san), and every step links those objects except its own stage's:
-# the step must define that stage itself, or its build fails saying so.
+# common/ (stages/ and lib/) is compiled once per flavour, into
+# $(TOP)/.build/common (or .build-san), and every step links those objects
+# except its own stage's: the step must define that stage itself, or its
+# build fails saying so.
 
 .DEFAULT_GOAL := all
 COMMON := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -29,9 +30,9 @@ endif
 NASM ?= nasm
 CFLAGS ?= -O2 -g
 # What the code needs, whatever CFLAGS and LDFLAGS say: every ioctl()
-# passes through common/trace.c (KVM_TRACE=1, --trace).
+# passes through common/lib/trace.c (KVM_TRACE=1, --trace).
 KVM_CFLAGS := -std=gnu11 -Wall -Wextra
-KVM_CPPFLAGS := -I$(COMMON) -MMD -MP
+KVM_CPPFLAGS := -I$(COMMON)/stages -I$(COMMON)/lib -MMD -MP
 KVM_LDFLAGS := -Wl,--wrap=ioctl
 ifeq ($(SANITIZE),1)
 BUILD := .build-san
@@ -48,7 +49,8 @@ TOPREL := $(shell realpath --relative-to=. $(TOP))/
 
 # ---- Shared by every step and the bench: common/, the test helpers ----
 SHARED := $(TOP)/$(BUILD)
-ALL_COMMON_OBJS := $(patsubst $(COMMON)/%.c,$(SHARED)/common/%.o,$(wildcard $(COMMON)/*.c))
+ALL_COMMON_OBJS := $(patsubst $(COMMON)/%.c,$(SHARED)/common/%.o,\
+	$(wildcard $(COMMON)/stages/*.c $(COMMON)/lib/*.c))
 TEST_GUESTS := $(patsubst $(TESTS)/guests/%.asm,$(TOP)/.build/guests/%.bin,\
 	$(wildcard $(TESTS)/guests/*.asm $(TESTS)/guests/gallery/*.asm))
 # The helpers every test program links (kvm_test.h, faults.h), once per flavour.
@@ -114,7 +116,7 @@ $(CHECK_STEPS): $(SHARED)/tests/check_steps.o $(ALL_COMMON_OBJS) $(TEST_LIB) $(C
 
 $(TOP)/.build/guests/%.bin: $(TESTS)/guests/%.asm
 	$(call say,NASM,$@)
-	$(Q)mkdir -p $(@D) && $(NASM) -f bin -MD $@.d -o $@ $<
+	$(Q)mkdir -p $(@D) && $(NASM) -f bin -MD $@.d -MP -o $@ $<
 
 -include $(ALL_COMMON_OBJS:.o=.d) $(TEST_GUESTS:=.d) $(TEST_LIB_OBJS:.o=.d) \
 	$(SHARED)/tests/check_steps.d
@@ -122,7 +124,7 @@ $(TOP)/.build/guests/%.bin: $(TESTS)/guests/%.asm
 ifdef STEP
 # ---- One step ----------------------------------------------------------
 PROG := $(if $(SAN),$(BUILD)/$(STEP),$(STEP))
-STAGE_OBJ := $(if $(STAGE),$(SHARED)/common/$(STAGE).o)
+STAGE_OBJ := $(if $(STAGE),$(SHARED)/common/stages/$(STAGE).o)
 COMMON_OBJS := $(filter-out $(STAGE_OBJ),$(ALL_COMMON_OBJS))
 STEP_OBJS := $(STEP_SRCS:%.c=$(BUILD)/%.o) $(STEP_EXTRA_OBJS)
 # The same sources with main renamed, for linking into the test program.
@@ -134,7 +136,7 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/tests/%.o)
 # (The empty recipe: a null make says nothing.)
 all: $(PROG) ; @:
 
-# The stage is the step's to write: each function common/$(STAGE).c
+# The stage is the step's to write: each function common/stages/$(STAGE).c
 # defines (and each of STAGE_FUNCS) must be defined by the step's own
 # objects, because the common/ copy is never linked into this step.
 STAGE_WHERE := $(if $(word 2,$(STEP_SRCS)),one of $(STEP_SRCS),$(STEP_SRCS))
@@ -160,12 +162,12 @@ $(BUILD)/%.test.o: %.c $(FLAGS)
 # NASM: guest.asm -> a flat binary; guest_blob.asm embeds it (incbin).
 $(BUILD)/%.bin: %.asm
 	$(call say,NASM,$@)
-	$(Q)mkdir -p $(@D) && $(NASM) -f bin -MD $@.d -o $@ $<
+	$(Q)mkdir -p $(@D) && $(NASM) -f bin -MD $@.d -MP -o $@ $<
 
 .SECONDARY: $(BUILD)/guest.bin
 $(BUILD)/%_blob.o: %_blob.asm $(BUILD)/guest.bin
 	$(call say,NASM,$@)
-	$(Q)$(NASM) -f elf64 -i $(BUILD)/ -MD $@.d -o $@ $<
+	$(Q)$(NASM) -f elf64 -i $(BUILD)/ -MD $@.d -MP -o $@ $<
 
 # Tests: tests/test_$(STEP).c with the step's own stage code and Criterion.
 TEST_CPPFLAGS := -DSTEP_PROGRAM='"$(abspath $(PROG))"' \

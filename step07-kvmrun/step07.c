@@ -17,8 +17,8 @@
 #include "vm.h"
 
 /* region: vcpu_map_run */
-/* Stage 07: map the vCPU fd's shared region as vm->run. */
-int vcpu_map_run(struct vm *vm)
+/* Stage 07: map the vCPU fd's shared region as vcpu->run. */
+int vcpu_map_run(struct vm *vm, struct vcpu *vcpu)
 {
 	/* Asked of /dev/kvm, not of the vCPU: it is the same for all. */
 	int size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL);
@@ -33,11 +33,11 @@ int vcpu_map_run(struct vm *vm)
 
 	/* MAP_SHARED: the kernel writes here, and must see what we write. */
 	run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   vm->vcpu_fd, 0);
+		   vcpu->fd, 0);
 	if (run == MAP_FAILED)
 		return report_errno("mmap", errno);
-	vm->run = run;
-	vm->run_size = size;
+	vcpu->run = run;
+	vcpu->run_size = size;
 	stage_say(7, "KVM_GET_VCPU_MMAP_SIZE: %d bytes; kvm_run mapped at %p",
 		  size, run);
 	return 0;
@@ -55,8 +55,8 @@ int main(int argc, char **argv)
 	    vm_create(&vm) < 0 ||			/* 03 */
 	    vm_set_tss_addr(&vm) < 0 ||			/* 04 */
 	    vm_memory_add(&vm, GUEST_MEM_SIZE) < 0 ||	/* 05 */
-	    vcpu_create(&vm) < 0 ||			/* 06 */
-	    vcpu_map_run(&vm) < 0)			/* 07: this step */
+	    vcpu_create(&vm, &vm.vcpu, 0) < 0 ||	/* 06 */
+	    vcpu_map_run(&vm, &vm.vcpu) < 0)		/* 07: this step */
 		status = EXIT_SETUP;
 	vm_destroy(&vm);
 	return status;

@@ -75,7 +75,7 @@ void guest_gdt_build(struct vm *vm, const struct kvm_segment *code,
 }
 
 /* Stage 08: page tables, GDT, then long mode through KVM_SET_SREGS. */
-int vcpu_enter_long_mode(struct vm *vm)
+int vcpu_enter_long_mode(struct vm *vm, struct vcpu *vcpu)
 {
 	struct kvm_segment code = {
 		.base = 0, .limit = 0xffffffff, .selector = GDT_SELECTOR_CODE,
@@ -96,7 +96,7 @@ int vcpu_enter_long_mode(struct vm *vm)
 	guest_gdt_build(vm, &code, &data);
 
 	/* Read first: kvm_sregs holds much that we leave as KVM set it. */
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return report_errno("KVM_GET_SREGS", errno);
 
 	sregs.cr3 = GUEST_PML4_ADDR;		/* top of the page tables */
@@ -109,7 +109,7 @@ int vcpu_enter_long_mode(struct vm *vm)
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
 
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
 		return report_sregs_refused(&sregs, errno);
 	stage_say(8, "KVM_SET_SREGS: long mode, CR0=0x%llx CR3=0x%llx "
 		  "CR4=0x%llx EFER=0x%llx, CS.L=%d CS.D=%d",
@@ -131,9 +131,9 @@ int main(int argc, char **argv)
 	    vm_create(&vm) < 0 ||			/* 03 */
 	    vm_set_tss_addr(&vm) < 0 ||			/* 04 */
 	    vm_memory_add(&vm, GUEST_MEM_SIZE) < 0 ||	/* 05 */
-	    vcpu_create(&vm) < 0 ||			/* 06 */
-	    vcpu_map_run(&vm) < 0 ||			/* 07 */
-	    vcpu_enter_long_mode(&vm) < 0)		/* 08: this step */
+	    vcpu_create(&vm, &vm.vcpu, 0) < 0 ||	/* 06 */
+	    vcpu_map_run(&vm, &vm.vcpu) < 0 ||		/* 07 */
+	    vcpu_enter_long_mode(&vm, &vm.vcpu) < 0)	/* 08: this step */
 		status = EXIT_SETUP;
 	vm_destroy(&vm);
 	return status;

@@ -17,7 +17,7 @@
 
 /* region: vcpu_regs_set */
 /* Stage 09: start at GUEST_LOAD_ADDR with the stack at GUEST_STACK_TOP. */
-int vcpu_regs_set(struct vm *vm)
+int vcpu_regs_set(struct vcpu *vcpu)
 {
 	struct kvm_regs regs = {
 		.rip = GUEST_LOAD_ADDR,		/* the guest's first instruction */
@@ -25,7 +25,7 @@ int vcpu_regs_set(struct vm *vm)
 		.rflags = RFLAGS_RESERVED_1,	/* bit 1 must be 1; IF off */
 	};
 
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
 		return report_errno("KVM_SET_REGS", errno);
 	stage_say(9, "KVM_SET_REGS: RIP=0x%llx RSP=0x%llx RFLAGS=0x%llx",
 		  (unsigned long long)regs.rip, (unsigned long long)regs.rsp,
@@ -45,10 +45,10 @@ int main(int argc, char **argv)
 	    vm_create(&vm) < 0 ||			/* 03 */
 	    vm_set_tss_addr(&vm) < 0 ||			/* 04 */
 	    vm_memory_add(&vm, GUEST_MEM_SIZE) < 0 ||	/* 05 */
-	    vcpu_create(&vm) < 0 ||			/* 06 */
-	    vcpu_map_run(&vm) < 0 ||			/* 07 */
-	    vcpu_enter_long_mode(&vm) < 0 ||		/* 08 */
-	    vcpu_regs_set(&vm) < 0)			/* 09: this step */
+	    vcpu_create(&vm, &vm.vcpu, 0) < 0 ||	/* 06 */
+	    vcpu_map_run(&vm, &vm.vcpu) < 0 ||		/* 07 */
+	    vcpu_enter_long_mode(&vm, &vm.vcpu) < 0 ||	/* 08 */
+	    vcpu_regs_set(&vm.vcpu) < 0)		/* 09: this step */
 		status = EXIT_SETUP;
 	vm_destroy(&vm);
 	return status;

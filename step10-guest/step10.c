@@ -2,10 +2,9 @@
 /*
  * step10: load a guest and run it.
  *
- * Everything is ready: memory, a vCPU in long mode, its registers.  We
- * copy the guest into guest memory and call KVM_RUN in a loop; each time
- * the guest does something KVM leaves to us (port I/O), kvm_run says
- * what, we handle it and go back in, until the guest executes hlt.
+ * Memory, a vCPU in long mode, its registers: all is ready.  We copy the
+ * guest in and call KVM_RUN in a loop; at each exit KVM leaves to us (port
+ * I/O), kvm_run says what, we handle it and go back in, until hlt.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,7 +36,7 @@ int guest_load(struct vm *vm, const uint8_t *image, size_t size)
 
 /* region: vcpu_run */
 /* Stage 10, part 2: KVM_RUN until the guest halts, fails or is stopped. */
-int vcpu_run(struct vm *vm, const struct run_options *opt,
+int vcpu_run(struct vm *vm, struct vcpu *vcpu, const struct run_options *opt,
 	     struct run_stats *stats)
 {
 	const struct run_hooks *hooks = opt->hooks;
@@ -46,15 +45,14 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 	int status = EXIT_SUCCESS;
 
 	*stats = (struct run_stats){ 0 };
-	if (stop_signals_arm(vm, opt->timeout, &saved) < 0)
+	if (!opt->kicked && stop_signals_arm(vm, vcpu, opt->timeout, &saved) < 0)
 		return EXIT_SETUP;
-
 	while (action == EXIT_ACTION_CONTINUE && !ferror(opt->out)) {
-		if (hooks && hooks->enter && hooks->enter(hooks->ctx, vm, stats) < 0) {
+		if (hooks && hooks->enter && hooks->enter(hooks->ctx, vcpu, stats) < 0) {
 			status = EXIT_SETUP;
 			break;
 		}
-		if (ioctl(vm->vcpu_fd, KVM_RUN, 0UL) < 0) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0UL) < 0) {
 			/* No exit to decode: KVM_EXIT_INTR, or left as it was. */
 			if (errno == EINTR && stop_signal) {
 				status = EXIT_TIMEOUT;
@@ -66,7 +64,7 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 			report_errno("KVM_RUN", errno);
 			break;
 		}
-		action = exit_handle(vm->run, vm->run_size, opt, stats);
+		action = exit_handle(vcpu->run, vcpu->run_size, opt, stats);
 		if (action == EXIT_ACTION_FAIL)
 			status = EXIT_GUEST;
 	}
@@ -74,11 +72,13 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 		hooks->leave(hooks->ctx, opt->out, stats);
 	if ((fflush(opt->out) != 0 || ferror(opt->out)) && status != EXIT_GUEST)
 		status = EXIT_SETUP;	/* the output failed: stdout_finish() says why */
-	stop_signals_disarm(vm, &saved);
+	if (opt->kicked)
+		return status;		/* step 13: its main thread does the rest */
+	stop_signals_disarm(vcpu, &saved);
 	if (status == EXIT_TIMEOUT)
 		stop_report(opt->timeout);
 	if (status != EXIT_SUCCESS && status != EXIT_SETUP)
-		vcpu_dump(stderr, vm);
+		vcpu_dump(stderr, vm, vcpu);
 	return status;
 }
 /* endregion: vcpu_run */
@@ -197,14 +197,14 @@ int main(int argc, char **argv)
 	    vm_create(&vm) < 0 ||			/* 03 */
 	    vm_set_tss_addr(&vm) < 0 ||			/* 04 */
 	    vm_memory_add(&vm, GUEST_MEM_SIZE) < 0 ||	/* 05 */
-	    vcpu_create(&vm) < 0 ||			/* 06 */
-	    vcpu_map_run(&vm) < 0 ||			/* 07 */
-	    vcpu_enter_long_mode(&vm) < 0 ||		/* 08 */
-	    vcpu_regs_set(&vm) < 0 ||			/* 09 */
+	    vcpu_create(&vm, &vm.vcpu, 0) < 0 ||	/* 06 */
+	    vcpu_map_run(&vm, &vm.vcpu) < 0 ||		/* 07 */
+	    vcpu_enter_long_mode(&vm, &vm.vcpu) < 0 ||	/* 08 */
+	    vcpu_regs_set(&vm.vcpu) < 0 ||		/* 09 */
 	    guest_load(&vm, image, size) < 0) {		/* 10: this step */
 		status = EXIT_SETUP;
 	} else {
-		status = vcpu_run(&vm, &opt, &stats);		/* 10: this step */
+		status = vcpu_run(&vm, &vm.vcpu, &opt, &stats);	/* 10: this step */
 		if (status == EXIT_SUCCESS)
 			stage_say(10, "KVM_RUN: %s after %llu exit%s",
 				  kvm_exit_name(stats.last_exit),

@@ -12,6 +12,8 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "kvm_test.h"
@@ -36,6 +38,21 @@ static inline void *ctrl_c_later(void *arg)
 	return NULL;
 }
 
+/*
+ * After the run: a signal not sent yet is not sent (a run that ended
+ * early fails its test's status check instead of being killed by it).
+ */
+static inline void ctrl_c_done(pthread_t t)
+{
+	pthread_cancel(t);	/* usleep() is a cancellation point */
+	pthread_join(t, NULL);
+}
+
+/* Guest code that prints "ab" on the console port, for a guest to go on from. */
+#define PRINT_AB_CODE \
+	0xb0, 'a', 0xe6, 0xe9,	/* mov al, 'a'; out 0xe9, al */ \
+	0xb0, 'b', 0xe6, 0xe9	/* mov al, 'b'; out 0xe9, al */
+
 /* The program with up to two arguments (NULL for none), as a user runs it. */
 static inline void program_run_args(const char *a, const char *b,
 				    struct program_result *r)
@@ -43,6 +60,31 @@ static inline void program_run_args(const char *a, const char *b,
 	const char *argv[] = { STEP_PROGRAM, a, b, NULL };
 
 	program_run(argv, NULL, 60, r);
+}
+
+/* The same, and it must exit with status: else the test shows its stderr. */
+static inline void program_run_args_status(const char *a, const char *b,
+					   int status, struct program_result *r)
+{
+	program_run_args(a, b, r);
+	cr_assert_eq(r->status, status, "%s %s %s exited %d, not %d:\n%s",
+		     step_name(), a ? a : "", b ? b : "", r->status, status,
+		     r->err);
+}
+
+/*
+ * --trace: the program exits 0 and its trace (stderr) holds each of
+ * pieces (NULL-terminated), e.g. the guest's exits as the chapter decodes
+ * them.
+ */
+static inline void chapter_check_traced(const char *const pieces[])
+{
+	struct program_result r;
+
+	program_run_args_status("--trace", NULL, EXIT_SUCCESS, &r);
+	for (int i = 0; pieces[i]; i++)
+		assert_has(r.err, pieces[i]);
+	program_result_free(&r);
 }
 
 /*
@@ -55,8 +97,7 @@ static inline char *chapter_run_plain(int chapter, int shared,
 {
 	char tag[8], *own;
 
-	program_run_args(NULL, NULL, r);
-	cr_assert_eq(r->status, 0, "exit %d:\n%s", r->status, r->err);
+	program_run_args_status(NULL, NULL, EXIT_SUCCESS, r);
 	cr_assert_str_eq(r->err, "", "the program must write nothing on "
 			 "stderr; it wrote\n%s", r->err);
 	snprintf(tag, sizeof(tag), "[%02d] ", chapter);
@@ -66,6 +107,16 @@ static inline char *chapter_run_plain(int chapter, int shared,
 	stage_lines_check(r->out, shared);
 	*own = '[';
 	return own;
+}
+
+/* chapter_run_plain(), whose own lines must hold own_lines. */
+static inline void chapter_check_plain(int chapter, int shared,
+				       const char *own_lines)
+{
+	struct program_result r;
+
+	assert_has(chapter_run_plain(chapter, shared, &r), own_lines);
+	program_result_free(&r);
 }
 
 /* --timeout with a value nobody means: status 2, and no stage line. */

@@ -89,7 +89,7 @@ ParameterizedTest(int *n, programs, behave_as_every_step_must, .timeout = 120)
 	program_check_full_stdout();
 }
 
-/* Each hint of the table (common/report.c) says what it is there for. */
+/* Each hint of the table (common/lib/report.c) says what it is there for. */
 Test(hints, say_the_likely_cause)
 {
 	static const struct {

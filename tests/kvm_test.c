@@ -21,12 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kvm_names.h"
 #include "kvm_test.h"
 #include "report.h"
+#include "run.h"
 #include "stop_signals.h"
 #include "trace.h"
 
-/* The test seam common/trace.c calls, when set (trace.h): here only. */
+/* The test seam common/lib/trace.c calls, when set (trace.h): here only. */
 int (*ioctl_hook)(int fd, unsigned long request, void *arg, int *result);
 
 extern char **environ;
@@ -51,16 +53,16 @@ static int crash_hint_general(char *msg, size_t size, int sig,
 	uintptr_t addr = (uintptr_t)si->si_addr;
 	const char *unset =
 		!crash_vm ? "" :
-		!crash_vm->mem && !crash_vm->run ?
-		" (at the fault, vm->mem and vm->run are NULL)" :
+		!crash_vm->mem && !crash_vm->vcpu.run ?
+		" (at the fault, vm->mem and vm->vcpu.run are NULL)" :
 		!crash_vm->mem ? " (at the fault, vm->mem is NULL)" :
-		!crash_vm->run ? " (at the fault, vm->run is NULL)" :
-		" (vm->mem and vm->run are set)";
+		!crash_vm->vcpu.run ? " (at the fault, vm->vcpu.run is NULL)" :
+		" (vm->mem and vm->vcpu.run are set)";
 
 	if (sig == SIGSEGV && addr < NEAR_NULL)
 		return snprintf(msg, size, ", near NULL\n  hint: a pointer "
 				"your stage should have set is NULL, e.g. "
-				"vm->mem or vm->run%s\n", unset);
+				"vm->mem or vm->vcpu.run%s\n", unset);
 	if (sig == SIGSEGV && si->si_code == SEGV_MAPERR)
 		return snprintf(msg, size, ", which no mapping holds\n  hint: "
 				"a pointer points where nothing is mapped: "
@@ -97,7 +99,7 @@ static void crash_explain(int sig, siginfo_t *si, void *context)
 {
 	const struct criterion_test *t = criterion_current_test;
 	uintptr_t addr = (uintptr_t)si->si_addr;
-	uintptr_t run = crash_vm ? (uintptr_t)crash_vm->run : 0;
+	uintptr_t run = crash_vm ? (uintptr_t)crash_vm->vcpu.run : 0;
 	char msg[768];
 	int n;
 
@@ -113,14 +115,14 @@ static void crash_explain(int sig, siginfo_t *si, void *context)
 			      "immediate_exit in the unmapped kvm_run: the "
 			      "timer was still armed; vcpu_run must call "
 			      "stop_signals_disarm() before it returns\n");
-	else if (run && addr >= run && addr < run + crash_vm->run_size + 0x10000)
+	else if (run && addr >= run && addr < run + crash_vm->vcpu.run_size + 0x10000)
 		n += snprintf(msg + n, sizeof(msg) - n, ", byte 0x%lx of the "
 			      "vCPU's kvm_run mapping (stage 07 says it is "
 			      "%zu bytes)\n  hint: kvm_run is "
 			      "KVM_GET_VCPU_MMAP_SIZE bytes; reading past a "
 			      "shorter mapping faults (SIGSEGV), and so does a "
 			      "mapping from a wrong offset (SIGBUS)\n",
-			      (unsigned long)(addr - run), crash_vm->run_size);
+			      (unsigned long)(addr - run), crash_vm->vcpu.run_size);
 	else if (crash_vm && crash_vm->mem && addr >= (uintptr_t)crash_vm->mem &&
 		 addr < (uintptr_t)crash_vm->mem + crash_vm->mem_size)
 		n += snprintf(msg + n, sizeof(msg) - n, ", byte 0x%lx of guest "
@@ -150,18 +152,18 @@ void run_mapping_check(const struct vm *vm)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), mapped = 0;
 
-	cr_assert(vm->run, "stage 07 left vm->run NULL");
-	cr_assert_geq(vm->run_size, sizeof(struct kvm_run), "stage 07 says "
+	cr_assert(vm->vcpu.run, "stage 07 left vm->vcpu.run NULL");
+	cr_assert_geq(vm->vcpu.run_size, sizeof(struct kvm_run), "stage 07 says "
 		      "kvm_run is %zu bytes, less than struct kvm_run's %zu",
-		      vm->run_size, sizeof(struct kvm_run));
+		      vm->vcpu.run_size, sizeof(struct kvm_run));
 	/* msync fails with ENOMEM on a page that nothing maps. */
-	while (mapped < vm->run_size &&
-	       msync((char *)vm->run + mapped, page, MS_ASYNC) == 0)
+	while (mapped < vm->vcpu.run_size &&
+	       msync((char *)vm->vcpu.run + mapped, page, MS_ASYNC) == 0)
 		mapped += page;
-	cr_assert_geq(mapped, vm->run_size, "stage 07 says kvm_run is %zu "
+	cr_assert_geq(mapped, vm->vcpu.run_size, "stage 07 says kvm_run is %zu "
 		      "bytes at %p, but only %zu of them are mapped: kvm_run "
 		      "is KVM_GET_VCPU_MMAP_SIZE bytes; reading past a shorter "
-		      "mapping faults", vm->run_size, (void *)vm->run, mapped);
+		      "mapping faults", vm->vcpu.run_size, (void *)vm->vcpu.run, mapped);
 }
 
 /* Stage n's function on vm; its result (0 or an fd on success, -1). */
@@ -173,10 +175,10 @@ int stage_run(struct vm *vm, int n)
 	case 3: return vm_create(vm);
 	case 4: return vm_set_tss_addr(vm);
 	case 5: return vm_memory_add(vm, GUEST_MEM_SIZE);
-	case 6: return vcpu_create(vm);
-	case 7: return vcpu_map_run(vm);
-	case 8: return vcpu_enter_long_mode(vm);
-	case 9: return vcpu_regs_set(vm);
+	case 6: return vcpu_create(vm, &vm->vcpu, 0);
+	case 7: return vcpu_map_run(vm, &vm->vcpu);
+	case 8: return vcpu_enter_long_mode(vm, &vm->vcpu);
+	case 9: return vcpu_regs_set(&vm->vcpu);
 	}
 	cr_assert_fail("there is no stage %d", n);
 	return -1;
@@ -198,10 +200,51 @@ void vm_setup_through(struct vm *vm, int last)
 			      "it says above", n, stage_names[n]);
 		if (n == 7) {
 			run_mapping_check(vm);
-			crash_last_run = (uintptr_t)vm->run;
+			crash_last_run = (uintptr_t)vm->vcpu.run;
 		}
 	}
 	stage_quiet = 0;
+}
+
+void vm_setup_with_code(struct vm *vm, const void *code, size_t size)
+{
+	vm_setup_through(vm, 9);
+	memcpy(vm->mem + GUEST_LOAD_ADDR, code, size);
+}
+
+void vm_setup_with_guest(struct vm *vm, const uint8_t *image, size_t size)
+{
+	vm_setup_through(vm, 9);
+	stage_quiet = 1;
+	cr_assert_eq(guest_load(vm, image, size), 0,
+		     "stage 10 (guest_load) did not return 0; it must succeed "
+		     "here");
+	cr_assert_eq(memcmp(vm->mem + GUEST_LOAD_ADDR, image, size), 0,
+		     "the guest is not at GUEST_LOAD_ADDR");
+}
+
+char *stage_printed(struct vm *vm, int n)
+{
+	struct capture c;
+	int r;
+
+	vm_setup_through(vm, n - 1);
+	capture_begin(&c, 1);
+	r = stage_run(vm, n);
+	if (n == 1 || n == 3 || n == 6)
+		cr_assert_geq(r, 0, "stage %02d (%s) returned %d; it must "
+			      "succeed here and return the new fd", n,
+			      stage_names[n], r);
+	else
+		cr_assert_eq(r, 0, "stage %02d (%s) returned %d; it must "
+			     "succeed here and return 0", n, stage_names[n], r);
+	return capture_end(&c);
+}
+
+const char *hex_text(char buf[HEX_TEXT_SIZE], unsigned long long value)
+{
+	snprintf(buf, HEX_TEXT_SIZE, "0x%llx", value);
+	return buf;
 }
 
 void stage_failure_check(struct vm *vm, int stage, const char *want)
@@ -1035,6 +1078,25 @@ const struct ioctl_call *ioctl_spy_find(unsigned long request)
 
 unsigned int vcpu_run_once(struct vm *vm)
 {
-	kvm_ioctl_ok(vm->vcpu_fd, KVM_RUN, 0UL);
-	return vm->run->exit_reason;
+	kvm_ioctl_ok(vm->vcpu.fd, KVM_RUN, 0UL);
+	return vm->vcpu.run->exit_reason;
+}
+
+struct kvm_regs regs_after_hlt(struct vm *vm, size_t size)
+{
+	struct kvm_regs regs;
+
+	kvm_ioctl_ok(vm->vcpu.fd, KVM_GET_REGS, &regs);
+	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + size,
+		     "after the guest's hlt KVM reports RIP=0x%llx; it must be "
+		     "just past the hlt, 0x%llx", (unsigned long long)regs.rip,
+		     (unsigned long long)(GUEST_LOAD_ADDR + size));
+	return regs;
+}
+
+void run_once_ends_in(struct vm *vm, unsigned int want)
+{
+	cr_assert_eq(vcpu_run_once(vm), want,
+		     "KVM_RUN ended in %s; here it must end in %s",
+		     kvm_exit_name(vm->vcpu.run->exit_reason), kvm_exit_name(want));
 }

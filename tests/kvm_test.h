@@ -8,6 +8,7 @@
 #define KVM_TEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -24,11 +25,22 @@ int step_main(int argc, char **argv);
  */
 void vm_setup_through(struct vm *vm, int last);
 
+/* vm_setup_through(vm, 9), then code (size bytes) at GUEST_LOAD_ADDR. */
+void vm_setup_with_code(struct vm *vm, const void *code, size_t size);
+
+/*
+ * vm_setup_through(vm, 9), then stage 10's guest_load() of image, quietly:
+ * asserts it returns 0 and puts the guest at GUEST_LOAD_ADDR; stage_quiet
+ * stays 1.  For the tests that run a guest with vcpu_run() (step 10 and
+ * the chapters).
+ */
+void vm_setup_with_guest(struct vm *vm, const uint8_t *image, size_t size);
+
 /* Stage n's function (1..9) on vm: its result, 0 or an fd, or -1. */
 int stage_run(struct vm *vm, int n);
 
 /*
- * Assert that every byte of vm->run_size at vm->run is mapped (checked
+ * Assert that every byte of vm->vcpu.run_size at vm->vcpu.run is mapped (checked
  * with msync, without touching it): a short mapping fails here with a
  * sentence, not later with a SIGSEGV.
  */
@@ -170,6 +182,17 @@ void stage_lines_check(const char *out, int last);
 void stage_line_check(const char *out, int n, const char *const values[]);
 
 /*
+ * Stages 1..n-1 as vm_setup_through() does them, then stage n, asserting
+ * it succeeds (an fd for stages 01, 03 and 06, else 0): what stage n
+ * printed on stdout, malloc'd, for stage_line_check().
+ */
+char *stage_printed(struct vm *vm, int n);
+
+/* value as "0x" and lower-case hex digits, in buf; returns buf. */
+#define HEX_TEXT_SIZE 19
+const char *hex_text(char buf[HEX_TEXT_SIZE], unsigned long long value);
+
+/*
  * The one test of the step program's own output: run as a user runs it,
  * it exits 0, writes nothing on stderr, prints stages 01..last in order
  * and exactly the transcript its README shows (make transcripts).
@@ -195,7 +218,7 @@ void program_check_trace(int last);
 
 /*
  * Record the ioctls the code under test makes, without changing them
- * (through ioctl_hook, common/trace.h): up to IOCTL_SPY_MAX calls, with
+ * (through ioctl_hook, common/lib/trace.h): up to IOCTL_SPY_MAX calls, with
  * the first IOCTL_SPY_ARG bytes the argument points to (when it is a
  * pointer to a struct the request reads).
  */
@@ -219,5 +242,14 @@ const struct ioctl_call *ioctl_spy_find(unsigned long request);
  * KVM_RUN itself succeeded.  For tests that run a few bytes of code.
  */
 unsigned int vcpu_run_once(struct vm *vm);
+/* The same, where the exit must be want: a failure names both exits. */
+void run_once_ends_in(struct vm *vm, unsigned int want);
+
+/*
+ * The vCPU's registers (KVM_GET_REGS) once its code, size bytes at
+ * GUEST_LOAD_ADDR ending in hlt, has run to that hlt: asserts that RIP
+ * is just past it.
+ */
+struct kvm_regs regs_after_hlt(struct vm *vm, size_t size);
 
 #endif

@@ -19,13 +19,7 @@ void guest_run(const uint8_t *image, size_t size, const struct run_options *opt,
 	struct vm vm;
 
 	memset(r, 0, sizeof(*r));
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0,
-		     "stage 10 (guest_load) did not return 0; it must succeed "
-		     "here");
-	cr_assert_eq(memcmp(vm.mem + GUEST_LOAD_ADDR, image, size), 0,
-		     "the guest is not at GUEST_LOAD_ADDR");
+	vm_setup_with_guest(&vm, image, size);
 	if (before_run)
 		before_run(&vm);
 	run_opt.out = open_memstream(&r->out, &r->len);
@@ -33,7 +27,7 @@ void guest_run(const uint8_t *image, size_t size, const struct run_options *opt,
 		  "open_memstream for the guest's output failed: %s",
 		  errno_name(errno));
 	capture_begin(&c, 2);
-	r->status = vcpu_run(&vm, &run_opt, &r->stats);
+	r->status = vcpu_run(&vm, &vm.vcpu, &run_opt, &r->stats);
 	r->err = capture_end(&c);
 	fclose(run_opt.out);
 	vm_destroy(&vm);

@@ -183,15 +183,14 @@ Test(step05, guest_and_host_share_the_memory, .timeout = 20)
 	unsigned int exit_reason;
 	uint64_t back;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	vm_setup_with_code(&vm, code, sizeof(code));
 	memcpy(vm.mem + 0x100000, &value, sizeof(value));
 	exit_reason = vcpu_run_once(&vm);
 	cr_assert_eq(exit_reason, KVM_EXIT_HLT,
 		     "the guest that reads and writes guest memory did not "
 		     "end in KVM_EXIT_HLT but in %s",
 		     kvm_exit_name(exit_reason));
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_REGS, &regs);
 	cr_assert_eq(regs.rax, ~value, "guest read 0x%llx",
 		     (unsigned long long)~regs.rax);
 	memcpy(&back, vm.mem + 0x100008, sizeof(back));
@@ -281,6 +280,19 @@ static int slot0_change(struct vm *vm, uint64_t gpa, uint64_t size, void *host)
 	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? errno : 0;
 }
 
+/* size bytes of address space that nothing maps (mapped, then unmapped). */
+static void *unmapped_range(size_t size)
+{
+	void *gone = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+
+	cr_assert(gone != MAP_FAILED, "mmap of %zu scratch bytes failed: %s",
+		  size, errno_name(errno));
+	cr_assert_eq(munmap(gone, size), 0, "munmap of the scratch bytes "
+		     "failed: %s", errno_name(errno));
+	return gone;
+}
+
 /*
  * What the test process says when it reads the byte at addr and dies of
  * it (in a child, whose stderr is returned, malloc'd).
@@ -323,13 +335,7 @@ Test(step05, a_slot_over_unmapped_host_memory_is_accepted)
 
 	/* KVM checks alignment and the user-space range, not the mapping. */
 	vm_setup_through(&vm, 3);
-	gone = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	cr_assert(gone != MAP_FAILED,
-		  "mmap of two scratch pages failed: %s", errno_name(errno));
-	cr_assert_eq(munmap(gone, 2 * PAGE), 0,
-		     "munmap of the scratch pages failed: %s",
-		     errno_name(errno));
+	gone = unmapped_range(2 * PAGE);
 	struct kvm_userspace_memory_region region = {
 		.slot = 1, .guest_phys_addr = 0x40000000ULL,
 		.memory_size = 2 * PAGE, .userspace_addr = (uintptr_t)gone,
@@ -352,7 +358,7 @@ Test(step05, guest_memory_unmapped_under_a_slot_fails_kvm_run, .timeout = 20)
 	cr_assert_eq(munmap(vm.mem + GUEST_LOAD_ADDR, PAGE), 0,
 		     "munmap of the guest's code page failed: %s",
 		     errno_name(errno));
-	kvm_ioctl_refused(vm.vcpu_fd, KVM_RUN, 0UL, EFAULT, "the guest's code "
+	kvm_ioctl_refused(vm.vcpu.fd, KVM_RUN, 0UL, EFAULT, "the guest's code "
 			  "page is no longer mapped in this process");
 	vm_destroy(&vm);
 }
@@ -410,8 +416,8 @@ Test(step05, a_fault_near_null_names_the_unset_pointer)
 		  "the crash report does not name the test and the address:"
 		  "\n%s", said);
 	cr_assert(strstr(said, "hint: a pointer your stage should have set is "
-			 "NULL, e.g. vm->mem or vm->run (at the fault, "
-			 "vm->mem and vm->run are NULL)\n"), "the crash report does not say vm->mem is "
+			 "NULL, e.g. vm->mem or vm->vcpu.run (at the fault, "
+			 "vm->mem and vm->vcpu.run are NULL)\n"), "the crash report does not say vm->mem is "
 		  "NULL:\n%s", said);
 	free(said);
 	vm_destroy(&vm);
@@ -424,11 +430,7 @@ Test(step05, a_fault_in_no_mapping_is_said_to_be_one)
 	char *gone, *said;
 
 	vm_setup_through(&vm, 5);
-	gone = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	cr_assert(gone != MAP_FAILED, "mmap of a scratch page failed: %s",
-		  errno_name(errno));
-	cr_assert_eq(munmap(gone, PAGE), 0, "munmap of the scratch page "
-		     "failed: %s", errno_name(errno));
+	gone = unmapped_range(PAGE);
 	said = crash_report_of_read(gone);
 	cr_assert(strstr(said, ", which no mapping holds\n  hint: a pointer "
 			 "points where nothing is mapped"), "the crash report "
@@ -455,11 +457,7 @@ Test(step05, trace_of_an_unreadable_argument_says_so, .timeout = 20)
 	int r, e;
 
 	vm_setup_through(&vm, 3);
-	gone = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	cr_assert(gone != MAP_FAILED, "mmap of a scratch page failed: %s",
-		  errno_name(errno));
-	cr_assert_eq(munmap(gone, PAGE), 0, "munmap of the scratch page "
-		     "failed: %s", errno_name(errno));
+	gone = unmapped_range(PAGE);
 	trace_enable(1);
 	capture_begin(&c, 2);
 	r = ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION, gone);

@@ -76,20 +76,39 @@ Test(step06, vcpu_fd_is_vcpu_0)
 	struct vm vm;
 
 	vm_setup_through(&vm, 6);
-	cr_assert_geq(vm.vcpu_fd, 0,
-		      "stage 06 left vm->vcpu_fd = %d; KVM_CREATE_VCPU must "
-		      "have given it the vCPU's fd", vm.vcpu_fd);
-	cr_assert_neq(vm.vcpu_fd, vm.fd,
+	cr_assert_geq(vm.vcpu.fd, 0,
+		      "stage 06 left vm->vcpu.fd = %d; KVM_CREATE_VCPU must "
+		      "have given it the vCPU's fd", vm.vcpu.fd);
+	cr_assert_neq(vm.vcpu.fd, vm.fd,
 		      "stage 06 stored the VM fd %d as the vCPU fd; "
-		      "KVM_CREATE_VCPU returns a new fd", vm.vcpu_fd);
-	cr_assert_neq(vm.vcpu_fd, vm.kvm_fd,
+		      "KVM_CREATE_VCPU returns a new fd", vm.vcpu.fd);
+	cr_assert_neq(vm.vcpu.fd, vm.kvm_fd,
 		      "stage 06 stored the device's fd %d as the vCPU fd; "
-		      "KVM_CREATE_VCPU returns a new fd", vm.vcpu_fd);
-	cr_assert_str_eq(fd_target(vm.vcpu_fd), "anon_inode:kvm-vcpu:0",
-			 "fd %d is %s; it must be %s", vm.vcpu_fd,
-			 fd_target(vm.vcpu_fd), "anon_inode:kvm-vcpu:0");
-	cr_assert(fcntl(vm.vcpu_fd, F_GETFD) & FD_CLOEXEC,
+		      "KVM_CREATE_VCPU returns a new fd", vm.vcpu.fd);
+	cr_assert_str_eq(fd_target(vm.vcpu.fd), "anon_inode:kvm-vcpu:0",
+			 "fd %d is %s; it must be %s", vm.vcpu.fd,
+			 fd_target(vm.vcpu.fd), "anon_inode:kvm-vcpu:0");
+	cr_assert(fcntl(vm.vcpu.fd, F_GETFD) & FD_CLOEXEC,
 		  "vCPU fd not close-on-exec");
+	vm_destroy(&vm);
+}
+
+/* Stage 06 makes the vCPU it is asked for (step 13 asks for vCPU 1). */
+Test(step06, vcpu_create_makes_the_id_it_is_given)
+{
+	struct vcpu second = VCPU_EMPTY;
+	struct vm vm;
+
+	vm_setup_through(&vm, 6);
+	stage_quiet = 1;
+	cr_assert_geq(vcpu_create(&vm, &second, 1), 0,
+		      "vcpu_create for id 1 failed");
+	cr_assert_str_eq(fd_target(second.fd), "anon_inode:kvm-vcpu:1",
+			 "vcpu_create(vm, vcpu, 1) made %s; it must make vCPU 1",
+			 fd_target(second.fd));
+	cr_assert_eq(second.id, 1, "vcpu->id is %d; vcpu_create must keep "
+		     "the id it made", second.id);
+	vcpu_destroy(&second);
 	vm_destroy(&vm);
 }
 
@@ -103,9 +122,9 @@ Test(step06, creates_one_vcpu_on_the_vm_fd)
 	before = fd_count();
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(vcpu_create(&vm), vm.vcpu_fd,
+	cr_assert_eq(vcpu_create(&vm, &vm.vcpu, 0), vm.vcpu.fd,
 		     "stage 06 (vcpu_create) must return the vCPU fd it "
-		     "stored in vm->vcpu_fd (%d)", vm.vcpu_fd);
+		     "stored in vm->vcpu.fd (%d)", vm.vcpu.fd);
 	ioctl_spy_stop();
 	cr_assert_eq(fd_count(), before + 1,
 		     "%d fds are open, %d before; there must be exactly one "
@@ -129,12 +148,12 @@ Test(step06, vcpu_cpuid_reads_back_with_long_mode)
 	nent = supported_cpuid_count(vm.kvm_fd);
 	cr_assert_gt(nent, 1, "KVM offers %u CPUID leaves", nent);
 	/* The vCPU holds exactly the leaves KVM offers: one fewer is E2BIG. */
-	cr_assert_eq(vcpu_cpuid_get(vm.vcpu_fd, nent - 1, &cpuid, &err), -1,
+	cr_assert_eq(vcpu_cpuid_get(vm.vcpu.fd, nent - 1, &cpuid, &err), -1,
 		     "the vCPU's CPUID fits in %u entries, KVM offers %u",
 		     nent - 1, nent);
 	cr_assert_eq(err, E2BIG, "KVM_GET_CPUID2: %s", errno_name(err));
 	free(cpuid);
-	cr_assert_eq(vcpu_cpuid_get(vm.vcpu_fd, nent, &cpuid, &err), 0,
+	cr_assert_eq(vcpu_cpuid_get(vm.vcpu.fd, nent, &cpuid, &err), 0,
 		     "KVM_GET_CPUID2 failed: %s", errno_name(err));
 	cpuid->nent = nent;
 	ext = cpuid_leaf(cpuid, CPUID_EXT_FEATURES);
@@ -174,7 +193,7 @@ static void cpuid_failure_check(struct vm *vm, const char *want)
 
 	capture_begin(&out, 1);
 	capture_begin(&err, 2);
-	r = vcpu_create(vm);
+	r = vcpu_create(vm, &vm->vcpu, 0);
 	e = capture_end(&err);
 	o = capture_end(&out);
 	cr_assert_eq(r, -1, "stage 06 returned %d: it must fail when the vCPU "
@@ -250,15 +269,9 @@ Test(step06, refuses_a_cpuid_without_long_mode)
 Test(step06, prints_its_stage_line)
 {
 	struct vm vm;
-	struct capture c;
-	char *out, fd[16];
+	char *out = stage_printed(&vm, 6), fd[16];
 
-	vm_setup_through(&vm, 5);
-	capture_begin(&c, 1);
-	cr_assert_geq(vcpu_create(&vm), 0,
-		      "stage 06 (vcpu_create) failed; it must succeed here");
-	out = capture_end(&c);
-	snprintf(fd, sizeof(fd), "%d", vm.vcpu_fd);
+	snprintf(fd, sizeof(fd), "%d", vm.vcpu.fd);
 	stage_line_check(out, 6, (const char *const[]){ fd, NULL });
 	free(out);
 	vm_destroy(&vm);
@@ -297,7 +310,7 @@ Test(step06, vcpu_fd_answers_vcpu_ioctls)
 	struct kvm_regs regs;
 
 	vm_setup_through(&vm, 6);
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_REGS, &regs);
 	/* A new vCPU is at the reset vector: real mode, RIP 0xfff0. */
 	cr_assert_eq(regs.rip, 0xfff0,
 		     "a new vCPU's RIP is 0x%llx; KVM puts it at the reset "

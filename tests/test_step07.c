@@ -29,13 +29,13 @@ Test(step07, mapping_is_the_size_kvm_asks_for)
 	vm_setup_through(&vm, 7);
 	size = kvm_ioctl_ok(vm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL);
 	cr_assert_gt(size, 0, "KVM_GET_VCPU_MMAP_SIZE answered %d", size);
-	cr_assert_eq(vm.run_size, (size_t)size,
+	cr_assert_eq(vm.vcpu.run_size, (size_t)size,
 		     "stage 07 says kvm_run is %zu bytes, but "
 		     "KVM_GET_VCPU_MMAP_SIZE answers %d: it must map exactly "
-		     "that much", vm.run_size, size);
-	cr_assert_geq(vm.run_size, sizeof(struct kvm_run),
+		     "that much", vm.vcpu.run_size, size);
+	cr_assert_geq(vm.vcpu.run_size, sizeof(struct kvm_run),
 		      "stage 07 says kvm_run is %zu bytes, less than struct "
-		      "kvm_run's %zu", vm.run_size, sizeof(struct kvm_run));
+		      "kvm_run's %zu", vm.vcpu.run_size, sizeof(struct kvm_run));
 	vm_destroy(&vm);
 }
 
@@ -45,8 +45,8 @@ Test(step07, kvm_reads_what_we_write_into_kvm_run)
 
 	vm_setup_through(&vm, 7);
 	/* KVM checks immediate_exit before entering: it must see our write. */
-	vm.run->immediate_exit = 1;
-	kvm_ioctl_refused(vm.vcpu_fd, KVM_RUN, 0UL, EINTR, "KVM reads "
+	vm.vcpu.run->immediate_exit = 1;
+	kvm_ioctl_refused(vm.vcpu.fd, KVM_RUN, 0UL, EINTR, "KVM reads "
 			  "immediate_exit = 1 from kvm_run and returns before "
 			  "entering the guest; it did not see our write, as "
 			  "when kvm_run is mapped MAP_PRIVATE (copy on write)");
@@ -59,12 +59,12 @@ Test(step07, reports_a_failed_mmap)
 
 	vm_setup_through(&vm, 6);
 	/* Only the stage's mmap passes the vCPU fd (argument 4). */
-	cr_assert_eq(fault_inject(SYS_mmap, ENOMEM, 4, (uint32_t)vm.vcpu_fd,
+	cr_assert_eq(fault_inject(SYS_mmap, ENOMEM, 4, (uint32_t)vm.vcpu.fd,
 				  FAULT_ANY, 0), 0,
 		     "installing the seccomp filter that fails mmap with "
 		     "ENOMEM failed: %s", errno_name(errno));
 	stage_failure_check(&vm, 7, ": mmap failed: ENOMEM");
-	cr_assert_null(vm.run, "vm.run is %p after a failed mmap", (void *)vm.run);
+	cr_assert_null(vm.vcpu.run, "vm.vcpu.run is %p after a failed mmap", (void *)vm.vcpu.run);
 	vm_destroy(&vm);
 }
 
@@ -84,17 +84,10 @@ Test(step07, reports_a_failed_kvm_get_vcpu_mmap_size)
 Test(step07, prints_its_stage_line)
 {
 	struct vm vm;
-	struct capture c;
-	char *out, size[24], addr[24];
+	char *out = stage_printed(&vm, 7), size[24], addr[24];
 
-	vm_setup_through(&vm, 6);
-	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_map_run(&vm), 0,
-		     "stage 07 (vcpu_map_run) did not return 0; it must "
-		     "succeed here");
-	out = capture_end(&c);
-	snprintf(size, sizeof(size), "%zu", vm.run_size);
-	snprintf(addr, sizeof(addr), "%p", (void *)vm.run);
+	snprintf(size, sizeof(size), "%zu", vm.vcpu.run_size);
+	snprintf(addr, sizeof(addr), "%p", (void *)vm.vcpu.run);
 	stage_line_check(out, 7, (const char *const[]){ size, addr, NULL });
 	free(out);
 	vm_destroy(&vm);
@@ -123,8 +116,8 @@ Test(step07, a_fault_past_a_short_kvm_run_mapping_is_explained)
 	pid_t pid;
 
 	vm_setup_through(&vm, 7);
-	cr_assert_gt(vm.run_size, page, "kvm_run is one page here");
-	cr_assert_eq(munmap((char *)vm.run + page, vm.run_size - page), 0,
+	cr_assert_gt(vm.vcpu.run_size, page, "kvm_run is one page here");
+	cr_assert_eq(munmap((char *)vm.vcpu.run + page, vm.vcpu.run_size - page), 0,
 		     "munmap failed: %s", errno_name(errno));
 	cr_assert_eq(pipe(pipefd), 0,
 		     "pipe failed: %s", errno_name(errno));
@@ -134,7 +127,7 @@ Test(step07, a_fault_past_a_short_kvm_run_mapping_is_explained)
 		      "fork failed: %s", errno_name(errno));
 	if (pid == 0) {		/* the crash, in a child, with its stderr */
 		dup2(pipefd[1], 2);
-		_exit(((volatile char *)vm.run)[page]);
+		_exit(((volatile char *)vm.vcpu.run)[page]);
 	}
 	close(pipefd[1]);
 	while ((n = read(pipefd[0], said + got, sizeof(said) - 1 - got)) > 0)
@@ -151,7 +144,7 @@ Test(step07, a_fault_past_a_short_kvm_run_mapping_is_explained)
 	cr_assert(strstr(said, want), "%s", said);
 	assert_has(said, "hint: kvm_run is KVM_GET_VCPU_MMAP_SIZE bytes; "
 		   "reading past a shorter mapping faults");
-	vm.run_size = page;
+	vm.vcpu.run_size = page;
 	vm_destroy(&vm);
 }
 
@@ -166,7 +159,7 @@ Test(step07, only_dev_kvm_answers_the_mmap_size)
 	vm_setup_through(&vm, 6);
 	kvm_ioctl_refused(vm.fd, KVM_GET_VCPU_MMAP_SIZE, 0UL, ENOTTY,
 			  "only /dev/kvm answers it; a VM fd does not know it");
-	kvm_ioctl_refused(vm.vcpu_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL, EINVAL,
+	kvm_ioctl_refused(vm.vcpu.fd, KVM_GET_VCPU_MMAP_SIZE, 0UL, EINVAL,
 			  "only /dev/kvm answers it; a vCPU fd does not know it");
 	vm_destroy(&vm);
 }

@@ -18,7 +18,7 @@
 #include "kvm_test.h"
 #include "report.h"
 
-/* Written out again from the manuals, independent of common/x86.h. */
+/* Written out again from the manuals, independent of common/stages/x86.h. */
 #define T_CR0_PE	0x1ULL
 #define T_CR0_PG	0x80000000ULL
 #define T_CR4_PAE	0x20ULL
@@ -33,7 +33,7 @@ static struct kvm_sregs sregs_get(struct vm *vm)
 {
 	struct kvm_sregs sregs;
 
-	kvm_ioctl_ok(vm->vcpu_fd, KVM_GET_SREGS, &sregs);
+	kvm_ioctl_ok(vm->vcpu.fd, KVM_GET_SREGS, &sregs);
 	return sregs;
 }
 
@@ -80,6 +80,36 @@ static int page_walk(const struct vm *vm, uint64_t cr3, uint64_t va,
 	return 1;
 }
 
+/* The bits long mode needs, in the registers KVM reports after stage 08. */
+static void long_mode_bits_check(const struct kvm_sregs *s)
+{
+	const struct {
+		const char *reg, *bit_name, *why;
+		unsigned long long value, bit;
+	} needed[] = {
+		{ .reg = "EFER", .value = s->efer, .bit = T_EFER_LME,
+		  .bit_name = "LME (bit 8)",
+		  .why = "stage 08 must set EFER.LME for long mode" },
+		{ .reg = "EFER", .value = s->efer, .bit = T_EFER_LMA,
+		  .bit_name = "LMA (bit 10)",
+		  .why = "stage 08 must set EFER.LMA itself (KVM_SET_SREGS hands "
+			 "KVM the end state: see step08's README, 'Why we set "
+			 "EFER.LMA ourselves')" },
+		{ .reg = "CR0", .value = s->cr0, .bit = T_CR0_PE,
+		  .bit_name = "PE (bit 0)",
+		  .why = "long mode needs protected mode" },
+		{ .reg = "CR0", .value = s->cr0, .bit = T_CR0_PG,
+		  .bit_name = "PG (bit 31)", .why = "long mode needs paging" },
+		{ .reg = "CR4", .value = s->cr4, .bit = T_CR4_PAE,
+		  .bit_name = "PAE (bit 5)", .why = "long mode needs PAE paging" },
+	};
+
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		cr_assert(needed[i].value & needed[i].bit, "after stage 08, KVM "
+			  "reports %s=0x%llx with %s clear; %s", needed[i].reg,
+			  needed[i].value, needed[i].bit_name, needed[i].why);
+}
+
 Test(step08, kvm_reports_long_mode)
 {
 	struct kvm_sregs s;
@@ -87,26 +117,7 @@ Test(step08, kvm_reports_long_mode)
 
 	vm_setup_through(&vm, 8);
 	s = sregs_get(&vm);
-	cr_assert(s.efer & T_EFER_LME,
-		  "after stage 08, KVM reports EFER=0x%llx with LME (bit 8) "
-		  "clear; stage 08 must set EFER.LME for long mode",
-		  (unsigned long long)s.efer);
-	cr_assert(s.efer & T_EFER_LMA,
-		  "after stage 08, KVM reports EFER=0x%llx with LMA (bit 10) "
-		  "clear; stage 08 must set EFER.LMA itself (KVM_SET_SREGS "
-		  "hands KVM the end state: see step08's README, 'Why we set "
-		  "EFER.LMA ourselves')", (unsigned long long)s.efer);
-	cr_assert(s.cr0 & T_CR0_PE,
-		  "after stage 08, KVM reports CR0=0x%llx with PE (bit 0) "
-		  "clear; long mode needs protected mode",
-		  (unsigned long long)s.cr0);
-	cr_assert(s.cr0 & T_CR0_PG,
-		  "after stage 08, KVM reports CR0=0x%llx with PG (bit 31) "
-		  "clear; long mode needs paging", (unsigned long long)s.cr0);
-	cr_assert(s.cr4 & T_CR4_PAE,
-		  "after stage 08, KVM reports CR4=0x%llx with PAE (bit 5) "
-		  "clear; long mode needs PAE paging",
-		  (unsigned long long)s.cr4);
+	long_mode_bits_check(&s);
 	cr_assert_eq(s.cr3, GUEST_PML4_ADDR,
 		     "after stage 08, KVM reports CR3=0x%llx; it must hold "
 		     "the PML4's address 0x%llx (GUEST_PML4_ADDR)",
@@ -228,10 +239,40 @@ static struct kvm_segment descriptor_decode(uint64_t d)
 	return seg;
 }
 
+/* Descriptor fields that differ between a and b, as "base limit ..." */
+static const char *segment_differences(const struct kvm_segment *a,
+				       const struct kvm_segment *b)
+{
+	static char diff[128];
+
+	snprintf(diff, sizeof(diff), "%s%s%s%s%s%s%s%s%s%s",
+		 a->base != b->base ? "base " : "",
+		 a->limit != b->limit ? "limit " : "",
+		 a->type != b->type ? "type " : "", a->s != b->s ? "S " : "",
+		 a->dpl != b->dpl ? "DPL " : "",
+		 a->present != b->present ? "P " : "",
+		 a->avl != b->avl ? "AVL " : "", a->l != b->l ? "L " : "",
+		 a->db != b->db ? "D/B " : "", a->g != b->g ? "G " : "");
+	return diff;
+}
+
+/* seg's descriptor fields, in buf, as "base 0x0 limit 0xfffff type 0xb ..." */
+#define SEGMENT_TEXT_SIZE 128
+static const char *segment_text(char buf[SEGMENT_TEXT_SIZE],
+				const struct kvm_segment *seg)
+{
+	snprintf(buf, SEGMENT_TEXT_SIZE, "base 0x%llx limit 0x%x type 0x%x "
+		 "S=%d DPL=%d P=%d AVL=%d L=%d D/B=%d G=%d",
+		 (unsigned long long)seg->base, seg->limit, seg->type, seg->s,
+		 seg->dpl, seg->present, seg->avl, seg->l, seg->db, seg->g);
+	return buf;
+}
+
 static void segment_matches_gdt(const struct vm *vm,
 				const struct kvm_sregs *s,
 				const struct kvm_segment *reg, const char *name)
 {
+	char in_gdt[SEGMENT_TEXT_SIZE], given[SEGMENT_TEXT_SIZE];
 	uint64_t d;
 	struct kvm_segment gdt;
 
@@ -244,43 +285,12 @@ static void segment_matches_gdt(const struct vm *vm,
 		     reg->selector);
 	d = entry_read(vm, s->gdt.base + reg->selector);
 	gdt = descriptor_decode(d);
-	cr_assert_eq(gdt.base, reg->base,
-		     "%s's base in the GDT is 0x%llx, but KVM_SET_SREGS gave "
-		     "KVM 0x%llx: the table and the registers must agree", name,
-		     (unsigned long long)gdt.base,
-		     (unsigned long long)reg->base);
-	cr_assert_eq(gdt.limit, reg->limit,
-		     "%s's limit in the GDT is 0x%x, but KVM_SET_SREGS gave "
-		     "KVM 0x%x: the table and the registers must agree", name,
-		     gdt.limit, reg->limit);
-	cr_assert_eq(gdt.type, reg->type,
-		     "%s's type in the GDT is 0x%x, but KVM_SET_SREGS gave "
-		     "KVM 0x%x: the table and the registers must agree", name,
-		     gdt.type, reg->type);
-	cr_assert_eq(gdt.s, reg->s,
-		     "%s's S bit in the GDT is %u, but KVM_SET_SREGS gave KVM "
-		     "%u: the table and the registers must agree", name, gdt.s,
-		     reg->s);
-	cr_assert_eq(gdt.dpl, reg->dpl,
-		     "%s's DPL in the GDT is %u, but KVM_SET_SREGS gave KVM "
-		     "%u: the table and the registers must agree", name,
-		     gdt.dpl, reg->dpl);
-	cr_assert_eq(gdt.present, reg->present,
-		     "%s's P bit in the GDT is %u, but KVM_SET_SREGS gave KVM "
-		     "%u: the table and the registers must agree", name,
-		     gdt.present, reg->present);
-	cr_assert_eq(gdt.l, reg->l,
-		     "%s's L bit in the GDT is %u, but KVM_SET_SREGS gave KVM "
-		     "%u: the table and the registers must agree", name, gdt.l,
-		     reg->l);
-	cr_assert_eq(gdt.db, reg->db,
-		     "%s's D/B bit in the GDT is %u, but KVM_SET_SREGS gave "
-		     "KVM %u: the table and the registers must agree", name,
-		     gdt.db, reg->db);
-	cr_assert_eq(gdt.g, reg->g,
-		     "%s's G bit in the GDT is %u, but KVM_SET_SREGS gave KVM "
-		     "%u: the table and the registers must agree", name, gdt.g,
-		     reg->g);
+	cr_assert_str_eq(segment_differences(&gdt, reg), "",
+			 "%s's descriptor in the GDT (%s) and what "
+			 "KVM_SET_SREGS gave KVM (%s) differ in %s: the table "
+			 "and the registers must agree", name,
+			 segment_text(in_gdt, &gdt), segment_text(given, reg),
+			 segment_differences(&gdt, reg));
 }
 
 /*
@@ -315,23 +325,6 @@ static const struct {
 	    .dpl = 3, .present = 1, .l = 1 }, 0xff2ffe00ff00ffffULL },
 };
 
-/* Descriptor fields that differ between a and b, as "base limit ..." */
-static const char *segment_differences(const struct kvm_segment *a,
-				       const struct kvm_segment *b)
-{
-	static char diff[128];
-
-	snprintf(diff, sizeof(diff), "%s%s%s%s%s%s%s%s%s%s",
-		 a->base != b->base ? "base " : "",
-		 a->limit != b->limit ? "limit " : "",
-		 a->type != b->type ? "type " : "", a->s != b->s ? "S " : "",
-		 a->dpl != b->dpl ? "DPL " : "",
-		 a->present != b->present ? "P " : "",
-		 a->avl != b->avl ? "AVL " : "", a->l != b->l ? "L " : "",
-		 a->db != b->db ? "D/B " : "", a->g != b->g ? "G " : "");
-	return diff;
-}
-
 Test(step08, gdt_entry_from_segment_encodes_every_field)
 {
 	for (size_t i = 0; i < sizeof(gdt_cases) / sizeof(gdt_cases[0]); i++) {
@@ -339,19 +332,17 @@ Test(step08, gdt_entry_from_segment_encodes_every_field)
 		uint64_t got = gdt_entry_from_segment(seg);
 		struct kvm_segment decoded = descriptor_decode(got);
 		struct kvm_segment want = descriptor_decode(gdt_cases[i].descriptor);
+		char text[SEGMENT_TEXT_SIZE];
 
 		/* The table itself decodes back to its segment. */
 		cr_assert_str_eq(segment_differences(&want, seg), "",
 				 "row %zu of this test's table of descriptors "
 				 "does not decode to its own segment (%s "
 				 "differ)", i, segment_differences(&want, seg));
-		cr_assert_eq(got, gdt_cases[i].descriptor, "base 0x%llx limit "
-			     "0x%x type 0x%x S=%d DPL=%d P=%d AVL=%d L=%d D/B=%d "
-			     "G=%d encodes as 0x%016llx, not 0x%016llx: these "
-			     "fields decode wrong: %s(SDM Vol. 3A §3.4.5)",
-			     (unsigned long long)seg->base, seg->limit, seg->type,
-			     seg->s, seg->dpl, seg->present, seg->avl, seg->l,
-			     seg->db, seg->g, (unsigned long long)got,
+		cr_assert_eq(got, gdt_cases[i].descriptor, "%s encodes as "
+			     "0x%016llx, not 0x%016llx: these fields decode "
+			     "wrong: %s(SDM Vol. 3A §3.4.5)",
+			     segment_text(text, seg), (unsigned long long)got,
 			     (unsigned long long)gdt_cases[i].descriptor,
 			     segment_differences(&decoded, seg));
 	}
@@ -360,6 +351,12 @@ Test(step08, gdt_entry_from_segment_encodes_every_field)
 Test(step08, gdt_build_writes_null_code_and_data)
 {
 	struct kvm_segment code = gdt_cases[0].seg, data = gdt_cases[2].seg;
+	const struct { const char *what; int entry; uint64_t want; } written[] = {
+		{ .what = "code", .entry = GDT_SELECTOR_CODE / 8,
+		  .want = gdt_cases[0].descriptor },
+		{ .what = "data", .entry = GDT_SELECTOR_DATA / 8,
+		  .want = gdt_cases[2].descriptor },
+	};
 	uint64_t gdt[GDT_ENTRIES + 1];
 	struct vm vm;
 
@@ -370,18 +367,15 @@ Test(step08, gdt_build_writes_null_code_and_data)
 	memcpy(gdt, vm.mem + GUEST_GDT_ADDR, sizeof(gdt));
 	cr_assert_eq(gdt[0], 0, "GDT entry 0 is 0x%016llx, not the null "
 		     "descriptor", (unsigned long long)gdt[0]);
-	cr_assert_eq(gdt[GDT_SELECTOR_CODE / 8], gdt_cases[0].descriptor,
-		     "guest_gdt_build wrote 0x%016llx as the code descriptor "
-		     "(entry %d); it must be 0x%016llx",
-		     (unsigned long long)gdt[GDT_SELECTOR_CODE / 8],
-		     GDT_SELECTOR_CODE / 8,
-		     (unsigned long long)gdt_cases[0].descriptor);
-	cr_assert_eq(gdt[GDT_SELECTOR_DATA / 8], gdt_cases[2].descriptor,
-		     "guest_gdt_build wrote 0x%016llx as the data descriptor "
-		     "(entry %d); it must be 0x%016llx",
-		     (unsigned long long)gdt[GDT_SELECTOR_DATA / 8],
-		     GDT_SELECTOR_DATA / 8,
-		     (unsigned long long)gdt_cases[2].descriptor);
+	for (size_t i = 0; i < sizeof(written) / sizeof(written[0]); i++) {
+		const int entry = written[i].entry;
+
+		cr_assert_eq(gdt[entry], written[i].want, "guest_gdt_build wrote "
+			     "0x%016llx as the %s descriptor (entry %d); it must "
+			     "be 0x%016llx", (unsigned long long)gdt[entry],
+			     written[i].what, entry,
+			     (unsigned long long)written[i].want);
+	}
 	cr_assert_eq(gdt[GDT_ENTRIES], 0xa5a5a5a5a5a5a5a5ULL,
 		     "guest_gdt_build wrote past the GDT's %d entries (entry "
 		     "%d is 0x%016llx, not the 0xa5 bytes it held)",
@@ -513,21 +507,13 @@ Test(step08, sixty_four_bit_code_runs, .timeout = 20)
 	struct kvm_regs regs;
 	struct vm vm;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
-		     "the 64-bit code did not halt: KVM_RUN ended in %s, not "
-		     "KVM_EXIT_HLT", kvm_exit_name(vm.run->exit_reason));
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
+	vm_setup_with_code(&vm, code, sizeof(code));
+	run_once_ends_in(&vm, KVM_EXIT_HLT);	/* the 64-bit code halted */
+	regs = regs_after_hlt(&vm, sizeof(code));
 	cr_assert_eq(regs.rbx, 0x1122334455667788ULL,
 		     "after mov rax, imm64; push rax; pop rbx the guest's RBX "
 		     "is 0x%llx, not 0x1122334455667788: it did not run as "
 		     "64-bit code", (unsigned long long)regs.rbx);
-	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code),
-		     "after the 64-bit code's hlt, KVM reports RIP=0x%llx; it "
-		     "must be just past the hlt, 0x%llx",
-		     (unsigned long long)regs.rip,
-		     (unsigned long long)(GUEST_LOAD_ADDR + sizeof(code)));
 	vm_destroy(&vm);
 }
 
@@ -535,23 +521,13 @@ Test(step08, prints_its_stage_line)
 {
 	struct kvm_sregs s;
 	struct vm vm;
-	struct capture c;
-	char *out, cr[4][24];
+	char *out = stage_printed(&vm, 8), cr[4][HEX_TEXT_SIZE];
 
-	vm_setup_through(&vm, 7);
-	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_enter_long_mode(&vm), 0,
-		     "stage 08 (vcpu_enter_long_mode) did not return 0; it "
-		     "must put the vCPU in long mode with KVM_SET_SREGS");
-	out = capture_end(&c);
 	/* The control registers as KVM holds them. */
 	s = sregs_get(&vm);
-	snprintf(cr[0], sizeof(cr[0]), "0x%llx", (unsigned long long)s.cr0);
-	snprintf(cr[1], sizeof(cr[1]), "0x%llx", (unsigned long long)s.cr3);
-	snprintf(cr[2], sizeof(cr[2]), "0x%llx", (unsigned long long)s.cr4);
-	snprintf(cr[3], sizeof(cr[3]), "0x%llx", (unsigned long long)s.efer);
-	stage_line_check(out, 8, (const char *const[]){ cr[0], cr[1], cr[2],
-							 cr[3], NULL });
+	stage_line_check(out, 8, (const char *const[]){
+		hex_text(cr[0], s.cr0), hex_text(cr[1], s.cr3),
+		hex_text(cr[2], s.cr4), hex_text(cr[3], s.efer), NULL });
 	free(out);
 	vm_destroy(&vm);
 }
@@ -566,7 +542,7 @@ Test(step08, keeps_the_apic_base_kvm_had)
 	vm_setup_through(&vm, 7);
 	before = sregs_get(&vm);
 	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_enter_long_mode(&vm), 0,
+	cr_assert_eq(vcpu_enter_long_mode(&vm, &vm.vcpu), 0,
 		     "stage 08 (vcpu_enter_long_mode) did not return 0");
 	free(capture_end(&c));
 	after = sregs_get(&vm);
@@ -588,7 +564,7 @@ static int sregs_set_edited(struct vm *vm, void (*edit)(struct kvm_sregs *))
 
 	edit(&s);
 	errno = 0;
-	return ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s) < 0 ? errno : 0;
+	return ioctl(vm->vcpu.fd, KVM_SET_SREGS, &s) < 0 ? errno : 0;
 }
 
 static void cs_l_in_protected_mode(struct kvm_sregs *s)
@@ -669,14 +645,14 @@ Test(step08, cs_l_with_d_fails_entry_on_stock_kvm, .timeout = 20)
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_FAIL_ENTRY,
 		     "KVM_RUN with CS.L=1 and CS.D=1 ended in %s; stock KVM "
 		     "must fail the entry (KVM_EXIT_FAIL_ENTRY)",
-		     kvm_exit_name(vm.run->exit_reason));
+		     kvm_exit_name(vm.vcpu.run->exit_reason));
 	/* SVM_EXIT_ERR on AMD; on Intel bit 31 and 33, invalid guest state. */
-	cr_assert_eq(vm.run->fail_entry.hardware_entry_failure_reason,
+	cr_assert_eq(vm.vcpu.run->fail_entry.hardware_entry_failure_reason,
 		     amd ? 0xffffffffULL : 0x80000021ULL,
 		     "KVM_EXIT_FAIL_ENTRY came with "
 		     "hardware_entry_failure_reason 0x%llx; it must be 0x%llx "
 		     "(%s)",
-		     (unsigned long long)vm.run->fail_entry.hardware_entry_failure_reason,
+		     (unsigned long long)vm.vcpu.run->fail_entry.hardware_entry_failure_reason,
 		     amd ? 0xffffffffULL : 0x80000021ULL,
 		     amd ? "SVM_EXIT_ERR" : "invalid guest state");
 	vm_destroy(&vm);
@@ -731,7 +707,7 @@ Test(step08, a_refused_sregs_hint_names_the_broken_rule)
 		cr_assert(rule && strstr(rule, cases[i].rule),
 			  "%s: the hint should say \"%s\", it says \"%s\"",
 			  cases[i].what, cases[i].rule, rule ? rule : "(no rule)");
-		err = ioctl(vm.vcpu_fd, KVM_SET_SREGS, &s) < 0 ? errno : 0;
+		err = ioctl(vm.vcpu.fd, KVM_SET_SREGS, &s) < 0 ? errno : 0;
 		cr_assert_eq(err, EINVAL, "%s: KVM_SET_SREGS should fail with "
 			     "EINVAL, it gave %s", cases[i].what,
 			     err ? errno_name(err) : "success");

@@ -21,7 +21,7 @@ static struct kvm_regs regs_get(struct vm *vm)
 {
 	struct kvm_regs regs;
 
-	kvm_ioctl_ok(vm->vcpu_fd, KVM_GET_REGS, &regs);
+	kvm_ioctl_ok(vm->vcpu.fd, KVM_GET_REGS, &regs);
 	return regs;
 }
 
@@ -54,13 +54,9 @@ Test(step09, guest_starts_with_these_registers, .timeout = 20)
 	struct kvm_regs r;
 	struct vm vm;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
-		     kvm_exit_name(vm.run->exit_reason));
-	r = regs_get(&vm);
-	cr_assert_eq(r.rip, GUEST_LOAD_ADDR + sizeof(code), "RIP 0x%llx", r.rip);
+	vm_setup_with_code(&vm, code, sizeof(code));
+	run_once_ends_in(&vm, KVM_EXIT_HLT);
+	r = regs_after_hlt(&vm, sizeof(code));
 	cr_assert_eq(r.rax, GUEST_STACK_TOP, "the guest's RSP was 0x%llx", r.rax);
 	cr_assert_eq(r.rbx, 0x2, "the guest's RFLAGS were 0x%llx", r.rbx);
 	cr_assert_eq(r.rsp, GUEST_STACK_TOP,
@@ -86,7 +82,7 @@ Test(step09, passes_kvm_exactly_these_registers)
 	vm_setup_through(&vm, 8);
 	stage_quiet = 1;
 	ioctl_spy_start();
-	cr_assert_eq(vcpu_regs_set(&vm), 0,
+	cr_assert_eq(vcpu_regs_set(&vm.vcpu), 0,
 		     "stage 09 (vcpu_regs_set) did not return 0; it must "
 		     "succeed here");
 	ioctl_spy_stop();
@@ -120,21 +116,13 @@ Test(step09, prints_its_stage_line)
 {
 	struct kvm_regs r;
 	struct vm vm;
-	struct capture c;
-	char *out, v[3][24];
+	char *out = stage_printed(&vm, 9), v[3][HEX_TEXT_SIZE];
 
-	vm_setup_through(&vm, 8);
-	capture_begin(&c, 1);
-	cr_assert_eq(vcpu_regs_set(&vm), 0,
-		     "stage 09 (vcpu_regs_set) did not return 0; it must "
-		     "succeed here");
-	out = capture_end(&c);
 	/* The registers as KVM holds them. */
 	r = regs_get(&vm);
-	snprintf(v[0], sizeof(v[0]), "0x%llx", (unsigned long long)r.rip);
-	snprintf(v[1], sizeof(v[1]), "0x%llx", (unsigned long long)r.rsp);
-	snprintf(v[2], sizeof(v[2]), "0x%llx", (unsigned long long)r.rflags);
-	stage_line_check(out, 9, (const char *const[]){ v[0], v[1], v[2], NULL });
+	stage_line_check(out, 9, (const char *const[]){
+		hex_text(v[0], r.rip), hex_text(v[1], r.rsp),
+		hex_text(v[2], r.rflags), NULL });
 	free(out);
 	vm_destroy(&vm);
 }

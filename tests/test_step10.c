@@ -46,17 +46,31 @@ static void output_is(const struct guest_result *r, const void *want,
 		  i < len ? ((const uint8_t *)want)[i] : 0);
 }
 
+/*
+ * The run ended on the guest's hlt (EXIT_SUCCESS, its last exit
+ * KVM_EXIT_HLT) after printing exactly want, len bytes, all counted.
+ */
+static void printed_then_halted(const struct guest_result *r,
+				const void *want, size_t len)
+{
+	cr_assert_eq(r->status, EXIT_SUCCESS, "status %d:\n%s", r->status,
+		     r->err);
+	output_is(r, want, len);
+	cr_assert_eq(r->stats.last_exit, KVM_EXIT_HLT,
+		     "the run ended on %s; it must end on the guest's hlt "
+		     "(KVM_EXIT_HLT)", kvm_exit_name(r->stats.last_exit));
+	cr_assert_eq(r->stats.out_bytes, len, "vcpu_run counted %llu bytes "
+		     "out; the guest printed %zu",
+		     (unsigned long long)r->stats.out_bytes, len);
+}
+
 Test(step10, builtin_guest_prints_exactly_the_greeting, .timeout = 30)
 {
 	struct guest_result r;
 	size_t n = strlen(greeting);
 
 	guest_run(guest_image, guest_image_end - guest_image, &run_opt, NULL, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
-	output_is(&r, greeting, n);
-	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT,
-		     "the run ended on %s; it must end on the guest's hlt "
-		     "(KVM_EXIT_HLT)", kvm_exit_name(r.stats.last_exit));
+	printed_then_halted(&r, greeting, n);
 	/* One exit per `out` of a byte, then the hlt. */
 	cr_assert_eq(r.stats.exits, n + 1, "vcpu_run counted %llu exits; the "
 		     "greeting is %zu one-byte outs, then the hlt: %zu",
@@ -64,8 +78,6 @@ Test(step10, builtin_guest_prints_exactly_the_greeting, .timeout = 30)
 	cr_assert_eq(r.stats.io_exits, n, "vcpu_run counted %llu port I/O "
 		     "exits; the greeting takes %zu",
 		     (unsigned long long)r.stats.io_exits, n);
-	cr_assert_eq(r.stats.out_bytes, n, "vcpu_run counted %llu bytes out; "
-		     "the greeting is %zu", (unsigned long long)r.stats.out_bytes, n);
 	cr_assert_str_eq(r.err, "", "expected nothing on stderr, got:\n%s", r.err);
 	guest_result_free(&r);
 }
@@ -137,11 +149,7 @@ Test(step10, in_and_out_of_1_2_and_4_bytes, .timeout = 30)
 	struct guest_result r;
 
 	guest_file_run("io_sizes", &run_opt, NULL, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
-	output_is(&r, want, sizeof(want));
-	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT,
-		     "the run ended on %s; it must end on the guest's hlt "
-		     "(KVM_EXIT_HLT)", kvm_exit_name(r.stats.last_exit));
+	printed_then_halted(&r, want, sizeof(want));
 	for (int size = 1; size <= 4; size *= 2) {
 		char line[128];
 
@@ -161,14 +169,7 @@ Test(step10, rep_outsb_prints_the_whole_string, .timeout = 30)
 	struct guest_result r;
 
 	guest_file_run("rep_outsb", &run_opt, NULL, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
-	output_is(&r, want, strlen(want));
-	cr_assert_eq(r.stats.out_bytes, strlen(want), "vcpu_run counted %llu "
-		     "bytes out; rep outsb writes %zu",
-		     (unsigned long long)r.stats.out_bytes, strlen(want));
-	cr_assert_eq(r.stats.last_exit, KVM_EXIT_HLT,
-		     "the run ended on %s; it must end on the guest's hlt "
-		     "(KVM_EXIT_HLT)", kvm_exit_name(r.stats.last_exit));
+	printed_then_halted(&r, want, strlen(want));
 	/* KVM hands rep outs over one item per exit (em_out(), count 1). */
 	cr_assert_eq(r.stats.io_exits, strlen(want), "%llu I/O exits",
 		     (unsigned long long)r.stats.io_exits);
@@ -183,11 +184,7 @@ Test(step10, long_output_of_5000_bytes, .timeout = 60)
 	for (size_t i = 0; i < sizeof(want); i++)
 		want[i] = i % 100 == 99 ? '\n' : 'a' + i % 26;
 	guest_file_run("long_output", &run_opt, NULL, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s", r.status, r.err);
-	output_is(&r, want, sizeof(want));
-	cr_assert_eq(r.stats.out_bytes, sizeof(want), "vcpu_run counted %llu "
-		     "bytes out; the guest writes %zu",
-		     (unsigned long long)r.stats.out_bytes, sizeof(want));
+	printed_then_halted(&r, want, sizeof(want));
 	cr_assert_eq(r.stats.exits, sizeof(want) + 1, "vcpu_run counted %llu "
 		     "exits; %zu one-byte outs and the hlt make %zu",
 		     (unsigned long long)r.stats.exits, sizeof(want),

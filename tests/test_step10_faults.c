@@ -67,13 +67,13 @@ static int stages_run(struct vm *vm, const struct run_options *opt,
 		return 4;
 	if (vm_memory_add(vm, GUEST_MEM_SIZE) < 0)
 		return 5;
-	if (vcpu_create(vm) < 0)
+	if (vcpu_create(vm, &vm->vcpu, 0) < 0)
 		return 6;
-	if (vcpu_map_run(vm) < 0)
+	if (vcpu_map_run(vm, &vm->vcpu) < 0)
 		return 7;
-	if (vcpu_enter_long_mode(vm) < 0)
+	if (vcpu_enter_long_mode(vm, &vm->vcpu) < 0)
 		return 8;
-	if (vcpu_regs_set(vm) < 0)
+	if (vcpu_regs_set(&vm->vcpu) < 0)
 		return 9;
 	if (!image) {
 		image = guest_image;
@@ -81,7 +81,7 @@ static int stages_run(struct vm *vm, const struct run_options *opt,
 	}
 	if (guest_load(vm, image, size) < 0)
 		return 10;
-	*status = vcpu_run(vm, opt, &(struct run_stats){ 0 });
+	*status = vcpu_run(vm, &vm->vcpu, opt, &(struct run_stats){ 0 });
 	return *status == EXIT_SUCCESS ? 0 : 10;
 }
 
@@ -262,16 +262,12 @@ static void dump_fails(unsigned long request, const char *call)
 	int status;
 	char *err;
 
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, ud2, sizeof(ud2)), 0,
-		     "stage 10 (guest_load) did not return 0; it must succeed "
-		     "here");
+	vm_setup_with_guest(&vm, ud2, sizeof(ud2));
 	capture_begin(&cap, 2);
 	cr_assert_eq(fault_inject_ioctl(request, EIO), 0,
 		     "installing the seccomp filter that fails %s with EIO "
 		     "failed: %s", call, errno_name(errno));
-	status = vcpu_run(&vm, &opt, &stats);
+	status = vcpu_run(&vm, &vm.vcpu, &opt, &stats);
 	vm_destroy(&vm);
 	err = capture_end(&cap);
 	cr_assert(stats.exits == 1 || stats.last_exit != KVM_EXIT_SHUTDOWN,
@@ -335,7 +331,7 @@ static void emfile_at_stage(int stage, const char *call)
 	else if (stage == 3)
 		failed = vm_create(&vm) < 0;
 	else
-		failed = vcpu_create(&vm) < 0;
+		failed = vcpu_create(&vm, &vm.vcpu, 0) < 0;
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0,
 		     "setrlimit failed: %s", errno_name(errno));
 	vm_destroy(&vm);
@@ -480,7 +476,7 @@ Test(step10_faults, kvm_run_takes_no_argument)
 	/* kvm_vcpu_ioctl(): KVM_RUN with a non-zero argument is EINVAL. */
 	vm_setup_through(&vm, 9);
 	errno = 0;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 1UL), -1,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_RUN, 1UL), -1,
 		     "KVM_RUN with argument 1 succeeded; KVM must refuse any "
 		     "argument but 0 with EINVAL");
 	cr_assert_eq(errno, EINVAL, "KVM_RUN(1): %s", errno_name(errno));

@@ -104,16 +104,31 @@ static void assert_not_halted(const struct program_result *r)
 	assert_lacks(r->out, "KVM_EXIT_HLT");
 }
 
+/*
+ * guest ends on the fatal exit exit_name: step10 explains it once, exits
+ * EXIT_GUEST, and says each of said (NULL-terminated) on stderr.
+ */
+static void gallery_fails(const char *guest, const char *exit_name,
+			  const char *const said[], struct program_result *r)
+{
+	char piece[64];
+
+	gallery_run(guest, "10", r);
+	snprintf(piece, sizeof(piece), "(%s)", exit_name);
+	assert_explained_once(r->err, piece, exit_name);
+	cr_assert_eq(r->status, EXIT_GUEST, "status %d\n%s", r->status, r->err);
+	for (int i = 0; said[i]; i++)
+		assert_has(r->err, said[i]);
+}
+
 Test(step10_gallery, triple_fault, .timeout = 40)
 {
 	struct program_result r;
 
-	gallery_run("triple_fault", "10", &r);
-	assert_explained_once(r.err, "(KVM_EXIT_SHUTDOWN)\n", "KVM_EXIT_SHUTDOWN");
-	cr_assert_eq(r.status, EXIT_GUEST, "status %d\n%s", r.status, r.err);
-	assert_has(r.err, "step10: the guest triple-faulted (KVM_EXIT_SHUTDOWN)\n");
-	assert_has(r.err, "  hint: ");
-	assert_has(r.err, "the IDTR keeps its reset value (base 0, limit 0xffff)");
+	gallery_fails("triple_fault", "KVM_EXIT_SHUTDOWN", (const char *const[]){
+		"step10: the guest triple-faulted (KVM_EXIT_SHUTDOWN)\n",
+		"  hint: ",
+		"the IDTR keeps its reset value (base 0, limit 0xffff)", NULL }, &r);
 	/* Some hosts reset the vCPU before this exit: values vary. */
 	assert_dump_lines(r.err);
 	assert_not_halted(&r);
@@ -132,7 +147,7 @@ Test(step10_gallery, idt_is_page_0_with_no_gate_present, .timeout = 30)
 	struct vm vm;
 
 	vm_setup_through(&vm, 9);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &sregs), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	cr_assert_eq(sregs.idt.base, 0, "IDT base 0x%llx",
 		     (unsigned long long)sregs.idt.base);
@@ -147,10 +162,8 @@ Test(step10_gallery, ud2_triple_fault, .timeout = 40)
 {
 	struct program_result r;
 
-	gallery_run("ud2", "10", &r);
-	assert_explained_once(r.err, "(KVM_EXIT_SHUTDOWN)\n", "KVM_EXIT_SHUTDOWN");
-	cr_assert_eq(r.status, EXIT_GUEST, "status %d\n%s", r.status, r.err);
-	assert_has(r.err, "(KVM_EXIT_SHUTDOWN)\n");
+	gallery_fails("ud2", "KVM_EXIT_SHUTDOWN", (const char *const[]){ NULL },
+		      &r);
 	assert_dump_lines(r.err);
 	program_result_free(&r);
 }
@@ -159,34 +172,29 @@ Test(step10_gallery, mmio_write, .timeout = 40)
 {
 	struct program_result r;
 
-	gallery_run("mmio_write", "10", &r);
-	assert_explained_once(r.err, "(KVM_EXIT_MMIO)\n", "KVM_EXIT_MMIO");
-	cr_assert_eq(r.status, EXIT_GUEST, "status %d\n%s", r.status, r.err);
-	assert_has(r.err, "step10: guest wrote 4 bytes at guest physical "
-		   "address 0x20000000, where no memory slot is (KVM_EXIT_MMIO)\n");
-	assert_has(r.err, "  data: 78 56 34 12\n");
-	assert_has(r.err, "  hint: guest memory is GPA 0x0-0x1fffff");
+	gallery_fails("mmio_write", "KVM_EXIT_MMIO", (const char *const[]){
+		"step10: guest wrote 4 bytes at guest physical address "
+		"0x20000000, where no memory slot is (KVM_EXIT_MMIO)\n",
+		"  data: 78 56 34 12\n", "  hint: guest memory is GPA 0x0-0x1fffff",
+		"RAX=0x0000000020000000",
+		/* KVM moved RIP past the store before handing it over: the hlt. */
+		"  bytes at RIP: f4 ", NULL }, &r);
 	assert_dump(r.err);
-	assert_has(r.err, "RAX=0x0000000020000000");
-	/* KVM moved RIP past the store before handing it over: the hlt. */
-	assert_has(r.err, "  bytes at RIP: f4 ");
 	assert_not_halted(&r);
 	program_result_free(&r);
 }
 
+/* A read is not done until KVM_RUN runs again: RIP is still on it. */
 Test(step10_gallery, mmio_read, .timeout = 40)
 {
 	struct program_result r;
 
-	gallery_run("mmio_read", "10", &r);
-	assert_explained_once(r.err, "(KVM_EXIT_MMIO)\n", "KVM_EXIT_MMIO");
-	cr_assert_eq(r.status, EXIT_GUEST, "status %d\n%s", r.status, r.err);
-	assert_has(r.err, "step10: guest read 8 bytes at guest physical "
-		   "address 0x3ff00000, where no memory slot is (KVM_EXIT_MMIO)\n");
+	gallery_fails("mmio_read", "KVM_EXIT_MMIO", (const char *const[]){
+		"step10: guest read 8 bytes at guest physical address "
+		"0x3ff00000, where no memory slot is (KVM_EXIT_MMIO)\n",
+		"  bytes at RIP: 48 8b 18 f4", NULL }, &r);
 	assert_lacks(r.err, "  data:");
 	assert_dump(r.err);
-	/* A read is not done until KVM_RUN runs again: RIP is still on it. */
-	assert_has(r.err, "  bytes at RIP: 48 8b 18 f4");
 	program_result_free(&r);
 }
 
@@ -194,17 +202,13 @@ Test(step10_gallery, exec_unbacked, .timeout = 40)
 {
 	struct program_result r;
 
-	gallery_run("exec_unbacked", "10", &r);
-	assert_explained_once(r.err, "(KVM_EXIT_INTERNAL_ERROR)",
-			      "KVM_EXIT_INTERNAL_ERROR");
-	cr_assert_eq(r.status, EXIT_GUEST, "status %d\n%s", r.status, r.err);
-	assert_has(r.err, "step10: KVM could not handle the guest "
-		   "(KVM_EXIT_INTERNAL_ERROR): KVM_INTERNAL_ERROR_EMULATION\n");
-	assert_has(r.err, "  ndata=");
-	assert_has(r.err, "no memory behind it");
+	gallery_fails("exec_unbacked", "KVM_EXIT_INTERNAL_ERROR",
+		      (const char *const[]){
+		"step10: KVM could not handle the guest "
+		"(KVM_EXIT_INTERNAL_ERROR): KVM_INTERNAL_ERROR_EMULATION\n",
+		"  ndata=", "no memory behind it", "  RIP=0x0000000000300000 ",
+		"  RIP is outside guest memory (0x0-0x1fffff)\n", NULL }, &r);
 	assert_dump(r.err);
-	assert_has(r.err, "  RIP=0x0000000000300000 ");
-	assert_has(r.err, "  RIP is outside guest memory (0x0-0x1fffff)\n");
 	program_result_free(&r);
 }
 
@@ -460,16 +464,42 @@ static void fake_free(struct fake *f)
 	free(f->err);
 }
 
+/* An exit of KVM_EXIT_IO: count items of size bytes, data at data_offset. */
+static struct fake fake_io(uint8_t direction, uint8_t size, uint16_t port,
+			   uint32_t count, uint64_t data_offset)
+{
+	struct fake f = fake_new(KVM_EXIT_IO);
+
+	f.run->io = (typeof(f.run->io)){ .direction = direction, .size = size,
+		.port = port, .count = count, .data_offset = data_offset };
+	return f;
+}
+
+/* fake_exit(), after which exit_handle must end the run: after says what. */
+static void fake_exit_ends_run(struct fake *f, const char *after)
+{
+	fake_exit(f);
+	cr_assert_eq(f->action, EXIT_ACTION_FAIL, "exit_handle must end the "
+		     "run (EXIT_ACTION_FAIL) after %s; it returned %d", after,
+		     f->action);
+}
+
+/* ... and after which it must go on. */
+static void fake_exit_goes_on(struct fake *f, const char *after)
+{
+	fake_exit(f);
+	cr_assert_eq(f->action, EXIT_ACTION_CONTINUE, "exit_handle must go on "
+		     "(EXIT_ACTION_CONTINUE) after %s; it returned %d", after,
+		     f->action);
+}
+
 Test(step10_exits, fail_entry_intel_invalid_guest_state)
 {
 	struct fake f = fake_new(KVM_EXIT_FAIL_ENTRY);
 
 	f.run->fail_entry.hardware_entry_failure_reason = 0x80000021;
 	f.run->fail_entry.cpu = 3;
-	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
-		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
-		     "KVM_EXIT_FAIL_ENTRY; it returned %d", f.action);
+	fake_exit_ends_run(&f, "KVM_EXIT_FAIL_ENTRY");
 	assert_has(f.err, "(KVM_EXIT_FAIL_ENTRY), hardware_entry_failure_reason "
 		   "0x80000021, cpu 3\n");
 	assert_has(f.err, "basic reason 33, invalid guest state");
@@ -483,10 +513,7 @@ Test(step10_exits, fail_entry_amd)
 	struct fake f = fake_new(KVM_EXIT_FAIL_ENTRY);
 
 	f.run->fail_entry.hardware_entry_failure_reason = ~0ULL;
-	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
-		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
-		     "KVM_EXIT_FAIL_ENTRY; it returned %d", f.action);
+	fake_exit_ends_run(&f, "KVM_EXIT_FAIL_ENTRY");
 	assert_has(f.err, "SVM_EXIT_ERR");
 	fake_free(&f);
 }
@@ -499,10 +526,7 @@ Test(step10_exits, internal_error_by_name)
 	f.run->internal.ndata = 2;
 	f.run->internal.data[0] = 0x1234;
 	f.run->internal.data[1] = 0xabcd;
-	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
-		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
-		     "KVM_EXIT_INTERNAL_ERROR; it returned %d", f.action);
+	fake_exit_ends_run(&f, "KVM_EXIT_INTERNAL_ERROR");
 	assert_has(f.err, "(KVM_EXIT_INTERNAL_ERROR): KVM_INTERNAL_ERROR_EMULATION\n");
 	assert_has(f.err, "  ndata=2 data[0]=0x1234 data[1]=0xabcd\n");
 	fake_free(&f);
@@ -515,10 +539,7 @@ Test(step10_exits, internal_error_ndata_clamped)
 
 	f.run->internal.suberror = 77;
 	f.run->internal.ndata = 100000;
-	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
-		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
-		     "KVM_EXIT_INTERNAL_ERROR; it returned %d", f.action);
+	fake_exit_ends_run(&f, "KVM_EXIT_INTERNAL_ERROR");
 	assert_has(f.err, "unknown suberror 77");
 	assert_has(f.err, " data[15]=0x0\n");
 	assert_lacks(f.err, "data[16]");
@@ -529,10 +550,7 @@ Test(step10_exits, unknown_exit_by_number)
 {
 	struct fake f = fake_new(9999);
 
-	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
-		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
-		     "an unknown exit; it returned %d", f.action);
+	fake_exit_ends_run(&f, "an unknown exit");
 	assert_has(f.err, "unexpected exit");
 	assert_has(f.err, "9999");
 	cr_assert_eq(f.stats.last_exit, 9999,
@@ -545,11 +563,7 @@ Test(step10_exits, unhandled_exit_by_name)
 {
 	struct fake f = fake_new(KVM_EXIT_DEBUG);
 
-	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
-		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
-		     "KVM_EXIT_DEBUG, which step10 does not handle; it "
-		     "returned %d", f.action);
+	fake_exit_ends_run(&f, "KVM_EXIT_DEBUG, which step10 does not handle");
 	assert_has(f.err, "unexpected exit KVM_EXIT_DEBUG (4)\n");
 	fake_free(&f);
 }
@@ -579,10 +593,7 @@ Test(step10_exits, mmio_len_clamped)
 	f.run->mmio.len = 200;		/* data[] holds 8 */
 	f.run->mmio.is_write = 1;
 	memset(f.run->mmio.data, 0xab, sizeof(f.run->mmio.data));
-	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
-		     "exit_handle must end the run (EXIT_ACTION_FAIL) after "
-		     "KVM_EXIT_MMIO; it returned %d", f.action);
+	fake_exit_ends_run(&f, "KVM_EXIT_MMIO");
 	assert_has(f.err, "  data: ab ab ab ab ab ab ab ab\n");
 	fake_free(&f);
 }
@@ -590,16 +601,10 @@ Test(step10_exits, mmio_len_clamped)
 /* A well-formed IO exit: the data inside the mapping is used. */
 Test(step10_exits, io_out_console)
 {
-	struct fake f = fake_new(KVM_EXIT_IO);
+	struct fake f = fake_io(KVM_EXIT_IO_OUT, 2, CONSOLE_PORT, 3, 4096);
 
-	f.run->io = (typeof(f.run->io)){ .direction = KVM_EXIT_IO_OUT,
-		.size = 2, .port = CONSOLE_PORT, .count = 3,
-		.data_offset = 4096 };
 	memcpy((char *)f.run + 4096, "abcdef", 6);
-	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_CONTINUE,
-		     "exit_handle must go on (EXIT_ACTION_CONTINUE) after an "
-		     "out to CONSOLE_PORT; it returned %d", f.action);
+	fake_exit_goes_on(&f, "an out to CONSOLE_PORT");
 	cr_assert_eq(f.out_len, 6,
 		     "an out of 3 items of 2 bytes to CONSOLE_PORT printed "
 		     "%zu bytes, not 6", f.out_len);
@@ -614,15 +619,10 @@ Test(step10_exits, io_out_console)
 
 Test(step10_exits, io_in_fills_exactly)
 {
-	struct fake f = fake_new(KVM_EXIT_IO);
+	struct fake f = fake_io(KVM_EXIT_IO_IN, 4, 0x71, 2, 8192);
 	uint8_t *data = (uint8_t *)f.run + 8192;
 
-	f.run->io = (typeof(f.run->io)){ .direction = KVM_EXIT_IO_IN,
-		.size = 4, .port = 0x71, .count = 2, .data_offset = 8192 };
-	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_CONTINUE,
-		     "exit_handle must go on (EXIT_ACTION_CONTINUE) after an "
-		     "in from an unhandled port; it returned %d", f.action);
+	fake_exit_goes_on(&f, "an in from an unhandled port");
 	for (int i = 0; i < 8; i++)
 		cr_assert_eq(data[i], UNHANDLED_PORT_BYTE,
 			     "byte %d of the in's data is 0x%02x; an "
@@ -638,11 +638,9 @@ Test(step10_exits, io_in_fills_exactly)
 static void io_refused(uint8_t direction, uint8_t size, uint32_t count,
 		       uint64_t data_offset, const char *why)
 {
-	struct fake f = fake_new(KVM_EXIT_IO);
+	struct fake f = fake_io(direction, size, CONSOLE_PORT, count,
+				data_offset);
 
-	f.run->io = (typeof(f.run->io)){ .direction = direction, .size = size,
-		.port = CONSOLE_PORT, .count = count,
-		.data_offset = data_offset };
 	fake_exit(&f);
 	cr_assert_eq(f.action, EXIT_ACTION_FAIL, "a KVM_EXIT_IO whose data "
 		     "(data_offset %llu, size %u, count %u: %llu bytes) does "
@@ -709,24 +707,32 @@ static enum exit_action device_record(void *ctx, const struct port_io *io,
 
 #define DEVICE_PORT 0xea
 
+/*
+ * fake_exit() of one access to the device's port (what: "out to", "in
+ * from"): the device is called once, and its answer is exit_handle's.
+ */
+static void device_exit(struct fake *f, const struct device_seen *seen,
+			const char *what)
+{
+	fake_exit(f);
+	cr_assert_eq(seen->calls, 1, "the device was called %d times for one "
+		     "%s its port", seen->calls, what);
+	cr_assert_eq(f->action, seen->answer, "exit_handle returned %d; after "
+		     "the device said %s it must too", f->action,
+		     seen->answer == EXIT_ACTION_FAIL ? "EXIT_ACTION_FAIL" :
+		     "EXIT_ACTION_CONTINUE");
+}
+
 /* An out to the device's port reaches it, checked and whole; it decides. */
 Test(step10_exits, device_port_out_reaches_the_device)
 {
 	struct device_seen seen = { .answer = EXIT_ACTION_CONTINUE };
 	const struct port_device dev = { DEVICE_PORT, device_record, &seen };
-	struct fake f = fake_new(KVM_EXIT_IO);
+	struct fake f = fake_io(KVM_EXIT_IO_OUT, 4, DEVICE_PORT, 1, 4096);
 
 	f.device = &dev;
-	f.run->io = (typeof(f.run->io)){ .direction = KVM_EXIT_IO_OUT,
-		.size = 4, .port = DEVICE_PORT, .count = 1, .data_offset = 4096 };
 	memcpy((char *)f.run + 4096, "\x78\x56\x34\x12", 4);
-	fake_exit(&f);
-	cr_assert_eq(seen.calls, 1,
-		     "the device was called %d times for one out to its port",
-		     seen.calls);
-	cr_assert_eq(f.action, EXIT_ACTION_CONTINUE,
-		     "exit_handle returned %d; after the device said "
-		     "EXIT_ACTION_CONTINUE it must too", f.action);
+	device_exit(&f, &seen, "out to");
 	cr_assert_eq(seen.io.direction, KVM_EXIT_IO_OUT,
 		     "the device was handed direction %u; the guest's out is "
 		     "KVM_EXIT_IO_OUT", seen.io.direction);
@@ -762,19 +768,11 @@ Test(step10_exits, device_port_in_and_its_failure)
 {
 	struct device_seen seen = { .answer = EXIT_ACTION_FAIL };
 	const struct port_device dev = { DEVICE_PORT, device_record, &seen };
-	struct fake f = fake_new(KVM_EXIT_IO);
+	struct fake f = fake_io(KVM_EXIT_IO_IN, 2, DEVICE_PORT, 3, 8192);
 	uint8_t *data = (uint8_t *)f.run + 8192;
 
 	f.device = &dev;
-	f.run->io = (typeof(f.run->io)){ .direction = KVM_EXIT_IO_IN,
-		.size = 2, .port = DEVICE_PORT, .count = 3, .data_offset = 8192 };
-	fake_exit(&f);
-	cr_assert_eq(seen.calls, 1,
-		     "the device was called %d times for one in from its port",
-		     seen.calls);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
-		     "exit_handle returned %d; after the device said "
-		     "EXIT_ACTION_FAIL it must end the run too", f.action);
+	device_exit(&f, &seen, "in from");
 	cr_assert_eq(seen.io.bytes, 6,
 		     "the device was handed %zu bytes; size 2 times count 3 "
 		     "is 6", (size_t)seen.io.bytes);
@@ -790,23 +788,17 @@ Test(step10_exits, device_sees_only_its_port_and_checked_data)
 {
 	struct device_seen seen = { .answer = EXIT_ACTION_CONTINUE };
 	const struct port_device dev = { DEVICE_PORT, device_record, &seen };
-	struct fake f = fake_new(KVM_EXIT_IO);
+	struct fake f = fake_io(KVM_EXIT_IO_OUT, 1, DEVICE_PORT + 1, 1, 4096);
 
 	f.device = &dev;
-	f.run->io = (typeof(f.run->io)){ .direction = KVM_EXIT_IO_OUT,
-		.size = 1, .port = DEVICE_PORT + 1, .count = 1,
-		.data_offset = 4096 };
 	fake_exit(&f);
 	assert_has(f.err, "unhandled port 0xeb");
 	free(f.out);
 	free(f.err);
 	f.run->io.port = DEVICE_PORT;
 	f.run->io.data_offset = FAKE_RUN_SIZE;
-	fake_exit(&f);
-	cr_assert_eq(f.action, EXIT_ACTION_FAIL,
-		     "exit_handle must end the run (EXIT_ACTION_FAIL) when "
-		     "the data of an out to the device's port lies outside "
-		     "kvm_run; it returned %d", f.action);
+	fake_exit_ends_run(&f, "an out to the device's port whose data lies "
+			   "outside kvm_run");
 	assert_has(f.err, "outside kvm_run");
 	cr_assert_eq(seen.calls, 0, "the device was called");
 	fake_free(&f);
@@ -871,13 +863,9 @@ Test(step10_random, random_guests_end_classified, .timeout = 240)
 
 		for (size_t j = 0; j < len; j++)
 			code[j] = (uint8_t)(random_next(&state) >> 56);
-		vm_setup_through(&vm, 9);
-		stage_quiet = 1;
-		cr_assert_eq(guest_load(&vm, code, len), 0,
-			     "stage 10 (guest_load) did not return 0; it must "
-			     "succeed here");
+		vm_setup_with_guest(&vm, code, len);
 		dup2(fileno(devnull), 2);	/* a dump per guest: too many */
-		status = vcpu_run(&vm, &opt, &stats);
+		status = vcpu_run(&vm, &vm.vcpu, &opt, &stats);
 		dup2(saved_err, 2);
 		vm_destroy(&vm);
 
@@ -935,26 +923,21 @@ static const uint8_t hlt_loop[] = { 0xf4, 0xeb, 0xfd };
  */
 Test(step10_dump, names_entering_again_after_hlt, .timeout = 30)
 {
-	struct kvm_regs regs;
 	struct vm vm;
 	char *text = NULL;
 	size_t len;
 	FILE *f;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, hlt_loop, sizeof(hlt_loop));
+	vm_setup_with_code(&vm, hlt_loop, sizeof(hlt_loop));
 	for (int i = 0; i < 3; i++) {
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
 			     "KVM_RUN %d on hlt; jmp $-1 ended in %s, not "
 			     "KVM_EXIT_HLT", i + 1,
-			     kvm_exit_name(vm.run->exit_reason));
-		kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_REGS, &regs);
-		cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + 1, "after KVM_EXIT_HLT "
-			     "RIP is 0x%llx; it must be just past the hlt",
-			     (unsigned long long)regs.rip);
+			     kvm_exit_name(vm.vcpu.run->exit_reason));
+		regs_after_hlt(&vm, 1);
 		f = open_memstream(&text, &len);
 		cr_assert(f);
-		vcpu_dump(f, &vm);
+		vcpu_dump(f, &vm, &vm.vcpu);
 		fclose(f);
 		if (i == 0)
 			assert_lacks(text, "KVM_RUN entered the guest again");
@@ -985,15 +968,15 @@ Test(step10_dump, after_a_failed_entry_says_nothing_ran, .timeout = 30)
 		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
 			     "the sandbox runs this test");
 	vm_setup_through(&vm, 9);
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_GET_SREGS, &s);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_GET_SREGS, &s);
 	s.cs.db = 1;			/* with L=1: reserved, the entry fails */
-	kvm_ioctl_ok(vm.vcpu_fd, KVM_SET_SREGS, &s);
+	kvm_ioctl_ok(vm.vcpu.fd, KVM_SET_SREGS, &s);
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_FAIL_ENTRY,
 		     "KVM_RUN with CS.L=1 and CS.D=1 ended in %s, not "
-		     "KVM_EXIT_FAIL_ENTRY", kvm_exit_name(vm.run->exit_reason));
+		     "KVM_EXIT_FAIL_ENTRY", kvm_exit_name(vm.vcpu.run->exit_reason));
 	f = open_memstream(&text, &len);
 	cr_assert(f);
-	vcpu_dump(f, &vm);
+	vcpu_dump(f, &vm, &vm.vcpu);
 	fclose(f);
 	assert_has(text, "no guest instruction ran");
 	assert_lacks(text, "bytes at RIP");

@@ -440,9 +440,7 @@ Test(step10_output, stop_while_writing_keeps_every_byte, .timeout = 30)
 	snprintf(path, sizeof(path), "%s/print_forever.bin", TEST_GUESTS_DIR);
 	cr_assert_eq(guest_image_read(path, &image, &size), 0, "cannot read %s",
 		     path);
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0, "guest_load failed");
+	vm_setup_with_guest(&vm, image, size);
 	fflush(stdout);
 	saved = dup(STDOUT_FILENO);
 	cr_assert(pipe(p) == 0 && saved >= 0 && dup2(p[1], STDOUT_FILENO) >= 0,
@@ -456,7 +454,7 @@ Test(step10_output, stop_while_writing_keeps_every_byte, .timeout = 30)
 	reader.fd = p[0];
 	cr_assert_eq(pthread_create(&rt, NULL, slow_read, &reader), 0,
 		     "pthread_create failed");
-	status = vcpu_run(&vm, &opt, &stats);
+	status = vcpu_run(&vm, &vm.vcpu, &opt, &stats);
 	fflush(stdout);
 	dup2(saved, STDOUT_FILENO);	/* the pipe's last writer: EOF */
 	close(saved);
@@ -558,19 +556,15 @@ Test(step10_signals, signal_in_the_guest_gives_kvm_exit_intr, .timeout = 30)
 
 	cr_assert(devnull,
 		  "fopen /dev/null failed: %s", errno_name(errno));
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, spin, sizeof(spin)), 0,
-		     "stage 10 (guest_load) did not return 0; it must succeed "
-		     "here");
+	vm_setup_with_guest(&vm, spin, sizeof(spin));
 	capture_begin(&err, 2);
-	status = vcpu_run(&vm, &opt, &stats);
+	status = vcpu_run(&vm, &vm.vcpu, &opt, &stats);
 	free(capture_end(&err));
 	cr_assert_eq(status, EXIT_TIMEOUT,
 		     "vcpu_run returned %d; the signal must stop the spinning "
 		     "guest (EXIT_TIMEOUT, %d)", status, EXIT_TIMEOUT);
-	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_INTR, "exit_reason %u",
-		     vm.run->exit_reason);
+	cr_assert_eq(vm.vcpu.run->exit_reason, KVM_EXIT_INTR, "exit_reason %u",
+		     vm.vcpu.run->exit_reason);
 	vm_destroy(&vm);
 	fclose(devnull);
 }
@@ -585,22 +579,18 @@ Test(step10_signals, immediate_exit_leaves_exit_reason_alone, .timeout = 30)
 	struct kvm_regs regs;
 	struct vm vm;
 
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, hlt, sizeof(hlt)), 0,
-		     "stage 10 (guest_load) did not return 0; it must succeed "
-		     "here");
-	vm.run->exit_reason = 0x1234;		/* no exit has that number */
-	vm.run->immediate_exit = 1;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), -1,
+	vm_setup_with_guest(&vm, hlt, sizeof(hlt));
+	vm.vcpu.run->exit_reason = 0x1234;		/* no exit has that number */
+	vm.vcpu.run->immediate_exit = 1;
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_RUN, 0UL), -1,
 		     "KVM_RUN with immediate_exit set succeeded; KVM must "
 		     "return at once with EINTR");
 	cr_assert_eq(errno, EINTR,
 		     "KVM_RUN with immediate_exit set failed with %s; KVM "
 		     "must return EINTR", errno_name(errno));
-	cr_assert_eq(vm.run->exit_reason, 0x1234, "exit_reason %u",
-		     vm.run->exit_reason);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,
+	cr_assert_eq(vm.vcpu.run->exit_reason, 0x1234, "exit_reason %u",
+		     vm.vcpu.run->exit_reason);
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_REGS, &regs), 0,
 		     "KVM_GET_REGS failed: %s", errno_name(errno));
 	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR, "the guest ran");
 	vm_destroy(&vm);

@@ -54,10 +54,7 @@ static void uart_run(const uint8_t *image, size_t size,
 	struct vm vm;
 
 	memset(r, 0, sizeof(*r));
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0,
-		     "guest_load did not return 0; it must load the guest");
+	vm_setup_with_guest(&vm, image, size);
 	run_opt.out = open_memstream(&r->out, &r->len);
 	cr_assert(run_opt.out,
 		  "open_memstream for the UART's output failed: %s",
@@ -68,7 +65,7 @@ static void uart_run(const uint8_t *image, size_t size,
 	r->reads = uart.reads;
 	r->writes = uart.writes;
 	fclose(run_opt.out);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &r->regs), 0, "%s",
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_REGS, &r->regs), 0, "%s",
 		     strerror(errno));
 	vm_destroy(&vm);
 }
@@ -153,32 +150,21 @@ Test(step11, mmio_read_completes_with_our_value_on_the_next_run, .timeout = 20)
 	struct kvm_regs regs;
 	struct vm vm;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_MMIO,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_MMIO",
-		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(vm.run->mmio.phys_addr, UART_MMIO_BASE + UART_LSR,
-		     "GPA 0x%llx", vm.run->mmio.phys_addr);
-	cr_assert_eq(vm.run->mmio.len, 1,
+	vm_setup_with_code(&vm, code, sizeof(code));
+	run_once_ends_in(&vm, KVM_EXIT_MMIO);
+	cr_assert_eq(vm.vcpu.run->mmio.phys_addr, UART_MMIO_BASE + UART_LSR,
+		     "GPA 0x%llx", vm.vcpu.run->mmio.phys_addr);
+	cr_assert_eq(vm.vcpu.run->mmio.len, 1,
 		     "KVM_EXIT_MMIO for mov al, [...] has len %u; a one-byte "
-		     "load is 1", vm.run->mmio.len);
-	cr_assert_eq(vm.run->mmio.is_write, 0,
+		     "load is 1", vm.vcpu.run->mmio.len);
+	cr_assert_eq(vm.vcpu.run->mmio.is_write, 0,
 		     "KVM_EXIT_MMIO for a load has is_write = %u; it must be 0",
-		     vm.run->mmio.is_write);
-	vm.run->mmio.data[0] = 0x60;		/* the device's answer */
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
-		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,
-		     "KVM_GET_REGS failed: %s", errno_name(errno));
+		     vm.vcpu.run->mmio.is_write);
+	vm.vcpu.run->mmio.data[0] = 0x60;		/* the device's answer */
+	run_once_ends_in(&vm, KVM_EXIT_HLT);
+	regs = regs_after_hlt(&vm, sizeof(code));	/* the load completed */
 	cr_assert_eq(regs.rax & 0xff, 0x60, "the guest read 0x%llx",
 		     regs.rax & 0xff);
-	cr_assert_eq(regs.rip, GUEST_LOAD_ADDR + sizeof(code),
-		     "after the completed load and hlt RIP is 0x%llx; it must "
-		     "be just past the hlt, 0x%llx",
-		     (unsigned long long)regs.rip,
-		     (unsigned long long)(GUEST_LOAD_ADDR + sizeof(code)));
 	vm_destroy(&vm);
 }
 
@@ -214,16 +200,15 @@ Test(step11, mmio_write_carries_address_width_and_bytes, .timeout = 20)
 		const struct store_case *s = &stores[i];
 		struct vm vm;
 
-		vm_setup_through(&vm, 9);
-		memcpy(vm.mem + GUEST_LOAD_ADDR, s->code, s->size);
+		vm_setup_with_code(&vm, s->code, s->size);
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_MMIO, "case %zu: exit %u",
-			     i, vm.run->exit_reason);
-		cr_assert_eq(vm.run->mmio.is_write, 1, "case %zu", i);
-		cr_assert_eq(vm.run->mmio.phys_addr, s->gpa, "case %zu: 0x%llx",
-			     i, vm.run->mmio.phys_addr);
-		cr_assert_eq(vm.run->mmio.len, s->len, "case %zu: len %u", i,
-			     vm.run->mmio.len);
-		cr_assert_eq(memcmp(vm.run->mmio.data, s->data, s->len), 0,
+			     i, vm.vcpu.run->exit_reason);
+		cr_assert_eq(vm.vcpu.run->mmio.is_write, 1, "case %zu", i);
+		cr_assert_eq(vm.vcpu.run->mmio.phys_addr, s->gpa, "case %zu: 0x%llx",
+			     i, vm.vcpu.run->mmio.phys_addr);
+		cr_assert_eq(vm.vcpu.run->mmio.len, s->len, "case %zu: len %u", i,
+			     vm.vcpu.run->mmio.len);
+		cr_assert_eq(memcmp(vm.vcpu.run->mmio.data, s->data, s->len), 0,
 			     "case %zu: data", i);
 		vm_destroy(&vm);
 	}
@@ -238,50 +223,52 @@ Test(step11, store_to_memory_does_not_exit, .timeout = 20)
 	};
 	struct vm vm;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT,
-		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_HLT",
-		     kvm_exit_name(vm.run->exit_reason));
+	vm_setup_with_code(&vm, code, sizeof(code));
+	run_once_ends_in(&vm, KVM_EXIT_HLT);
 	cr_assert_eq(vm.mem[0x100000], 0x5a,
 		     "guest memory at 0x100000 holds 0x%02x; the guest stored "
 		     "0x5a there, which is RAM, not MMIO", vm.mem[0x100000]);
 	vm_destroy(&vm);
 }
 
-Test(step11, wider_access_to_a_register_is_refused, .timeout = 20)
+/*
+ * Stores the UART cannot take end the run (EXIT_GUEST) with a dump and
+ * the reason, and nothing is transmitted: a store wider than a register,
+ * and one where neither memory nor the UART is.
+ */
+Test(step11, stores_it_cannot_take_end_the_run_explained, .timeout = 20)
 {
-	static const uint8_t code[] = {
-		0x66, 0x89, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, /* mov [0x10000000], ax */
-		0xf4,
+	static const struct {
+		const char *what;
+		uint8_t code[9];
+		const char *said[3];	/* each on stderr; NULL: no more */
+	} stores[] = {
+		{ .what = "a 2-byte store to a UART register",
+		  .code = { 0x66, 0x89, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, /* mov [0x10000000], ax */
+			    0xf4 },
+		  .said = { "guest wrote 2 bytes at UART register +0; its "
+			    "registers are one byte wide", "RIP=" } },
+		{ .what = "a store where nothing is",
+		  .code = { 0xc6, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00, 0x41, /* mov byte [0x300000], 0x41 */
+			    0xf4 },
+		  .said = { "guest wrote 1 byte at guest physical address "
+			    "0x300000, where neither memory nor the UART is",
+			    "  data: 41\n", "  hint: memory is GPA 0x0-0x1fffff "
+			    "and the UART's registers are 0x10000000-0x10000007" } },
 	};
-	struct mmio_result r;
 
-	guest_run(code, sizeof(code), &quick, READY, &r);
-	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
-	assert_has(r.err, "guest wrote 2 bytes at UART register +0; its "
-		   "registers are one byte wide");
-	cr_assert(strstr(r.err, "RIP="), "no register dump:\n%s", r.err);
-	cr_assert_eq(r.len, 0, "a refused write was transmitted");
-	mmio_result_free(&r);
-}
+	for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++) {
+		struct mmio_result r;
 
-Test(step11, access_where_nothing_is_fails_with_explanation, .timeout = 20)
-{
-	static const uint8_t code[] = {
-		0xc6, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00, 0x41, /* mov byte [0x300000], 0x41 */
-		0xf4,
-	};
-	struct mmio_result r;
-
-	guest_run(code, sizeof(code), &quick, READY, &r);
-	cr_assert_eq(r.status, EXIT_GUEST, "status %d", r.status);
-	assert_has(r.err, "guest wrote 1 byte at guest physical address "
-		   "0x300000, where neither memory nor the UART is");
-	assert_has(r.err, "  data: 41\n");
-	assert_has(r.err, "  hint: memory is GPA 0x0-0x1fffff and the "
-		   "UART's registers are 0x10000000-0x10000007");
-	mmio_result_free(&r);
+		guest_run(stores[i].code, sizeof(stores[i].code), &quick, READY,
+			  &r);
+		cr_assert_eq(r.status, EXIT_GUEST, "%s: status %d, not EXIT_GUEST:"
+			     "\n%s", stores[i].what, r.status, r.err);
+		for (int j = 0; j < 3 && stores[i].said[j]; j++)
+			assert_has(r.err, stores[i].said[j]);
+		cr_assert_eq(r.len, 0, "%s was transmitted", stores[i].what);
+		mmio_result_free(&r);
+	}
 }
 
 /* Registers the UART lacks: reads give 0, writes are dropped, both noted. */
@@ -512,12 +499,8 @@ static void run_with_fault(unsigned long request, int err_no, int coalesce,
 		int fds;
 
 		fds = fd_count();
-		vm_setup_through(&vm, 9);
-		stage_quiet = 1;
-		cr_assert_eq(guest_load(&vm, guest_image,
-					guest_image_end - guest_image), 0,
-			     "guest_load did not return 0; it must load the "
-			     "guest");
+		vm_setup_with_guest(&vm, guest_image,
+				    guest_image_end - guest_image);
 		opt.out = open_memstream(&r.out, &r.len);
 		capture_begin(&c, 2);
 		r.status = uart_vcpu_run(&vm, &opt, &uart, &r.stats);
@@ -546,21 +529,16 @@ Test(step11, failed_coalesced_registration_is_reported, .timeout = 20)
 /* Stages 01-09 as every step prints them, then this chapter's [11]. */
 Test(step11, program_prints_stages_then_its_own, .timeout = 60)
 {
-	struct program_result r;
-	char *own;
-
-	own = chapter_run_plain(11, 10, &r);	/* 10: guest_load */
-	cr_assert(strstr(own, "\n" GREETING "[11] KVM_RUN: KVM_EXIT_HLT after 63 "
-			 "exits: 31 MMIO reads, 31 MMIO writes\n"), "%s", own);
-	program_result_free(&r);
+	chapter_check_plain(11, 10,	/* 10: guest_load */
+			    "\n" GREETING "[11] KVM_RUN: KVM_EXIT_HLT after 63 "
+			    "exits: 31 MMIO reads, 31 MMIO writes\n");
 }
 
 Test(step11, program_coalesce_prints_fewer_exits, .timeout = 60)
 {
 	struct program_result r;
 
-	program_run_args("--coalesce", NULL, &r);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	program_run_args_status("--coalesce", NULL, EXIT_SUCCESS, &r);
 	cr_assert(strstr(r.out, "\n" GREETING "[11] KVM_RUN: KVM_EXIT_HLT after "
 			 "32 exits: 31 MMIO reads, 0 MMIO writes\n[11] coalesced "
 			 "ring: 31 of 31 transmitted bytes\n"), "%s", r.out);
@@ -569,16 +547,11 @@ Test(step11, program_coalesce_prints_fewer_exits, .timeout = 60)
 
 Test(step11, program_traces_mmio_exits, .timeout = 60)
 {
-	struct program_result r;
-
-	program_run_args("--trace", NULL, &r);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	assert_has(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: read 1 "
-		   "bytes at GPA 0x10000005\n"
-		   "ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: write 1 bytes at "
-		   "GPA 0x10000000, data 48 \"H\"\n");
-	assert_has(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n");
-	program_result_free(&r);
+	chapter_check_traced((const char *const[]){
+		"ioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: read 1 bytes at GPA "
+		"0x10000005\nioctl(5, KVM_RUN) = 0, KVM_EXIT_MMIO: write 1 "
+		"bytes at GPA 0x10000000, data 48 \"H\"\n",
+		"ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n", NULL });
 }
 
 Test(step11, program_stages_traced_as_in_every_step, .timeout = 60)

@@ -59,9 +59,7 @@ static void coalesced_file_run(const char *name, double timeout,
 
 	memset(r, 0, sizeof(*r));
 	test_guest_read(name, &image, &size);
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0, "guest_load failed");
+	vm_setup_with_guest(&vm, image, size);
 	opt.out = open_memstream(&r->out, &r->len);
 	cr_assert(opt.out, "open_memstream failed: %s", errno_name(errno));
 	capture_begin(&c, 2);
@@ -144,26 +142,22 @@ Test(step11_coalesce, coalesce_in_from_coalesced_port_still_exits, .timeout = 30
 	size_t size;
 
 	test_guest_read("coalesce_in", &image, &size);
-	vm_setup_through(&vm, 9);
-	stage_quiet = 1;
-	cr_assert_eq(guest_load(&vm, image, size), 0,
-		     "stage 10 (guest_load) did not return 0; it must succeed "
-		     "here");
+	vm_setup_with_guest(&vm, image, size);
 	cr_assert_eq(ioctl(vm.fd, KVM_REGISTER_COALESCED_MMIO, &zone), 0,
 		     "KVM_REGISTER_COALESCED_MMIO failed: %s",
 		     errno_name(errno));
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_RUN, 0UL), 0,
 		     "KVM_RUN failed: %s", errno_name(errno));
-	cr_assert_eq(vm.run->exit_reason, KVM_EXIT_IO,
+	cr_assert_eq(vm.vcpu.run->exit_reason, KVM_EXIT_IO,
 		     "KVM_RUN ended in %s; here it must end in KVM_EXIT_IO",
-		     kvm_exit_name(vm.run->exit_reason));
-	cr_assert_eq(vm.run->io.direction, KVM_EXIT_IO_IN,
+		     kvm_exit_name(vm.vcpu.run->exit_reason));
+	cr_assert_eq(vm.vcpu.run->io.direction, KVM_EXIT_IO_IN,
 		     "the exit of the guest's in is KVM_EXIT_IO with "
 		     "direction %u; it must be KVM_EXIT_IO_IN: a read is "
-		     "never coalesced", vm.run->io.direction);
-	cr_assert_eq(vm.run->io.port, CONSOLE_PORT,
+		     "never coalesced", vm.vcpu.run->io.direction);
+	cr_assert_eq(vm.vcpu.run->io.port, CONSOLE_PORT,
 		     "the guest's in exited for port 0x%x; it reads port 0x%x "
-		     "(CONSOLE_PORT)", vm.run->io.port, CONSOLE_PORT);
+		     "(CONSOLE_PORT)", vm.vcpu.run->io.port, CONSOLE_PORT);
 	vm_destroy(&vm);
 	free(image);
 }

@@ -106,9 +106,9 @@ static void guest_run(const uint8_t *image, size_t size,
 	r->status = tick_vcpu_run(&vm, &run_opt, &r->tick, &r->stats);
 	r->err = capture_end(&c);
 	fclose(run_opt.out);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &r->regs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_REGS, &r->regs), 0,
 		     "KVM_GET_REGS failed: %s", errno_name(errno));
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &r->sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &r->sregs), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	vm_destroy(&vm);
 }
@@ -253,26 +253,39 @@ static enum exit_action hold_io(void *ctx, const struct port_io *io,
 	return EXIT_ACTION_CONTINUE;
 }
 
+/*
+ * if_off_code, then then (then_size bytes), run with ticks every
+ * hold->period seconds and hold_io() on HOLD_PORT.
+ */
+static void held_guest_run(const uint8_t *then, size_t then_size,
+			   struct hold *hold, struct tick_result *r)
+{
+	uint8_t code[sizeof(if_off_code) + 16];
+	struct tick_options opt = fast;
+	const struct port_device device = {
+		.port = HOLD_PORT, .io = hold_io, .ctx = hold,
+	};
+
+	cr_assert_leq(then_size, sizeof(code) - sizeof(if_off_code));
+	memcpy(code, if_off_code, sizeof(if_off_code));
+	memcpy(code + sizeof(if_off_code), then, then_size);
+	opt.period = hold->period;
+	opt.device = &device;
+	guest_run(code, sizeof(if_off_code) + then_size, &opt, r);
+}
+
 Test(step12, no_tick_is_injected_while_interrupts_are_off, .timeout = 60)
 {
-	static uint8_t code[sizeof(if_off_code) + 1];
-	struct tick_options opt = fast;
+	static const uint8_t hlt[] = { 0xf4 };	/* IF still clear: done */
 	struct hold hold = { .period = 0.002 };
-	const struct port_device device = {
-		.port = HOLD_PORT, .io = hold_io, .ctx = &hold,
-	};
 	struct tick_result r;
 	double start = seconds_now(), took;
 
-	memcpy(code, if_off_code, sizeof(if_off_code));
-	code[sizeof(if_off_code)] = 0xf4;	/* hlt, IF still clear: done */
-	opt.period = hold.period;
-	opt.device = &device;
-	guest_run(code, sizeof(code), &opt, &r);
+	held_guest_run(hlt, sizeof(hlt), &hold, &r);
 	took = seconds_now() - start;
 	cr_assert_eq(r.status, EXIT_SUCCESS, "status %d:\n%s" COUNTS, r.status,
 		     r.err, COUNTS_OF(r));
-	cr_assert_geq(took, IF_OFF_PERIODS * opt.period, "the guest ran %.4f s:"
+	cr_assert_geq(took, IF_OFF_PERIODS * hold.period, "the guest ran %.4f s:"
 		      " too short to see %d ticks", took, IF_OFF_PERIODS);
 	cr_assert_geq(hold.reads, 2, "the guest with IF clear exited %llu "
 		      "times; it must exit all along", 
@@ -285,19 +298,11 @@ Test(step12, no_tick_is_injected_while_interrupts_are_off, .timeout = 60)
 
 Test(step12, a_held_tick_goes_in_when_the_window_opens, .timeout = 60)
 {
-	static uint8_t code[sizeof(if_off_code) + 3];
-	struct tick_options opt = fast;
+	static const uint8_t sti_spin[] = { 0xfb, 0xeb, 0xfe };	/* sti; jmp $ */
 	struct hold hold = { .period = 0.002 };
-	const struct port_device device = {
-		.port = HOLD_PORT, .io = hold_io, .ctx = &hold,
-	};
 	struct tick_result r;
 
-	memcpy(code, if_off_code, sizeof(if_off_code));
-	memcpy(code + sizeof(if_off_code), "\xfb\xeb\xfe", 3); /* sti; jmp $ */
-	opt.period = hold.period;
-	opt.device = &device;
-	guest_run(code, sizeof(code), &opt, &r);
+	held_guest_run(sti_spin, sizeof(sti_spin), &hold, &r);
 	cr_assert_eq(r.status, EXIT_GUEST, "status %d:\n%s" COUNTS, r.status,
 		     r.err, COUNTS_OF(r));
 	assert_has(r.err, "triple-faulted");
@@ -329,18 +334,31 @@ Test(step12, tick_on_a_vector_without_handler_triple_faults, .timeout = 30)
 	tick_result_free(&r);
 }
 
+/*
+ * code, which ends spinning with interrupts off, run until c (its target
+ * set here) stops it: the run must end as a stopped one (EXIT_TIMEOUT).
+ */
+static void guest_run_stopped(const uint8_t *code, size_t size,
+			      struct ctrl_c *c, struct tick_result *r)
+{
+	pthread_t t;
+
+	c->target = pthread_self();
+	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, c), 0,
+		     "pthread_create failed");
+	guest_run(code, size, &fast, r);
+	ctrl_c_done(t);
+	cr_assert_eq(r->status, EXIT_TIMEOUT, "status %d:\n%s", r->status,
+		     r->err);
+}
+
 Test(step12, ctrl_c_stops_a_spinning_guest, .timeout = 30)
 {
 	static const uint8_t code[] = { 0xfa, 0xeb, 0xfe };	/* cli; jmp $ */
-	struct ctrl_c c = { .target = pthread_self(), .after = 1.0 };
+	struct ctrl_c c = { .after = 1.0 };
 	struct tick_result r;
-	pthread_t t;
 
-	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
-		     "pthread_create failed");
-	guest_run(code, sizeof(code), &fast, &r);
-	pthread_join(t, NULL);
-	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
+	guest_run_stopped(code, sizeof(code), &c, &r);
 	assert_has(r.err, "SIGINT");	/* which signal: stop_signals.c's words */
 	tick_result_free(&r);
 }
@@ -349,21 +367,13 @@ Test(step12, ctrl_c_stops_a_spinning_guest, .timeout = 30)
 Test(step12, sigterm_keeps_every_byte_printed, .timeout = 30)
 {
 	static const uint8_t code[] = {
-		0xb0, 'a', 0xe6, 0xe9,	/* mov al, 'a'; out 0xe9, al */
-		0xb0, 'b', 0xe6, 0xe9,	/* mov al, 'b'; out 0xe9, al */
+		PRINT_AB_CODE,
 		0xfa, 0xeb, 0xfe,	/* cli; jmp $ */
 	};
-	struct ctrl_c c = {
-		.target = pthread_self(), .after = 0.5, .sig = SIGTERM,
-	};
+	struct ctrl_c c = { .after = 0.5, .sig = SIGTERM };
 	struct tick_result r;
-	pthread_t t;
 
-	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
-		     "pthread_create failed");
-	guest_run(code, sizeof(code), &fast, &r);
-	pthread_join(t, NULL);
-	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
+	guest_run_stopped(code, sizeof(code), &c, &r);
 	cr_assert_eq(r.len, 2, "the guest printed \"ab\" before SIGTERM; %zu "
 		     "bytes were kept", r.len);
 	cr_assert_eq(memcmp(r.out, "ab", 2), 0, "got '%.*s'", (int)r.len, r.out);
@@ -464,13 +474,9 @@ Test(step12, failed_kvm_run_is_reported, .timeout = 30)
 /* Stages 01-09 as every step prints them, then this chapter's [12]. */
 Test(step12, program_prints_stages_then_its_own, .timeout = 60)
 {
-	struct program_result r;
-	char *own;
-
-	own = chapter_run_plain(12, 10, &r);	/* 10: guest_load */
-	cr_assert(strstr(own, "\n" TICKS_OUT "[12] KVM_RUN: KVM_EXIT_HLT with "
-			 "interrupts off: the guest is done\n"), "%s", own);
-	program_result_free(&r);
+	chapter_check_plain(12, 10,	/* 10: guest_load */
+			    "\n" TICKS_OUT "[12] KVM_RUN: KVM_EXIT_HLT with "
+			    "interrupts off: the guest is done\n");
 }
 
 Test(step12, program_refuses_bad_vector, .timeout = 30)
@@ -511,8 +517,7 @@ Test(step12, program_with_unhandled_vector_exits_3, .timeout = 60)
 {
 	struct program_result r;
 
-	program_run_args("--vector", "33", &r);
-	cr_assert_eq(r.status, EXIT_GUEST, "exit %d:\n%s", r.status, r.err);
+	program_run_args_status("--vector", "33", EXIT_GUEST, &r);
 	assert_has(r.err, "triple-faulted");
 	cr_assert(!strstr(r.out, "tick 1"), "%s", r.out);
 	program_result_free(&r);
@@ -520,15 +525,11 @@ Test(step12, program_with_unhandled_vector_exits_3, .timeout = 60)
 
 Test(step12, program_traces_each_injection, .timeout = 60)
 {
-	struct program_result r;
-
-	program_run_args("--trace", NULL, &r);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	assert_has(r.err, "ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n"
-		   "ioctl(5, KVM_INTERRUPT, vector 32) = 0\n"
-		   "ioctl(5, KVM_RUN) = 0, KVM_EXIT_IO: out port 0xe9, "
-		   "size 1, count 1, data 74 \"t\"\n");
-	program_result_free(&r);
+	chapter_check_traced((const char *const[]){
+		"ioctl(5, KVM_RUN) = 0, KVM_EXIT_HLT\n"
+		"ioctl(5, KVM_INTERRUPT, vector 32) = 0\n"
+		"ioctl(5, KVM_RUN) = 0, KVM_EXIT_IO: out port 0xe9, size 1, "
+		"count 1, data 74 \"t\"\n", NULL });
 }
 
 /*
@@ -586,8 +587,7 @@ Test(step12, program_irqchip_matches_readme_transcript, .timeout = 60)
 	struct program_result r;
 	char *readme, *shown, *end, *want, *got;
 
-	program_run_args("--irqchip", NULL, &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS, "exit %d:\n%s", r.status, r.err);
+	program_run_args_status("--irqchip", NULL, EXIT_SUCCESS, &r);
 	cr_assert_str_eq(r.err, "", "step12 --irqchip wrote on stderr:\n%s",
 			 r.err);
 	readme = file_read(STEP_DIR "/README.md", NULL);
@@ -616,8 +616,7 @@ Test(step12, program_irqchip_traces_no_injection_and_no_hlt, .timeout = 60)
 	struct program_result r;
 	char *irqchip, *pit, *vcpu;
 
-	program_run_args("--irqchip", "--trace", &r);
-	cr_assert_eq(r.status, EXIT_SUCCESS, "exit %d:\n%s", r.status, r.err);
+	program_run_args_status("--irqchip", "--trace", EXIT_SUCCESS, &r);
 	irqchip = strstr(r.err, "ioctl(4, KVM_CREATE_IRQCHIP, 0x0) = 0\n");
 	pit = strstr(r.err, "ioctl(4, KVM_CREATE_PIT2, ");
 	vcpu = strstr(r.err, "ioctl(4, KVM_CREATE_VCPU, ");
@@ -656,14 +655,6 @@ CHAPTER_PROGRAM_TESTS(step12, 12)
  * as the README teaches it, with no stage 12 code of the learner's.
  */
 
-/* One KVM_RUN that must end in exit want; a failure names both exits. */
-static void run_once_ends_in(struct vm *vm, uint32_t want)
-{
-	cr_assert_eq(vcpu_run_once(vm), want,
-		     "KVM_RUN ended in %s; here it must end in %s",
-		     kvm_exit_name(vm->run->exit_reason), kvm_exit_name(want));
-}
-
 Test(step12, hlt_exits_to_user_space_with_the_interrupt_flag, .timeout = 20)
 {
 	static const struct { uint8_t code[2]; int if_flag; } cases[] = {
@@ -674,15 +665,23 @@ Test(step12, hlt_exits_to_user_space_with_the_interrupt_flag, .timeout = 20)
 	for (size_t i = 0; i < 2; i++) {
 		struct vm vm;
 
-		vm_setup_through(&vm, 9);
-		memcpy(vm.mem + GUEST_LOAD_ADDR, cases[i].code, 2);
+		vm_setup_with_code(&vm, cases[i].code, 2);
 		cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_HLT, "case %zu: exit %u",
-			     i, vm.run->exit_reason);
-		cr_assert_eq(vm.run->if_flag, cases[i].if_flag, "case %zu", i);
-		cr_assert_eq(vm.run->ready_for_interrupt_injection,
+			     i, vm.vcpu.run->exit_reason);
+		cr_assert_eq(vm.vcpu.run->if_flag, cases[i].if_flag, "case %zu", i);
+		cr_assert_eq(vm.vcpu.run->ready_for_interrupt_injection,
 			     cases[i].if_flag, "case %zu", i);
 		vm_destroy(&vm);
 	}
+}
+
+/* Run code that begins cli; out: to that exit, where if_flag must be 0. */
+static void run_to_the_out_after_cli(struct vm *vm)
+{
+	run_once_ends_in(vm, KVM_EXIT_IO);
+	cr_assert_eq(vm->vcpu.run->if_flag, 0,
+		     "after cli, KVM reports if_flag = %u in kvm_run; it must "
+		     "be 0", vm->vcpu.run->if_flag);
 }
 
 Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
@@ -697,26 +696,22 @@ Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
 	struct kvm_regs regs;
 	struct vm vm;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	run_once_ends_in(&vm, KVM_EXIT_IO);
-	cr_assert_eq(vm.run->if_flag, 0,
-		     "after cli, KVM reports if_flag = %u in kvm_run; it must "
-		     "be 0", vm.run->if_flag);
-	cr_assert_eq(vm.run->ready_for_interrupt_injection, 0,
+	vm_setup_with_code(&vm, code, sizeof(code));
+	run_to_the_out_after_cli(&vm);
+	cr_assert_eq(vm.vcpu.run->ready_for_interrupt_injection, 0,
 		     "ready with interrupts off");
-	vm.run->request_interrupt_window = 1;
+	vm.vcpu.run->request_interrupt_window = 1;
 	if (!kvm_is_pvm()) {
 		run_once_ends_in(&vm, KVM_EXIT_IRQ_WINDOW_OPEN);
-		cr_assert_eq(vm.run->if_flag, 1,
+		cr_assert_eq(vm.vcpu.run->if_flag, 1,
 			     "at KVM_EXIT_IRQ_WINDOW_OPEN, KVM reports "
 			     "if_flag = %u; the window opens with IF set (1)",
-			     vm.run->if_flag);
-		cr_assert_eq(vm.run->ready_for_interrupt_injection, 1,
+			     vm.vcpu.run->if_flag);
+		cr_assert_eq(vm.vcpu.run->ready_for_interrupt_injection, 1,
 			     "at KVM_EXIT_IRQ_WINDOW_OPEN, KVM reports "
 			     "ready_for_interrupt_injection = %u; it must be 1",
-			     vm.run->ready_for_interrupt_injection);
-		cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_REGS, &regs), 0,
+			     vm.vcpu.run->ready_for_interrupt_injection);
+		cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_REGS, &regs), 0,
 			     "KVM_GET_REGS failed: %s", errno_name(errno));
 		cr_assert_gt(regs.rip, GUEST_LOAD_ADDR + 3, "window open before "
 			     "sti: RIP 0x%llx", regs.rip);
@@ -725,8 +720,7 @@ Test(step12, interrupt_window_opens_when_the_guest_allows, .timeout = 20)
 	}
 	/* Not asked for, it does not open: the guest runs on to hlt. */
 	vm_destroy(&vm);
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	vm_setup_with_code(&vm, code, sizeof(code));
 	run_once_ends_in(&vm, KVM_EXIT_IO);
 	run_once_ends_in(&vm, KVM_EXIT_HLT);
 	vm_destroy(&vm);
@@ -749,16 +743,12 @@ Test(step12, kvm_interrupt_is_delivered_even_with_interrupts_off,
 	struct kvm_interrupt irq = { .irq = TIMER_VECTOR };
 	struct vm vm;
 
-	vm_setup_through(&vm, 9);
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	run_once_ends_in(&vm, KVM_EXIT_IO);
-	cr_assert_eq(vm.run->if_flag, 0,
-		     "after cli, KVM reports if_flag = %u in kvm_run; it must "
-		     "be 0", vm.run->if_flag);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), 0, "%s",
+	vm_setup_with_code(&vm, code, sizeof(code));
+	run_to_the_out_after_cli(&vm);
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_INTERRUPT, &irq), 0, "%s",
 		     strerror(errno));
 	cr_assert_eq(vcpu_run_once(&vm), KVM_EXIT_SHUTDOWN, "exit %u: the "
-		     "interrupt waited for IF", vm.run->exit_reason);
+		     "interrupt waited for IF", vm.vcpu.run->exit_reason);
 	vm_destroy(&vm);
 }
 
@@ -768,18 +758,38 @@ Test(step12, kvm_interrupt_refuses_a_vector_past_255, .timeout = 30)
 	struct vm vm;
 
 	vm_setup_through(&vm, 9);
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), -1,
-		     "KVM_INTERRUPT with vector 256 succeeded; KVM must "
-		     "refuse a vector past 255 with EINVAL");
-	cr_assert_eq(errno, EINVAL,
-		     "KVM_INTERRUPT with vector 256 failed with %s; KVM must "
-		     "refuse it with EINVAL", errno_name(errno));
+	kvm_ioctl_refused(vm.vcpu.fd, KVM_INTERRUPT, &irq, EINVAL,
+			  "there is no vector 256");
 	vm_destroy(&vm);
 }
 
 static void alarm_handler(int sig)
 {
 	(void)sig;
+}
+
+/*
+ * Stages 01-03, KVM_CREATE_IRQCHIP (which must come before the vCPU),
+ * stages 04-09, then code at GUEST_LOAD_ADDR.
+ */
+static void vm_setup_with_irqchip(struct vm *vm, const uint8_t *code,
+				  size_t size)
+{
+	stage_quiet = 1;
+	cr_assert(kvm_open(vm) >= 0 && kvm_check_api_version(vm) == 0 &&
+		  vm_create(vm) >= 0,
+		  "stages 01-03 failed, as they say above");
+	cr_assert_eq(ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0UL), 0,
+		     "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	cr_assert(vm_set_tss_addr(vm) == 0 &&
+		  vm_memory_add(vm, GUEST_MEM_SIZE) == 0 &&
+		  vcpu_create(vm, &vm->vcpu, 0) >= 0 &&
+		  vcpu_map_run(vm, &vm->vcpu) == 0 &&
+		  vcpu_enter_long_mode(vm, &vm->vcpu) == 0 &&
+		  vcpu_regs_set(&vm->vcpu) == 0,
+		  "stages 04-09 failed after KVM_CREATE_IRQCHIP, as they say "
+		  "above");
+	memcpy(vm->mem + GUEST_LOAD_ADDR, code, size);
 }
 
 /*
@@ -799,21 +809,9 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 	double start;
 	int ret, err;
 
-	stage_quiet = 1;
-	cr_assert(kvm_open(&vm) >= 0 && kvm_check_api_version(&vm) == 0 &&
-		  vm_create(&vm) >= 0,
-		  "stages 01-03 failed, as they say above");
-	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0,
-		     "KVM_CREATE_IRQCHIP: %s", strerror(errno));
-	cr_assert(vm_set_tss_addr(&vm) == 0 &&
-		  vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 &&
-		  vcpu_create(&vm) >= 0 && vcpu_map_run(&vm) == 0 &&
-		  vcpu_enter_long_mode(&vm) == 0 && vcpu_regs_set(&vm) == 0,
-		  "stages 04-09 failed after KVM_CREATE_IRQCHIP, as they say "
-		  "above");
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	vm_setup_with_irqchip(&vm, code, sizeof(code));
 
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_INTERRUPT, &irq), -1,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_INTERRUPT, &irq), -1,
 		     "KVM_INTERRUPT succeeded on a VM with an in-kernel "
 		     "irqchip; KVM must refuse it (ENXIO)");
 	cr_assert_eq(errno, ENXIO, "KVM_INTERRUPT: %s", strerror(errno));
@@ -824,14 +822,14 @@ Test(step12, in_kernel_irqchip_keeps_hlt_and_refuses_kvm_interrupt,
 	cr_assert_eq(setitimer(ITIMER_REAL, &timer, NULL), 0,
 		     "setitimer failed: %s", errno_name(errno));
 	start = seconds_now();
-	ret = ioctl(vm.vcpu_fd, KVM_RUN, 0UL);
+	ret = ioctl(vm.vcpu.fd, KVM_RUN, 0UL);
 	err = errno;
-	cr_assert_eq(ret, -1, "KVM_RUN returned, exit %u", vm.run->exit_reason);
+	cr_assert_eq(ret, -1, "KVM_RUN returned, exit %u", vm.vcpu.run->exit_reason);
 	cr_assert_eq(err, EINTR,
 		     "KVM_RUN failed with %s; the SIGALRM must end it with "
 		     "EINTR", errno_name(err));
 	cr_assert_geq(seconds_now() - start, 0.25, "KVM_RUN came back early");
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_MP_STATE, &mp), 0,
 		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_HALTED, "mp_state %u",
 		     mp.mp_state);
@@ -881,19 +879,7 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	pthread_t raiser;
 	double start;
 
-	stage_quiet = 1;
-	cr_assert(kvm_open(&vm) >= 0 && kvm_check_api_version(&vm) == 0 &&
-		  vm_create(&vm) >= 0,
-		  "stages 01-03 failed, as they say above");
-	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0, "%s",
-		     strerror(errno));
-	cr_assert(vm_set_tss_addr(&vm) == 0 &&
-		  vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 &&
-		  vcpu_create(&vm) >= 0 && vcpu_map_run(&vm) == 0 &&
-		  vcpu_enter_long_mode(&vm) == 0 && vcpu_regs_set(&vm) == 0,
-		  "stages 04-09 failed after KVM_CREATE_IRQCHIP, as they say "
-		  "above");
-	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
+	vm_setup_with_irqchip(&vm, code, sizeof(code));
 	/* The IDT, written by the host here: one gate, vector 32. */
 	gate = vm.mem + idt + TIMER_VECTOR * 16;
 	memset(vm.mem + idt, 0, (TIMER_VECTOR + 1) * 16);
@@ -903,11 +889,11 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	gate[5] = 0x8e;			/* present, 64-bit interrupt gate */
 	gate[6] = handler >> 16 & 0xff;
 	gate[7] = handler >> 24 & 0xff;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &sregs), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	sregs.idt.base = idt;
 	sregs.idt.limit = (TIMER_VECTOR + 1) * 16 - 1;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_SET_SREGS, &sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_SET_SREGS, &sregs), 0,
 		     "KVM_SET_SREGS failed: %s", errno_name(errno));
 
 	start = seconds_now();
@@ -916,11 +902,11 @@ Test(step12, in_kernel_pic_delivers_kvm_irq_line_to_a_halted_guest,
 	run_once_ends_in(&vm, KVM_EXIT_IO);
 	pthread_join(raiser, NULL);
 	cr_assert_geq(seconds_now() - start, 0.15, "woke before IRQ 0 was raised");
-	cr_assert_eq(vm.run->io.port, CONSOLE_PORT, "first exit at port 0x%x: "
-		     "the PIC's ports exited to us", vm.run->io.port);
-	cr_assert_eq(*((uint8_t *)vm.run + vm.run->io.data_offset), 'I',
+	cr_assert_eq(vm.vcpu.run->io.port, CONSOLE_PORT, "first exit at port 0x%x: "
+		     "the PIC's ports exited to us", vm.vcpu.run->io.port);
+	cr_assert_eq(*((uint8_t *)vm.vcpu.run + vm.vcpu.run->io.data_offset), 'I',
 		     "the guest's first out wrote 0x%02x; it writes 'I'",
-		     *((uint8_t *)vm.run + vm.run->io.data_offset));
+		     *((uint8_t *)vm.vcpu.run + vm.vcpu.run->io.data_offset));
 	vm_destroy(&vm);
 }
 #endif

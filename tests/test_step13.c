@@ -59,7 +59,8 @@ static void smp_run(const uint8_t *image, size_t size,
 {
 	struct console console = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct run_options run_opt = *opt;
-	struct vcpu cpus[NR_VCPUS];
+	struct vcpu vcpu1 = VCPU_EMPTY;
+	struct cpu cpus[NR_VCPUS];
 	struct capture c;
 	struct vm vm;
 	double start;
@@ -67,21 +68,20 @@ static void smp_run(const uint8_t *image, size_t size,
 	memset(r, 0, sizeof(*r));
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(vcpu_apic_id_set(vm.vcpu_fd, 0), 0,
+	cr_assert_eq(vcpu_apic_id_set(&vm.vcpu), 0,
 		     "vcpu_apic_id_set did not return 0 for vCPU 0");
 	cr_assert_eq(smp_guest_load(&vm, image, size), 0,
 		     "smp_guest_load did not return 0; it must load the guest");
-	cr_assert_eq(vcpu_add(&vm, &cpus[1], 1), 0,
+	cr_assert_eq(vcpu_add(&vm, &vcpu1, 1), 0,
 		     "vcpu_add did not return 0 for vCPU 1; it must create "
 		     "and set it up");
-	cpus[0] = (struct vcpu){ .id = 0, .fd = vm.vcpu_fd, .run = vm.run,
-				 .run_size = vm.run_size };
 	console.out = open_memstream(&r->out, &r->len);
 	cr_assert(console.out,
 		  "open_memstream for the console failed: %s",
 		  errno_name(errno));
 	run_opt.out = console.out;
-	cpus[0].console = cpus[1].console = &console;
+	cpus[0] = (struct cpu){ .vcpu = &vm.vcpu, .console = &console };
+	cpus[1] = (struct cpu){ .vcpu = &vcpu1, .console = &console };
 	capture_begin(&c, 2);
 	start = seconds_now();
 	r->status = vcpus_run(&vm, cpus, NR_VCPUS, &run_opt);
@@ -91,13 +91,12 @@ static void smp_run(const uint8_t *image, size_t size,
 	memcpy(&r->counter, vm.mem + COUNTER_ADDR, 8);
 	memcpy(&r->finished, vm.mem + FINISHED_ADDR, 8);
 	for (int i = 0; i < NR_VCPUS; i++) {
-		cr_assert_eq(ioctl(cpus[i].fd, KVM_GET_REGS, &r->regs[i]), 0,
+		cr_assert_eq(ioctl(cpus[i].vcpu->fd, KVM_GET_REGS, &r->regs[i]), 0,
 			     "KVM_GET_REGS failed: %s", errno_name(errno));
 		r->cpu_status[i] = cpus[i].status;
 		r->exits[i] = cpus[i].stats.exits;
 	}
-	munmap(cpus[1].run, cpus[1].run_size);
-	close(cpus[1].fd);
+	vcpu_destroy(&vcpu1);
 	vm_destroy(&vm);
 }
 
@@ -167,7 +166,7 @@ Test(step13, vcpu_add_gives_vcpu_1_the_mode_of_vcpu_0, .timeout = 20)
 	struct kvm_sregs s0, s1;
 	struct kvm_regs regs;
 	struct kvm_cpuid2 *cpuid;
-	struct vcpu cpu;
+	struct vcpu cpu = VCPU_EMPTY;
 	struct vm vm;
 	int lm = 0;
 
@@ -176,7 +175,7 @@ Test(step13, vcpu_add_gives_vcpu_1_the_mode_of_vcpu_0, .timeout = 20)
 	cr_assert_eq(vcpu_add(&vm, &cpu, 1), 0,
 		     "vcpu_add did not return 0 for vCPU 1; it must create "
 		     "and set it up");
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &s0), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &s0), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	cr_assert_eq(ioctl(cpu.fd, KVM_GET_SREGS, &s1), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
@@ -235,8 +234,7 @@ Test(step13, vcpu_add_gives_vcpu_1_the_mode_of_vcpu_0, .timeout = 20)
 			lm = !!(cpuid->entries[i].edx & (1u << 29));
 	cr_assert(lm, "vCPU 1's CPUID has no long mode");
 	free(cpuid);
-	munmap(cpu.run, cpu.run_size);
-	close(cpu.fd);
+	vcpu_destroy(&cpu);
 	vm_destroy(&vm);
 }
 
@@ -277,40 +275,51 @@ static void apic_ids_check(int fd, int id)
  */
 Test(step13, each_vcpu_has_its_own_apic_id_in_cpuid, .timeout = 20)
 {
-	struct vcpu cpu;
+	struct vcpu cpu = VCPU_EMPTY;
 	struct vm vm;
 
 	vm_setup_through(&vm, 9);
 	stage_quiet = 1;
-	cr_assert_eq(vcpu_apic_id_set(vm.vcpu_fd, 0), 0,
+	cr_assert_eq(vcpu_apic_id_set(&vm.vcpu), 0,
 		     "vcpu_apic_id_set did not return 0 for vCPU 0");
-	apic_ids_check(vm.vcpu_fd, 0);
+	apic_ids_check(vm.vcpu.fd, 0);
 	cr_assert_eq(vcpu_add(&vm, &cpu, 3), 0,
 		     "vcpu_add did not return 0 for vCPU 3");
 	apic_ids_check(cpu.fd, 3);
-	munmap(cpu.run, cpu.run_size);
-	close(cpu.fd);
+	vcpu_destroy(&cpu);
 	vm_destroy(&vm);
 }
 
-Test(step13, vcpu_add_refuses_an_id_in_use, .timeout = 20)
+/*
+ * vcpu_add(vm, id) where KVM_CREATE_VCPU fails (why: as vcpu_add must
+ * say it, e.g. "KVM_CREATE_VCPU failed: EEXIST"): it reports that and
+ * returns -1, leaving no fd in the vCPU.
+ */
+static void vcpu_add_fails(struct vm *vm, int id, const char *why)
 {
-	struct vcpu cpu;
+	struct vcpu cpu = VCPU_EMPTY;
 	struct capture c;
-	struct vm vm;
 	char *err;
 
-	vm_setup_through(&vm, 9);
 	capture_begin(&c, 2);
-	cr_assert_eq(vcpu_add(&vm, &cpu, 0), -1,
-		     "vcpu_add for id 0, already vCPU 0's, did not return -1; "
-		     "KVM refuses it (EEXIST) and vcpu_add must report it");
+	cr_assert_eq(vcpu_add(vm, &cpu, id), -1,
+		     "vcpu_add for id %d did not return -1 though %s; it must "
+		     "report it and return -1", id, why);
 	err = capture_end(&c);
-	assert_has(err, "KVM_CREATE_VCPU failed: EEXIST");
+	assert_has(err, why);
 	cr_assert_eq(cpu.fd, -1,
 		     "vcpu_add failed but left cpu.fd = %d; it must be -1",
 		     cpu.fd);
 	free(err);
+}
+
+/* Id 0 is vCPU 0's already: KVM refuses it (EEXIST). */
+Test(step13, vcpu_add_refuses_an_id_in_use, .timeout = 20)
+{
+	struct vm vm;
+
+	vm_setup_through(&vm, 9);
+	vcpu_add_fails(&vm, 0, "KVM_CREATE_VCPU failed: EEXIST");
 	vm_destroy(&vm);
 }
 
@@ -395,7 +404,7 @@ Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
 		     "pthread_create failed");
 	smp_run(code, sizeof(code), &quick, &r);
-	pthread_join(t, NULL);
+	ctrl_c_done(t);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
 	cr_assert_lt(r.seconds, 5.0,
 		     "Ctrl-C took %.1f s to stop both vCPUs", r.seconds);
@@ -414,8 +423,7 @@ Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 Test(step13, sigterm_keeps_every_byte_printed, .timeout = 30)
 {
 	static const uint8_t code[] = {
-		0xb0, 'a', 0xe6, 0xe9,	/* mov al, 'a'; out 0xe9, al */
-		0xb0, 'b', 0xe6, 0xe9,	/* mov al, 'b'; out 0xe9, al */
+		PRINT_AB_CODE,
 		0xeb, 0xfe,		/* jmp $: no newline, no hlt */
 	};
 	struct ctrl_c c = { .target = pthread_self(), .after = 0.5 };
@@ -426,7 +434,7 @@ Test(step13, sigterm_keeps_every_byte_printed, .timeout = 30)
 	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, &c), 0,
 		     "pthread_create failed");
 	smp_run(code, sizeof(code), &quick, &r);
-	pthread_join(t, NULL);
+	ctrl_c_done(t);
 	cr_assert_eq(r.status, EXIT_TIMEOUT, "status %d:\n%s", r.status, r.err);
 	cr_assert_str_eq(r.out, "ab\nab\n",
 			 "each vCPU printed \"ab\" with no newline before "
@@ -472,7 +480,7 @@ Test(step13, failed_kvm_run_is_reported_per_vcpu, .timeout = 30)
 	smp_run(guest_image, GUEST_SIZE, &quick, &r);
 	cr_assert_eq(r.status, EXIT_SETUP, "status %d:\n%s", r.status, r.err);
 	assert_has(r.err, ": KVM_RUN failed: EIO");
-	cr_assert(strstr(r.err, "vcpu 0: KVM_RUN") || strstr(r.err, "vcpu 1: KVM_RUN"),
+	cr_assert(strstr(r.err, "vcpu 0 (failed)") || strstr(r.err, "vcpu 1 (failed)"),
 		  "%s", r.err);
 	cr_assert_lt(r.seconds, 5.0,
 		     "the run with KVM_RUN failing took %.1f s to end",
@@ -483,23 +491,14 @@ Test(step13, failed_kvm_run_is_reported_per_vcpu, .timeout = 30)
 
 Test(step13, failed_second_vcpu_is_reported, .timeout = 20)
 {
-	struct vcpu cpu;
-	struct capture c;
 	struct vm vm;
-	char *err;
 
 	vm_setup_through(&vm, 9);
 	cr_assert_eq(fault_inject_ioctl(KVM_CREATE_VCPU, EMFILE), 0,
 		     "installing the seccomp filter that fails "
 		     "KVM_CREATE_VCPU with EMFILE failed: %s",
 		     errno_name(errno));
-	capture_begin(&c, 2);
-	cr_assert_eq(vcpu_add(&vm, &cpu, 1), -1,
-		     "vcpu_add did not return -1 when KVM_CREATE_VCPU failed; "
-		     "it must report it and return -1");
-	err = capture_end(&c);
-	assert_has(err, "KVM_CREATE_VCPU failed: EMFILE");
-	free(err);
+	vcpu_add_fails(&vm, 1, "KVM_CREATE_VCPU failed: EMFILE");
 	vm_destroy(&vm);
 }
 
@@ -511,8 +510,8 @@ Test(step13, immediate_exit_makes_kvm_run_return_eintr_at_once, .timeout = 20)
 
 	vm_setup_through(&vm, 9);
 	memcpy(vm.mem + GUEST_LOAD_ADDR, code, sizeof(code));
-	vm.run->immediate_exit = 1;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_RUN, 0UL), -1, "the guest ran");
+	vm.vcpu.run->immediate_exit = 1;
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_RUN, 0UL), -1, "the guest ran");
 	cr_assert_eq(errno, EINTR,
 		     "KVM_RUN with immediate_exit set failed with %s; KVM "
 		     "must return EINTR", errno_name(errno));
@@ -533,7 +532,7 @@ static void *spin_thread(void *arg)
 {
 	struct spinner *s = arg;
 
-	s->ret = ioctl(s->vm->vcpu_fd, KVM_RUN, 0UL);
+	s->ret = ioctl(s->vm->vcpu.fd, KVM_RUN, 0UL);
 	s->err = errno;
 	return NULL;
 }
@@ -555,7 +554,7 @@ Test(step13, a_signal_ends_kvm_run_in_another_thread, .timeout = 20)
 	cr_assert_eq(pthread_create(&t, NULL, spin_thread, &s), 0,
 		     "pthread_create failed");
 	usleep(200000);			/* it is in the guest by now */
-	vm.run->immediate_exit = 1;	/* in case it is not yet */
+	vm.vcpu.run->immediate_exit = 1;	/* in case it is not yet */
 	cr_assert_eq(pthread_kill(t, SIGUSR1), 0,
 		     "pthread_kill failed");
 	cr_assert_eq(pthread_join(t, NULL), 0,
@@ -589,14 +588,14 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 		  "stages 01-03 failed, as they say above");
 	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0, "%s",
 		     strerror(errno));
-	cr_assert(vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 && vcpu_create(&vm) >= 0,
+	cr_assert(vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 && vcpu_create(&vm, &vm.vcpu, 0) >= 0,
 		  "stages 05-06 failed after KVM_CREATE_IRQCHIP, as they say "
 		  "above");
 	fd1 = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
 	cr_assert_geq(fd1, 0,
 		      "KVM_CREATE_VCPU for vCPU 1 failed: %s",
 		      errno_name(errno));
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_MP_STATE, &mp), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_MP_STATE, &mp), 0,
 		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 0: %u", mp.mp_state);
 	cr_assert_eq(ioctl(fd1, KVM_GET_MP_STATE, &mp), 0,
@@ -689,8 +688,8 @@ Test(step13, init_sipi_from_vcpu_0_starts_vcpu_1_at_the_vector, .timeout = 30)
 		  "stages 01-03 failed, as they say above");
 	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0,
 		     "KVM_CREATE_IRQCHIP failed: %s", errno_name(errno));
-	cr_assert(vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 && vcpu_create(&vm) >= 0 &&
-		  vcpu_map_run(&vm) >= 0,
+	cr_assert(vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 && vcpu_create(&vm, &vm.vcpu, 0) >= 0 &&
+		  vcpu_map_run(&vm, &vm.vcpu) >= 0,
 		  "stages 05-07 failed after KVM_CREATE_IRQCHIP, as they say "
 		  "above");
 	memcpy(vm.mem + BSP_CODE, bsp_sends_init_sipi, sizeof(bsp_sends_init_sipi));
@@ -698,7 +697,7 @@ Test(step13, init_sipi_from_vcpu_0_starts_vcpu_1_at_the_vector, .timeout = 30)
 	fd1 = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
 	cr_assert_geq(fd1, 0, "KVM_CREATE_VCPU for vCPU 1 failed: %s",
 		      errno_name(errno));
-	run1 = mmap(NULL, vm.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd1, 0);
+	run1 = mmap(NULL, vm.vcpu.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd1, 0);
 	cr_assert(run1 != MAP_FAILED, "mmap failed: %s", errno_name(errno));
 
 	/*
@@ -713,22 +712,22 @@ Test(step13, init_sipi_from_vcpu_0_starts_vcpu_1_at_the_vector, .timeout = 30)
 	cr_assert_eq(ioctl(fd1, KVM_SET_LAPIC, &lapic), 0,
 		     "KVM_SET_LAPIC failed: %s", errno_name(errno));
 	/* vCPU 0 in real mode at BSP_CODE, DS on the xAPIC page. */
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_GET_SREGS, &sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &sregs), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	sregs.cs.base = 0;
 	sregs.cs.selector = 0;
 	sregs.ds.base = 0xfee00000;
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_SET_SREGS, &sregs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_SET_SREGS, &sregs), 0,
 		     "KVM_SET_SREGS failed: %s", errno_name(errno));
-	cr_assert_eq(ioctl(vm.vcpu_fd, KVM_SET_REGS, &regs), 0,
+	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_SET_REGS, &regs), 0,
 		     "KVM_SET_REGS failed: %s", errno_name(errno));
 
-	cr_assert_eq(run_past_eagain(vm.vcpu_fd, &eagains), 0,
+	cr_assert_eq(run_past_eagain(vm.vcpu.fd, &eagains), 0,
 		     "vCPU 0's KVM_RUN failed: %s", errno_name(errno));
-	cr_assert(vm.run->exit_reason == KVM_EXIT_IO && vm.run->io.port == 0xe9 &&
-		  ((uint8_t *)vm.run)[vm.run->io.data_offset] == '0',
+	cr_assert(vm.vcpu.run->exit_reason == KVM_EXIT_IO && vm.vcpu.run->io.port == 0xe9 &&
+		  ((uint8_t *)vm.vcpu.run)[vm.vcpu.run->io.data_offset] == '0',
 		  "vCPU 0 did not reach its out of '0' (exit %s)",
-		  kvm_exit_name(vm.run->exit_reason));
+		  kvm_exit_name(vm.vcpu.run->exit_reason));
 
 	/* vCPU 1: woken by INIT (EAGAIN), then it runs from the vector. */
 	cr_assert_eq(run_past_eagain(fd1, &eagains), 0,
@@ -752,7 +751,7 @@ Test(step13, init_sipi_from_vcpu_0_starts_vcpu_1_at_the_vector, .timeout = 30)
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 1: %u",
 		     mp.mp_state);
 	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
-	munmap(run1, vm.run_size);
+	munmap(run1, vm.vcpu.run_size);
 	close(fd1);
 	vm_destroy(&vm);
 }

@@ -217,7 +217,7 @@ def readmes(top=TOP):
 
 
 def promoted_stage(step_dir, top=TOP):
-    """The STAGE its Makefile names (the common/ file holding the step's
+    """The STAGE its Makefile names (the common/stages/ file holding the step's
     promoted stage), or None."""
     try:
         lines = read_lines(os.path.join(top, step_dir, 'Makefile'))

@@ -3,15 +3,5 @@
 ; bytes, and no exit until hlt.  plain minus noout, divided by the byte
 ; count, is what one port-I/O exit costs.
 
-bits 64
-
-CONSOLE_PORT equ 0xe9
-
-start:
-	mov dx, CONSOLE_PORT
-	jrcxz .done
-.next:
-	lodsb
-	loop .next
-.done:
-	hlt
+%define NO_OUT
+%include "plain.asm"

@@ -8,7 +8,7 @@
  * KVM_EXIT_MMIO: KVM has decoded the instruction and tells us the
  * address, the width and, for a store, the bytes.  We act as the device:
  * a read of the status register says "ready", a write to the transmit
- * register is a character.  Step 10's run loop (common/vcpu_run.c) runs
+ * register is a character.  Step 10's run loop (common/stages/vcpu_run.c) runs
  * the guest; the UART's exits reach us through its hooks.
  */
 #define _GNU_SOURCE
@@ -142,16 +142,16 @@ coalesced_ring_setup(struct vm *vm, const struct kvm_coalesced_mmio_zone *zone)
 		report_hint("run without --coalesce");
 		return NULL;
 	}
-	if (vm->run_size < offset + PAGE_SIZE) {
+	if (vm->vcpu.run_size < offset + PAGE_SIZE) {
 		report("the vCPU mapping (%zu bytes) has no ring page",
-		       vm->run_size);
+		       vm->vcpu.run_size);
 		return NULL;
 	}
 	if (ioctl(vm->fd, KVM_REGISTER_COALESCED_MMIO, zone) < 0) {
 		report_errno("KVM_REGISTER_COALESCED_MMIO", errno);
 		return NULL;
 	}
-	return (struct kvm_coalesced_mmio_ring *)((uint8_t *)vm->run + offset);
+	return (struct kvm_coalesced_mmio_ring *)((uint8_t *)vm->vcpu.run + offset);
 }
 /* endregion: coalesced_ring_setup */
 
@@ -213,7 +213,7 @@ int uart_vcpu_run(struct vm *vm, const struct run_options *opt,
 		*stats = (struct run_stats){ 0 };
 		return EXIT_SETUP;
 	}
-	return vcpu_run(vm, &with_uart, stats);
+	return vcpu_run(vm, &vm->vcpu, &with_uart, stats);
 }
 /* endregion: uart_vcpu_run */
 
@@ -252,9 +252,8 @@ int main(int argc, char **argv)
 	struct run_stats stats;
 	int status;
 
-	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
+	if (run_prepare(&opt) < 0)
 		return EXIT_SETUP;			/* before any fd is made */
-	opt.out = stdout;	/* the guarded stream std_streams_prepare() made */
 	options_parse(argc, argv, &opt, &uart);
 	if (vm_build(&vm) < 0 ||			/* 01-09 */
 	    guest_load(&vm, guest_image,		/* 10 */

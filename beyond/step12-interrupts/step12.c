@@ -9,7 +9,7 @@
  * and when it cannot we ask KVM to tell us as soon as it can
  * (request_interrupt_window).  With no interrupt controller in the
  * kernel, the guest's hlt comes back to us: we wait for the next tick.
- * Step 10's run loop (common/vcpu_run.c) runs the guest; the tick's
+ * Step 10's run loop (common/stages/vcpu_run.c) runs the guest; the tick's
  * exits and its injection reach us through its hooks.
  *
  * step12 --irqchip takes the other route: KVM emulates the PIC and the
@@ -103,37 +103,37 @@ static void tick_wait(void)
  * (IF set, no interrupt shadow, nothing else being delivered), else ask
  * KVM to exit with KVM_EXIT_IRQ_WINDOW_OPEN as soon as it can.
  */
-static int tick_inject(struct vm *vm, struct ticker *t)
+static int tick_inject(struct vcpu *vcpu, struct ticker *t)
 {
 	struct kvm_interrupt irq = { .irq = t->vector };
 
-	if (vm->run->ready_for_interrupt_injection && tick_pending) {
+	if (vcpu->run->ready_for_interrupt_injection && tick_pending) {
 		tick_pending = 0;	/* a tick that comes now merges: one flag */
-		if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
+		if (ioctl(vcpu->fd, KVM_INTERRUPT, &irq) < 0)
 			return report_errno("KVM_INTERRUPT", errno);
 		t->injected++;
 	}
-	vm->run->request_interrupt_window = tick_pending;
+	vcpu->run->request_interrupt_window = tick_pending;
 	return 0;
 }
 /* endregion: tick_inject */
 
 /* region: tick_enter */
 /* Before each KVM_RUN: the timer on the first, then a pending tick. */
-int tick_enter(void *ctx, struct vm *vm, struct run_stats *stats)
+int tick_enter(void *ctx, struct vcpu *vcpu, struct run_stats *stats)
 {
 	struct ticker *t = ctx;
 
 	(void)stats;
-	if (!t->armed && tick_timer_arm(t, vm->run) < 0)
+	if (!t->armed && tick_timer_arm(t, vcpu->run) < 0)
 		return -1;
-	vm->run->immediate_exit = 0;	/* a tick set it: the handlers set it again */
+	vcpu->run->immediate_exit = 0;	/* a tick set it: the handlers set it again */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (stop_signal) {
-		vm->run->immediate_exit = 1;	/* a stop is not forgotten */
+		vcpu->run->immediate_exit = 1;	/* a stop is not forgotten */
 		return 0;
 	}
-	return tick_inject(vm, t);
+	return tick_inject(vcpu, t);
 }
 /* endregion: tick_enter */
 
@@ -217,7 +217,7 @@ int tick_vcpu_run(struct vm *vm, const struct run_options *opt,
 
 	with_ticks.hooks = t->in_kernel ? &in_kernel : &hooks;
 	t->armed = 0;
-	return vcpu_run(vm, &with_ticks, stats);
+	return vcpu_run(vm, &vm->vcpu, &with_ticks, stats);
 }
 /* endregion: tick_vcpu_run */
 
@@ -267,10 +267,10 @@ int irqchip_vm_build(struct vm *vm)
 	    irqchip_create(vm) < 0 ||			/* 12, before 06 */
 	    vm_set_tss_addr(vm) < 0 ||			/* 04 */
 	    vm_memory_add(vm, GUEST_MEM_SIZE) < 0 ||	/* 05 */
-	    vcpu_create(vm) < 0 ||			/* 06 */
-	    vcpu_map_run(vm) < 0 ||			/* 07 */
-	    vcpu_enter_long_mode(vm) < 0 ||		/* 08 */
-	    vcpu_regs_set(vm) < 0)			/* 09 */
+	    vcpu_create(vm, &vm->vcpu, 0) < 0 ||	/* 06 */
+	    vcpu_map_run(vm, &vm->vcpu) < 0 ||		/* 07 */
+	    vcpu_enter_long_mode(vm, &vm->vcpu) < 0 ||	/* 08 */
+	    vcpu_regs_set(&vm->vcpu) < 0)		/* 09 */
 		return -1;
 	return 0;
 }
@@ -343,9 +343,8 @@ int main(int argc, char **argv)
 	struct run_stats stats;
 	int status;
 
-	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
+	if (run_prepare(&opt) < 0)
 		return EXIT_SETUP;			/* before any fd is made */
-	opt.out = stdout;	/* the guarded stream std_streams_prepare() made */
 	options_parse(argc, argv, &opt, &t);
 	if ((t.in_kernel ? irqchip_vm_build(&vm) :	/* 01-09 (and 12) */
 	     vm_build(&vm)) < 0 ||

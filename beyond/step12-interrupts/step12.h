@@ -54,7 +54,7 @@ struct ticker {
  * goes on; EXIT_ACTION_PASS for the rest.  Both are pure enough for
  * tests to hand them made-up kvm_runs.
  */
-int tick_enter(void *ctx, struct vm *vm, struct run_stats *stats);
+int tick_enter(void *ctx, struct vcpu *vcpu, struct run_stats *stats);
 enum exit_action tick_exit(void *ctx, struct kvm_run *run, FILE *out,
 			   struct run_stats *stats);
 

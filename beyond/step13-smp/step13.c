@@ -5,12 +5,12 @@
  * A vCPU is a file descriptor, and KVM_RUN on it occupies the calling
  * thread for as long as the guest runs.  So a VMM with two vCPUs runs
  * two threads, one KVM_RUN loop each, sharing the guest's memory.  We
- * create vCPU 1 beside stage 06's vCPU 0, give it the same long mode and
- * its own stack, and start both at the same code.  Their console lines
- * are gathered per vCPU and printed whole; stopping them means kicking
- * each thread out of KVM_RUN with immediate_exit and a signal.  Each
- * thread's exits go through step 10's exit_handle(), and the stop
- * signals and the timeout are step 10's (stop_signals.c).
+ * create vCPU 1 beside stage 06's vCPU 0 with stages 06-08, give it its
+ * own stack, and start both at the same code.  Each thread runs step
+ * 10's vcpu_run(); their console lines are gathered per vCPU and printed
+ * whole.  The main thread owns step 10's stop signals and the timeout
+ * (stop_signals.c), and stops the threads by kicking each out of KVM_RUN
+ * with immediate_exit and a signal.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,12 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "dump.h"
-#include "kvm_names.h"
 #include "report.h"
 #include "run.h"
 #include "std_streams.h"
@@ -52,13 +48,14 @@ int smp_guest_load(struct vm *vm, const uint8_t *image, size_t size)
 
 /* region: vcpu_apic_id_set */
 /*
- * Stage 13, part 0: write id into the APIC id fields of the CPUID that
- * vcpu_fd was given (stage 06's table: the same for every vCPU), and set
- * it again.  KVM takes these fields as they come (kvm_cpuid() does not
+ * Stage 13, part 0: write vcpu->id into the APIC id fields of the CPUID
+ * it was given (stage 06's table: the same for every vCPU), and set it
+ * again.  KVM takes these fields as they come (kvm_cpuid() does not
  * patch them): only the VMM makes them differ per vCPU.
  */
-int vcpu_apic_id_set(int vcpu_fd, int id)
+int vcpu_apic_id_set(const struct vcpu *vcpu)
 {
+	int id = vcpu->id;
 	struct kvm_cpuid2 *cpuid = NULL;
 	int err = E2BIG;
 
@@ -68,7 +65,7 @@ int vcpu_apic_id_set(int vcpu_fd, int id)
 		if (!cpuid)
 			return report_errno("calloc", ENOMEM);
 		cpuid->nent = nent;
-		err = ioctl(vcpu_fd, KVM_GET_CPUID2, cpuid) < 0 ? errno : 0;
+		err = ioctl(vcpu->fd, KVM_GET_CPUID2, cpuid) < 0 ? errno : 0;
 	}
 	if (err) {
 		free(cpuid);
@@ -84,19 +81,19 @@ int vcpu_apic_id_set(int vcpu_fd, int id)
 		if (e->function == CPUID_TOPOLOGY || e->function == CPUID_TOPOLOGY_V2)
 			e->edx = (uint32_t)id;		/* x2APIC id, every subleaf */
 	}
-	err = ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid) < 0 ? errno : 0;
+	err = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0 ? errno : 0;
 	free(cpuid);
 	if (err)
 		return report_errno("KVM_SET_CPUID2", err);
-	stage_say(13, "KVM_SET_CPUID2: vcpu fd %d, APIC id %d in its CPUID", vcpu_fd,
+	stage_say(13, "KVM_SET_CPUID2: vcpu %d, APIC id %d in its CPUID", id,
 		  id);
 	return 0;
 }
 /* endregion: vcpu_apic_id_set */
 
 /* region: vcpu_add */
-/* Stage 13, part 1: vCPU id, in the same mode as vCPU 0 (vm->vcpu_fd). */
-int vcpu_add(struct vm *vm, struct vcpu *cpu, int id)
+/* Stage 13, part 1: vCPU id, made as stages 06-08 made vCPU 0. */
+int vcpu_add(struct vm *vm, struct vcpu *vcpu, int id)
 {
 	struct kvm_regs regs = {
 		.rip = GUEST_LOAD_ADDR,		/* the same code as vCPU 0 */
@@ -104,61 +101,20 @@ int vcpu_add(struct vm *vm, struct vcpu *cpu, int id)
 		.rdi = (uint64_t)id,		/* tells the guest who it is */
 		.rflags = RFLAGS_RESERVED_1,
 	};
-	struct kvm_sregs mode, sregs;
-	void *run;
 
-	*cpu = (struct vcpu){ .id = id, .fd = -1 };
-	cpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
-	if (cpu->fd < 0)
-		return report_errno("KVM_CREATE_VCPU", errno);
-	if (vcpu_cpuid_set(vm, cpu->fd) < 0 ||	/* as stage 06 did for vCPU 0 */
-	    vcpu_apic_id_set(cpu->fd, id) < 0)	/* but with its own APIC id */
+	if (vcpu_create(vm, vcpu, id) < 0 ||		/* 06: its fd, CPUID */
+	    vcpu_apic_id_set(vcpu) < 0 ||		/* 13: its own APIC id */
+	    vcpu_map_run(vm, vcpu) < 0 ||		/* 07: its kvm_run */
+	    vcpu_enter_long_mode(vm, vcpu) < 0)		/* 08: vCPU 0's mode */
 		return -1;
-	run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   cpu->fd, 0);
-	if (run == MAP_FAILED)
-		return report_errno("mmap", errno);
-	cpu->run = run;
-	cpu->run_size = vm->run_size;
-
-	/* Long mode as stage 08 set it on vCPU 0: control registers,
-	 * page tables, GDT, segments.  The rest stays vCPU 1's own. */
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &mode) < 0 ||
-	    ioctl(cpu->fd, KVM_GET_SREGS, &sregs) < 0)
-		return report_errno("KVM_GET_SREGS", errno);
-	sregs.cr0 = mode.cr0;
-	sregs.cr3 = mode.cr3;
-	sregs.cr4 = mode.cr4;
-	sregs.efer = mode.efer;
-	sregs.gdt = mode.gdt;
-	sregs.cs = mode.cs;
-	sregs.ds = mode.ds;
-	sregs.es = mode.es;
-	sregs.fs = mode.fs;
-	sregs.gs = mode.gs;
-	sregs.ss = mode.ss;
-	if (ioctl(cpu->fd, KVM_SET_SREGS, &sregs) < 0)
-		return report_errno("KVM_SET_SREGS", errno);
-	if (ioctl(cpu->fd, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)	/* 09, with its stack */
 		return report_errno("KVM_SET_REGS", errno);
-	stage_say(13, "vcpu %d: fd %d, its CPUID and kvm_run, long mode as vcpu 0; "
-		  "RIP=0x%llx RSP=0x%llx RDI=%llu", id, cpu->fd,
+	stage_say(13, "vcpu %d: RIP=0x%llx RSP=0x%llx RDI=%llu", id,
 		  (unsigned long long)regs.rip, (unsigned long long)regs.rsp,
 		  (unsigned long long)regs.rdi);
 	return 0;
 }
 /* endregion: vcpu_add */
-
-/* Release what vcpu_add() made; safe on a partial one. */
-static void vcpu_release(struct vcpu *cpu)
-{
-	if (cpu->run)
-		munmap(cpu->run, cpu->run_size);
-	if (cpu->fd >= 0)
-		close(cpu->fd);
-	cpu->run = NULL;
-	cpu->fd = -1;
-}
 
 /* region: console_put */
 void console_put(struct console *c, int cpu, const uint8_t *data, size_t len)
@@ -194,99 +150,84 @@ void console_flush(struct console *c)
 static enum exit_action console_exit(void *ctx, struct kvm_run *run, FILE *out,
 				     struct run_stats *stats)
 {
-	struct vcpu *cpu = ctx;
+	struct cpu *cpu = ctx;
 	typeof(run->io) io = run->io;	/* copy once: the guest chose these */
 	size_t bytes = (size_t)io.size * io.count;
+	size_t run_size = cpu->vcpu->run_size;
 
 	(void)out;
 	if (run->exit_reason != KVM_EXIT_IO || io.port != CONSOLE_PORT ||
-	    io.direction != KVM_EXIT_IO_OUT ||
-	    io.data_offset > cpu->run_size ||
-	    bytes > cpu->run_size - io.data_offset)
+	    io.direction != KVM_EXIT_IO_OUT || io.data_offset > run_size ||
+	    bytes > run_size - io.data_offset)
 		return EXIT_ACTION_PASS;	/* step 10 handles or refuses it */
-	console_put(cpu->console, cpu->id, (uint8_t *)run + io.data_offset,
-		    bytes);
+	console_put(cpu->console, cpu->vcpu->id,
+		    (uint8_t *)run + io.data_offset, bytes);
 	stats->out_bytes += bytes;
 	return EXIT_ACTION_CONTINUE;
 }
 /* endregion: console_exit */
 
 /*
- * Stopping.  A stop signal (step 10's handler: stop_signal, the timeout's
- * SIGALRM included) goes to the main thread, as the vCPU threads block
- * them; `stopping` tells the threads why KVM_RUN returned EINTR when the
- * main thread stops them for another reason (one vCPU failed).  A kick is
- * immediate_exit (KVM_RUN returns at once if the thread is about to enter
- * it), then SIGUSR1 to the thread (it returns if the thread is inside).
+ * Stopping.  The stop signals (step 10's handler, the timeout's SIGALRM
+ * included) go to the main thread, as the vCPU threads block them.  To
+ * stop a thread, the main thread kicks it: immediate_exit (KVM_RUN
+ * returns at once if the thread is about to enter it), then SIGUSR1 (it
+ * returns if the thread is inside), whose handler, on that thread, sets
+ * stop_signal if no stop signal has: vcpu_run() then ends, stopped.
  */
-static int stopping;		/* between threads: __atomic_* only */
-
 static void kick_handler(int sig)
 {
-	(void)sig;	/* its only job: to interrupt KVM_RUN */
+	if (!stop_signal)
+		stop_signal = sig;
 }
 
 /* region: vcpu_thread */
-/* One vCPU's run loop, on its own thread: KVM_RUN until hlt or a stop. */
+/* One vCPU's thread: step 10's run loop, with this chapter's console. */
 static void *vcpu_thread(void *arg)
 {
-	struct vcpu *cpu = arg;
+	struct cpu *cpu = arg;
 	const struct run_hooks hooks = { .exit = console_exit, .ctx = cpu };
-	const struct run_options opt = { .out = cpu->console->out, .hooks = &hooks };
-	enum exit_action action = EXIT_ACTION_CONTINUE;
-	int status = EXIT_SUCCESS;
-	char call[32];
+	const struct run_options opt = {
+		.out = cpu->console->out, .hooks = &hooks,
+		.kicked = 1,	/* the main thread stops us, and reports */
+	};
+	int status = vcpu_run(cpu->vm, cpu->vcpu, &opt, &cpu->stats);
 
-	while (action == EXIT_ACTION_CONTINUE) {
-		if (ioctl(cpu->fd, KVM_RUN, 0UL) < 0) {
-			int err = errno;
-
-			if (err == EINTR && (stop_signal ||
-			    __atomic_load_n(&stopping, __ATOMIC_SEQ_CST))) {
-				status = EXIT_TIMEOUT;	/* kicked: stop */
-				break;
-			}
-			if (err == EINTR || err == EAGAIN)
-				continue;
-			snprintf(call, sizeof(call), "vcpu %d: KVM_RUN", cpu->id);
-			status = EXIT_SETUP;
-			report_errno(call, err);
-			break;
-		}
-		action = exit_handle(cpu->run, cpu->run_size, &opt, &cpu->stats);
-		if (action == EXIT_ACTION_FAIL)
-			status = EXIT_GUEST;
-		if (ferror(opt.out)) {		/* a full disk, a closed pipe */
-			status = EXIT_SETUP;
-			break;
-		}
-	}
+	pthread_mutex_lock(cpu->lock);
 	cpu->status = status;
-	__atomic_store_n(&cpu->done, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(cpu->lock);
 	sem_post(cpu->finished);
 	return NULL;
 }
 /* endregion: vcpu_thread */
 
 /* region: vcpus_stop */
-/* Kick every vCPU thread that is still running out of KVM_RUN. */
-static void vcpus_stop(struct vcpu *cpus, int n)
+/* Kick every vCPU thread out of KVM_RUN; one that is done ignores it. */
+static void vcpus_stop(struct cpu *cpus, int n)
 {
-	__atomic_store_n(&stopping, 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < n; i++) {
-		if (__atomic_load_n(&cpus[i].done, __ATOMIC_ACQUIRE))
-			continue;
-		__atomic_store_n(&cpus[i].run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		cpus[i].vcpu->run->immediate_exit = 1;
 		pthread_kill(cpus[i].thread, SIGUSR1);
 	}
 }
 /* endregion: vcpus_stop */
 
+/* What vcpu_run() returned on cpu's thread, or -1 while it runs. */
+static int cpu_status(struct cpu *cpu)
+{
+	int status;
+
+	pthread_mutex_lock(cpu->lock);
+	status = cpu->status;
+	pthread_mutex_unlock(cpu->lock);
+	return status;
+}
+
 /*
  * Wait until every vCPU is done, one fails, or a stop signal (the
  * timeout's included) comes; returns the run's status so far.
  */
-static int vcpus_wait(struct vcpu *cpus, int n, sem_t *finished)
+static int vcpus_wait(struct cpu *cpus, int n, sem_t *finished)
 {
 	for (int left = n; left > 0; ) {
 		int r = sem_wait(finished);	/* a stop signal: EINTR */
@@ -296,33 +237,36 @@ static int vcpus_wait(struct vcpu *cpus, int n, sem_t *finished)
 		if (r < 0)
 			continue;
 		left--;
-		for (int i = 0; i < n; i++)
-			if (__atomic_load_n(&cpus[i].done, __ATOMIC_ACQUIRE) &&
-			    cpus[i].status != EXIT_SUCCESS)
-				return cpus[i].status;	/* one failed: stop all */
+		for (int i = 0; i < n; i++) {
+			int status = cpu_status(&cpus[i]);
+
+			if (status != -1 && status != EXIT_SUCCESS)
+				return status;	/* one failed: stop all */
+		}
 	}
 	return EXIT_SUCCESS;
 }
 
 /* region: vcpus_run */
 /* Stage 13, part 2: one thread per vCPU, until all halt or one fails. */
-int vcpus_run(struct vm *vm, struct vcpu *cpus, int n,
+int vcpus_run(struct vm *vm, struct cpu *cpus, int n,
 	      const struct run_options *opt)
 {
 	struct sigaction kick = { .sa_handler = kick_handler };	/* no SA_RESTART */
 	struct sigaction old_kick;
 	struct stop_saved saved;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	sigset_t block, old_mask;
 	sem_t finished;
 	int started = 0, status = EXIT_SUCCESS, err = 0;
 
-	__atomic_store_n(&stopping, 0, __ATOMIC_SEQ_CST);
 	sigemptyset(&kick.sa_mask);
 	if (sigaction(SIGUSR1, &kick, &old_kick) < 0) {
 		report_errno("sigaction", errno);
 		return EXIT_SETUP;
 	}
-	if (stop_signals_arm(vm, opt->timeout, &saved) < 0) {
+	/* Here a stop signal sets vCPU 0's immediate_exit; the kick, both. */
+	if (stop_signals_arm(vm, cpus[0].vcpu, opt->timeout, &saved) < 0) {
 		sigaction(SIGUSR1, &old_kick, NULL);
 		return EXIT_SETUP;
 	}
@@ -336,8 +280,10 @@ int vcpus_run(struct vm *vm, struct vcpu *cpus, int n,
 	sigaddset(&block, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &block, &old_mask);
 	for (; started < n; started++) {
+		cpus[started].vm = vm;
 		cpus[started].finished = &finished;
-		cpus[started].stats = (struct run_stats){ 0 };
+		cpus[started].lock = &lock;
+		cpus[started].status = -1;
 		err = pthread_create(&cpus[started].thread, NULL, vcpu_thread,
 				     &cpus[started]);
 		if (err)
@@ -356,18 +302,18 @@ int vcpus_run(struct vm *vm, struct vcpu *cpus, int n,
 		pthread_join(cpus[i].thread, NULL);
 	console_flush(cpus[0].console);
 	fflush(opt->out);
-	stop_signals_disarm(vm, &saved);
+	stop_signals_disarm(cpus[0].vcpu, &saved);
 	sigaction(SIGUSR1, &old_kick, NULL);
 	sem_destroy(&finished);
 
 	if (status == EXIT_TIMEOUT)
 		stop_report(opt->timeout);
-	for (int i = 0; i < started && status != EXIT_SUCCESS &&
-			status != EXIT_SETUP; i++) {
-		fprintf(stderr, "vcpu %d (%s):\n", cpus[i].id,
+	for (int i = 0; i < started && status != EXIT_SUCCESS; i++) {
+		fprintf(stderr, "vcpu %d (%s):\n", cpus[i].vcpu->id,
 			cpus[i].status == EXIT_SUCCESS ? "halted" :
 			cpus[i].status == EXIT_TIMEOUT ? "stopped" : "failed");
-		vcpu_fd_dump(stderr, vm, cpus[i].fd);
+		if (status != EXIT_SETUP)
+			vcpu_dump(stderr, vm, cpus[i].vcpu);
 	}
 	return status;
 }
@@ -400,7 +346,11 @@ int main(int argc, char **argv)
 	struct vm vm = VM_EMPTY;
 	struct run_options opt = { .timeout = DEFAULT_TIMEOUT_SECONDS };
 	struct console console = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct vcpu cpus[NR_VCPUS] = { { .fd = -1 }, { .fd = -1 } };
+	struct vcpu vcpu1 = VCPU_EMPTY;		/* vCPU 0 is vm.vcpu */
+	struct cpu cpus[NR_VCPUS] = {
+		{ .vcpu = &vm.vcpu, .console = &console },
+		{ .vcpu = &vcpu1, .console = &console },
+	};
 	uint64_t counter;
 	int status;
 
@@ -409,18 +359,15 @@ int main(int argc, char **argv)
 	opt.out = console.out = stdout;	/* the guarded stream, made now */
 	options_parse(argc, argv, &opt);
 	if (vm_build(&vm) < 0 ||			/* 01-09: vCPU 0 */
-	    vcpu_apic_id_set(vm.vcpu_fd, 0) < 0 ||	/* 13: its APIC id */
+	    vcpu_apic_id_set(&vm.vcpu) < 0 ||		/* 13: its APIC id */
 	    smp_guest_load(&vm, guest_image,		/* 13: this chapter */
 			   guest_image_end - guest_image) < 0 ||
-	    vcpu_add(&vm, &cpus[1], 1) < 0) {		/* 13: vCPU 1 */
-		vcpu_release(&cpus[1]);
+	    vcpu_add(&vm, &vcpu1, 1) < 0) {		/* 13: vCPU 1 */
+		vcpu_destroy(&vcpu1);
 		vm_destroy(&vm);
 		stdout_finish();
 		return EXIT_SETUP;
 	}
-	cpus[0] = (struct vcpu){ .id = 0, .fd = vm.vcpu_fd, .run = vm.run,
-				 .run_size = vm.run_size };
-	cpus[0].console = cpus[1].console = &console;
 	stage_say(13, "%d threads, one KVM_RUN loop each", NR_VCPUS);
 	fflush(stdout);
 	status = vcpus_run(&vm, cpus, NR_VCPUS, &opt);		/* 13 */
@@ -435,7 +382,7 @@ int main(int argc, char **argv)
 			  "%llu = %d x %d", COUNTER_ADDR,
 			  (unsigned long long)counter, NR_VCPUS, ADDS_PER_CPU);
 	}
-	vcpu_release(&cpus[1]);
+	vcpu_destroy(&vcpu1);
 	vm_destroy(&vm);
 	if (stdout_finish() < 0 && status != EXIT_GUEST)
 		status = EXIT_SETUP;			/* the output was lost */

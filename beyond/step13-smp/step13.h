@@ -47,27 +47,26 @@ struct console {
 };
 
 /* One vCPU and the thread that runs it. */
-struct vcpu {
-	int id;			/* its KVM_CREATE_VCPU id, and its number */
-	int fd;
-	struct kvm_run *run;
-	size_t run_size;
-	pthread_t thread;
+struct cpu {
+	struct vcpu *vcpu;	/* vm->vcpu for vCPU 0, vcpu_add()'s for vCPU 1 */
 	struct console *console;
+	struct vm *vm;		/* vcpus_run() sets the rest */
+	pthread_t thread;
 	sem_t *finished;	/* posted when the thread is done */
-	int status;		/* EXIT_SUCCESS on hlt, or why it stopped */
-	int done;		/* set (atomically) when status is final */
+	pthread_mutex_t *lock;	/* guards status while the thread runs */
+	int status;		/* vcpu_run()'s result; -1 while it runs */
 	struct run_stats stats;	/* its exits, counted by exit_handle() */
 };
 
 /* Copy the guest to GUEST_LOAD_ADDR; -1 after reporting if too large. */
 int smp_guest_load(struct vm *vm, const uint8_t *image, size_t size);
 
-/* Stage 13, part 0: give vcpu_fd's CPUID the APIC id id; -1 after reporting. */
-int vcpu_apic_id_set(int vcpu_fd, int id);
+/* Stage 13, part 0: put vcpu->id in its CPUID's APIC id; -1 after reporting. */
+int vcpu_apic_id_set(const struct vcpu *vcpu);
 
-/* Stage 13, part 1: vCPU id, in the same mode as vCPU 0 (vm->vcpu_fd). */
-int vcpu_add(struct vm *vm, struct vcpu *cpu, int id);
+/* Stage 13, part 1: vCPU id as stages 06-08 made vCPU 0, with its own
+ * APIC id, stack and RDI = id; -1 after reporting (vcpu_destroy() it). */
+int vcpu_add(struct vm *vm, struct vcpu *vcpu, int id);
 
 /* Put len bytes that vCPU cpu wrote to the console, line by line. */
 void console_put(struct console *c, int cpu, const uint8_t *data, size_t len);
@@ -76,11 +75,12 @@ void console_put(struct console *c, int cpu, const uint8_t *data, size_t len);
 void console_flush(struct console *c);
 
 /*
- * Stage 13, part 2: run every vCPU in cpus[0..n) on its own thread
- * until all halt, one fails, or a stop (opt->timeout, a stop signal).  Returns EXIT_SUCCESS, or
- * EXIT_GUEST, EXIT_TIMEOUT or EXIT_SETUP, having explained why.
+ * Stage 13, part 2: run every vCPU in cpus[0..n) on its own thread, each
+ * through step 10's vcpu_run(), until all halt, one fails, or a stop
+ * (opt->timeout, a stop signal).  Returns EXIT_SUCCESS, or EXIT_GUEST,
+ * EXIT_TIMEOUT or EXIT_SETUP, having explained why.
  */
-int vcpus_run(struct vm *vm, struct vcpu *cpus, int n,
+int vcpus_run(struct vm *vm, struct cpu *cpus, int n,
 	      const struct run_options *opt);
 
 #endif

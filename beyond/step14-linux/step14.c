@@ -74,13 +74,13 @@ int cpuid_hypervisor_set(struct vm *vm)
 	if (!cpuid)
 		return report_errno("calloc", errno);
 	cpuid->nent = CPUID_ENTRIES_MAX;
-	if (ioctl(vm->vcpu_fd, KVM_GET_CPUID2, cpuid) < 0) {
+	if (ioctl(vm->vcpu.fd, KVM_GET_CPUID2, cpuid) < 0) {
 		err = report_errno("KVM_GET_CPUID2", errno);
 	} else {
 		for (uint32_t i = 0; i < cpuid->nent; i++)
 			if (cpuid->entries[i].function == CPUID_FEATURES)
 				cpuid->entries[i].ecx |= CPUID_1_ECX_HYPERVISOR;
-		if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)
+		if (ioctl(vm->vcpu.fd, KVM_SET_CPUID2, cpuid) < 0)
 			err = report_errno("KVM_SET_CPUID2", errno);
 	}
 	free(cpuid);
@@ -100,10 +100,10 @@ static int linux_vm_build(struct vm *vm)
 	    vm_set_tss_addr(vm) < 0 ||			/* 04 */
 	    linux_irqchip_create(vm) < 0 ||			/* 14: before any vCPU */
 	    vm_memory_add(vm, LINUX_MEM_SIZE) < 0 ||	/* 05 */
-	    vcpu_create(vm) < 0 ||			/* 06 */
+	    vcpu_create(vm, &vm->vcpu, 0) < 0 ||	/* 06 */
 	    cpuid_hypervisor_set(vm) < 0 ||		/* 14 */
-	    vcpu_map_run(vm) < 0 ||			/* 07 */
-	    vcpu_enter_long_mode(vm) < 0)		/* 08 */
+	    vcpu_map_run(vm, &vm->vcpu) < 0 ||		/* 07 */
+	    vcpu_enter_long_mode(vm, &vm->vcpu) < 0)	/* 08 */
 		return -1;
 	return 0;
 }
@@ -195,16 +195,16 @@ int linux_enter(struct vm *vm)
 	};
 	struct kvm_sregs sregs;
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+	if (ioctl(vm->vcpu.fd, KVM_GET_SREGS, &sregs) < 0)
 		return report_errno("KVM_GET_SREGS", errno);
 	sregs.cs.selector = BOOT_CS;
 	sregs.ds.selector = sregs.es.selector = sregs.ss.selector = BOOT_DS;
 	gdt[BOOT_CS / 8] = gdt_entry_from_segment(&sregs.cs);
 	gdt[BOOT_DS / 8] = gdt_entry_from_segment(&sregs.ds);
 	sregs.gdt.limit = BOOT_DS + 8 - 1;
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+	if (ioctl(vm->vcpu.fd, KVM_SET_SREGS, &sregs) < 0)
 		return report_sregs_refused(&sregs, errno);
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(vm->vcpu.fd, KVM_SET_REGS, &regs) < 0)
 		return report_errno("KVM_SET_REGS", errno);
 	stage_say(14, "64-bit entry: RIP=0x%llx RSI=0x%llx, CS=0x%x DS=0x%x",
 		  (unsigned long long)regs.rip, (unsigned long long)regs.rsi,
@@ -313,8 +313,8 @@ enum exit_action machine_exit(void *ctx, struct kvm_run *run, FILE *out,
 	if (run->exit_reason != KVM_EXIT_IO)
 		return EXIT_ACTION_PASS;	/* shutdown, failures: step 10 */
 	stats->io_exits++;
-	if (io.data_offset > m->vm->run_size ||
-	    bytes > m->vm->run_size - io.data_offset) {
+	if (io.data_offset > m->vm->vcpu.run_size ||
+	    bytes > m->vm->vcpu.run_size - io.data_offset) {
 		report("KVM_EXIT_IO data (offset %llu, %zu bytes) is outside "
 		       "kvm_run", (unsigned long long)io.data_offset, bytes);
 		return EXIT_ACTION_FAIL;
@@ -352,7 +352,7 @@ int linux_run(struct machine *m, const struct run_options *opt,
 	struct run_options with_machine = *opt;
 
 	with_machine.hooks = &hooks;
-	return vcpu_run(m->vm, &with_machine, stats);
+	return vcpu_run(m->vm, &m->vm->vcpu, &with_machine, stats);
 }
 /* endregion: linux_run */
 
@@ -433,9 +433,8 @@ int main(int argc, char **argv)
 	char cmdline[4096];
 	int status;
 
-	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
+	if (run_prepare(&opt) < 0)
 		return EXIT_SETUP;			/* before any fd is made */
-	opt.out = stdout;	/* the guarded stream std_streams_prepare() made */
 	options_parse(argc, argv, &opt, &lo);
 	snprintf(cmdline, sizeof(cmdline), "%s%s%s", CMDLINE_DEFAULT,
 		 *lo.append ? " " : "", lo.append);

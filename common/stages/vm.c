@@ -13,12 +13,18 @@ const char *kvm_device_path(void)
 	return path && *path ? path : "/dev/kvm";
 }
 
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->run_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	*vcpu = (struct vcpu)VCPU_EMPTY;
+}
+
 void vm_destroy(struct vm *vm)
 {
-	if (vm->run)
-		munmap(vm->run, vm->run_size);
-	if (vm->vcpu_fd >= 0)
-		close(vm->vcpu_fd);
+	vcpu_destroy(&vm->vcpu);
 	if (vm->fd >= 0)
 		close(vm->fd);		/* the kernel drops the memory slot */
 	if (vm->mem)

@@ -32,14 +32,15 @@ struct stop_saved {
 int stop_signals_block(void);
 
 /*
- * Check that KVM has immediate_exit, catch the stop signals for vm's
- * kvm_run, start the timer (timeout seconds; 0: none) and unblock them.
+ * Check that vm's KVM has immediate_exit, catch the stop signals for
+ * vcpu's kvm_run, start the timer (timeout seconds; 0: none) and unblock them.
  * Returns 0, or -1 after reporting, with nothing left installed.
  */
-int stop_signals_arm(struct vm *vm, double timeout, struct stop_saved *saved);
+int stop_signals_arm(struct vm *vm, struct vcpu *vcpu, double timeout,
+		     struct stop_saved *saved);
 
 /* Timer off, signal mask and handlers as they were, immediate_exit 0. */
-void stop_signals_disarm(struct vm *vm, const struct stop_saved *saved);
+void stop_signals_disarm(struct vcpu *vcpu, const struct stop_saved *saved);
 
 /* Say which signal stopped the guest: the timeout's, or whose. */
 void stop_report(double timeout);

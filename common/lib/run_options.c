@@ -8,6 +8,7 @@
 #include "report.h"
 #include "run.h"
 #include "std_streams.h"
+#include "stop_signals.h"
 #include "trace.h"
 
 int run_option(int argc, char **argv, int *i, struct run_options *opt,
@@ -35,4 +36,12 @@ void run_option_refuse(const char *arg, void (*usage)(FILE *to))
 	report("unexpected argument '%s'", arg);
 	usage(stderr);
 	exit(EXIT_USAGE);
+}
+
+int run_prepare(struct run_options *opt)
+{
+	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
+		return -1;
+	opt->out = stdout;
+	return 0;
 }

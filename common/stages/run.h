@@ -2,7 +2,7 @@
 /*
  * run.h: stage 10, the run loop.  Step 10 writes it (guest_load,
  * vcpu_run, exit_handle); the chapters in beyond/ call its promoted copy,
- * common/vcpu_run.c, and add their own exits through struct run_hooks.
+ * common/stages/vcpu_run.c, and add their own exits through struct run_hooks.
  */
 #ifndef RUN_H
 #define RUN_H
@@ -68,7 +68,7 @@ struct port_device {
  * writes out what its rings still hold).
  */
 struct run_hooks {
-	int (*enter)(void *ctx, struct vm *vm, struct run_stats *stats);
+	int (*enter)(void *ctx, struct vcpu *vcpu, struct run_stats *stats);
 	enum exit_action (*exit)(void *ctx, struct kvm_run *run, FILE *out,
 				 struct run_stats *stats);
 	void (*leave)(void *ctx, FILE *out, struct run_stats *stats);
@@ -80,6 +80,12 @@ struct run_options {
 	double timeout;		/* seconds; 0 waits for ever */
 	const struct port_device *device;	/* one more port, or NULL */
 	const struct run_hooks *hooks;		/* a chapter's exits, or NULL */
+	/*
+	 * 1 for a thread of step 13, whose main thread arms the stop signals
+	 * and the timeout, kicks each vCPU out of KVM_RUN (immediate_exit,
+	 * then a signal that sets stop_signal), says why and dumps them all.
+	 */
+	int kicked;
 };
 
 /*
@@ -95,17 +101,26 @@ int run_option(int argc, char **argv, int *i, struct run_options *opt,
 void run_option_refuse(const char *arg, void (*usage)(FILE *to))
 	__attribute__((noreturn));
 
+/*
+ * What a chapter's main() does first, before any fd is made, as step 10's
+ * does: std_streams_prepare(), stop_signals_block(), and opt->out =
+ * stdout (the guarded stream).  0, or -1 after saying why.
+ */
+int run_prepare(struct run_options *opt);
+
 /* Stage 10, part 1: copy the guest to GUEST_LOAD_ADDR. */
 int guest_load(struct vm *vm, const uint8_t *image, size_t size);
 
 /*
- * Stage 10, part 2: run the vCPU until the guest halts, fails, is stopped
- * (timeout, SIGINT, SIGTERM, SIGHUP) or its output cannot be written.
+ * Stage 10, part 2: run vcpu, one of vm's, until the guest halts, fails,
+ * is stopped (timeout, SIGINT, SIGTERM, SIGHUP; opt->kicked: a kick) or
+ * its output cannot be written.
  * Returns EXIT_SUCCESS on hlt, else EXIT_GUEST, EXIT_TIMEOUT or
  * EXIT_SETUP, having explained why on stderr (the output's errno is
- * stdout_finish()'s to report).
+ * stdout_finish()'s to report; with opt->kicked, a stop and the
+ * registers are the caller's).
  */
-int vcpu_run(struct vm *vm, const struct run_options *opt,
+int vcpu_run(struct vm *vm, struct vcpu *vcpu, const struct run_options *opt,
 	     struct run_stats *stats);
 
 /*

@@ -33,7 +33,7 @@ int guest_load(struct vm *vm, const uint8_t *image, size_t size)
 
 /* region: vcpu_run */
 /* Stage 10, part 2: KVM_RUN until the guest halts, fails or is stopped. */
-int vcpu_run(struct vm *vm, const struct run_options *opt,
+int vcpu_run(struct vm *vm, struct vcpu *vcpu, const struct run_options *opt,
 	     struct run_stats *stats)
 {
 	const struct run_hooks *hooks = opt->hooks;
@@ -42,15 +42,14 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 	int status = EXIT_SUCCESS;
 
 	*stats = (struct run_stats){ 0 };
-	if (stop_signals_arm(vm, opt->timeout, &saved) < 0)
+	if (!opt->kicked && stop_signals_arm(vm, vcpu, opt->timeout, &saved) < 0)
 		return EXIT_SETUP;
-
 	while (action == EXIT_ACTION_CONTINUE && !ferror(opt->out)) {
-		if (hooks && hooks->enter && hooks->enter(hooks->ctx, vm, stats) < 0) {
+		if (hooks && hooks->enter && hooks->enter(hooks->ctx, vcpu, stats) < 0) {
 			status = EXIT_SETUP;
 			break;
 		}
-		if (ioctl(vm->vcpu_fd, KVM_RUN, 0UL) < 0) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0UL) < 0) {
 			/* No exit to decode: KVM_EXIT_INTR, or left as it was. */
 			if (errno == EINTR && stop_signal) {
 				status = EXIT_TIMEOUT;
@@ -62,7 +61,7 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 			report_errno("KVM_RUN", errno);
 			break;
 		}
-		action = exit_handle(vm->run, vm->run_size, opt, stats);
+		action = exit_handle(vcpu->run, vcpu->run_size, opt, stats);
 		if (action == EXIT_ACTION_FAIL)
 			status = EXIT_GUEST;
 	}
@@ -70,11 +69,13 @@ int vcpu_run(struct vm *vm, const struct run_options *opt,
 		hooks->leave(hooks->ctx, opt->out, stats);
 	if ((fflush(opt->out) != 0 || ferror(opt->out)) && status != EXIT_GUEST)
 		status = EXIT_SETUP;	/* the output failed: stdout_finish() says why */
-	stop_signals_disarm(vm, &saved);
+	if (opt->kicked)
+		return status;		/* step 13: its main thread does the rest */
+	stop_signals_disarm(vcpu, &saved);
 	if (status == EXIT_TIMEOUT)
 		stop_report(opt->timeout);
 	if (status != EXIT_SUCCESS && status != EXIT_SETUP)
-		vcpu_dump(stderr, vm);
+		vcpu_dump(stderr, vm, vcpu);
 	return status;
 }
 /* endregion: vcpu_run */

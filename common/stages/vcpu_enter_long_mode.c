@@ -69,7 +69,7 @@ void guest_gdt_build(struct vm *vm, const struct kvm_segment *code,
 }
 
 /* Stage 08: page tables, GDT, then long mode through KVM_SET_SREGS. */
-int vcpu_enter_long_mode(struct vm *vm)
+int vcpu_enter_long_mode(struct vm *vm, struct vcpu *vcpu)
 {
 	struct kvm_segment code = {
 		.base = 0, .limit = 0xffffffff, .selector = GDT_SELECTOR_CODE,
@@ -90,7 +90,7 @@ int vcpu_enter_long_mode(struct vm *vm)
 	guest_gdt_build(vm, &code, &data);
 
 	/* Read first: kvm_sregs holds much that we leave as KVM set it. */
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return report_errno("KVM_GET_SREGS", errno);
 
 	sregs.cr3 = GUEST_PML4_ADDR;		/* top of the page tables */
@@ -103,7 +103,7 @@ int vcpu_enter_long_mode(struct vm *vm)
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
 
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
 		return report_sregs_refused(&sregs, errno);
 	stage_say(8, "KVM_SET_SREGS: long mode, CR0=0x%llx CR3=0x%llx "
 		  "CR4=0x%llx EFER=0x%llx, CS.L=%d CS.D=%d",

@@ -107,6 +107,7 @@ static size_t arg_struct_size(unsigned long request)
 {
 	switch (request) {
 	case KVM_INTERRUPT: return sizeof(struct kvm_interrupt);
+	case KVM_CREATE_PIT2: return sizeof(struct kvm_pit_config);
 	case KVM_SET_USER_MEMORY_REGION:
 		return sizeof(struct kvm_userspace_memory_region);
 	case KVM_REGISTER_COALESCED_MMIO:
@@ -179,6 +180,9 @@ static int arg_print(FILE *out, unsigned long request, void *arg_passed,
 		return 0;
 	case KVM_INTERRUPT:
 		fprintf(out, "vector %u", ((const struct kvm_interrupt *)arg)->irq);
+		return 0;
+	case KVM_CREATE_PIT2:
+		fprintf(out, "{flags 0x%x}", ((const struct kvm_pit_config *)arg)->flags);
 		return 0;
 	case KVM_SET_TSS_ADDR:
 		fprintf(out, "0x%lx", n);

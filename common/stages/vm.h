@@ -60,6 +60,16 @@
 #define EXIT_GUEST	3	/* the guest stopped in a way it should not */
 #define EXIT_TIMEOUT	4	/* the guest was stopped: timeout or a signal */
 
+/* One vCPU: stages 06 and 07 make it, 08 and 09 set its state. */
+struct vcpu {
+	int id;				/* 06: its KVM_CREATE_VCPU id */
+	int fd;				/* 06 */
+	struct kvm_run *run;		/* 07: shared with the kernel */
+	size_t run_size;
+};
+
+#define VCPU_EMPTY { .fd = -1 }
+
 /* Everything a step has built so far; vm_destroy() releases all of it. */
 struct vm {
 	int kvm_fd;			/* 01: /dev/kvm */
@@ -68,12 +78,10 @@ struct vm {
 	uint64_t tss_addr;		/* 04 */
 	uint8_t *mem;			/* 05: guest memory, as the host sees it */
 	size_t mem_size;
-	int vcpu_fd;			/* 06 */
-	struct kvm_run *run;		/* 07: shared with the kernel */
-	size_t run_size;
+	struct vcpu vcpu;		/* 06-09: its vCPU, the one steps 06-10 run */
 };
 
-#define VM_EMPTY { .kvm_fd = -1, .fd = -1, .vcpu_fd = -1 }
+#define VM_EMPTY { .kvm_fd = -1, .fd = -1, .vcpu = VCPU_EMPTY }
 
 /* The stages; each returns 0 (or an fd) on success, -1 after reporting. */
 int kvm_open(struct vm *vm);				/* step 01 */
@@ -81,26 +89,29 @@ int kvm_check_api_version(struct vm *vm);		/* step 02 */
 int vm_create(struct vm *vm);				/* step 03 */
 int vm_set_tss_addr(struct vm *vm);			/* step 04 */
 int vm_memory_add(struct vm *vm, size_t size);		/* step 05 */
-int vcpu_create(struct vm *vm);				/* step 06 */
-int vcpu_map_run(struct vm *vm);			/* step 07 */
-int vcpu_enter_long_mode(struct vm *vm);		/* step 08 */
-int vcpu_regs_set(struct vm *vm);			/* step 09 */
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, int id);	/* step 06 */
+int vcpu_map_run(struct vm *vm, struct vcpu *vcpu);		/* step 07 */
+int vcpu_enter_long_mode(struct vm *vm, struct vcpu *vcpu);	/* step 08 */
+int vcpu_regs_set(struct vcpu *vcpu);				/* step 09 */
 
 /*
- * Stages 01 to 09 in order, as steps 01-09 wrote them (vm_build.c): the
- * chapters in beyond/ start from here.  0, or -1 after reporting; the
- * caller releases what was made with vm_destroy().
+ * Stages 01 to 09 in order, as steps 01-09 wrote them (vm_build.c), with
+ * vm->vcpu as vCPU 0: the chapters in beyond/ start from here.  0, or -1
+ * after reporting; the caller releases what was made with vm_destroy().
  */
 int vm_build(struct vm *vm);
 
-/* Step 06's part: give the vCPU behind vcpu_fd the CPUID KVM supports. */
-int vcpu_cpuid_set(const struct vm *vm, int vcpu_fd);
+/* Step 06's part: give vcpu the CPUID KVM supports. */
+int vcpu_cpuid_set(const struct vm *vm, const struct vcpu *vcpu);
 
 /* Step 08's parts, which its tests and the register dump use too. */
 void guest_page_tables_build(struct vm *vm);
 void guest_gdt_build(struct vm *vm, const struct kvm_segment *code,
 		     const struct kvm_segment *data);
 uint64_t gdt_entry_from_segment(const struct kvm_segment *seg);
+
+/* Release what vcpu holds (its kvm_run, its fd); safe on a partial one. */
+void vcpu_destroy(struct vcpu *vcpu);
 
 /* Release whatever vm holds, in reverse order; safe on a partial vm. */
 void vm_destroy(struct vm *vm);

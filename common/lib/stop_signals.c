@@ -58,7 +58,8 @@ static void handlers_restore(const struct stop_saved *saved, int n)
 	errno = err;
 }
 
-int stop_signals_arm(struct vm *vm, double timeout, struct stop_saved *saved)
+int stop_signals_arm(struct vm *vm, struct vcpu *vcpu, double timeout,
+		     struct stop_saved *saved)
 {
 	struct sigaction sa = {
 		.sa_sigaction = stop_handler, .sa_flags = SA_SIGINFO,
@@ -78,7 +79,7 @@ int stop_signals_arm(struct vm *vm, double timeout, struct stop_saved *saved)
 		return -1;
 	}
 	stop_signal = stop_by_timer = stop_sender = 0;
-	running = vm->run;
+	running = vcpu->run;
 	stop_set_fill(&set);
 	sa.sa_mask = set;	/* one stop handler at a time */
 	timer.it_value.tv_sec = (time_t)timeout;
@@ -106,14 +107,14 @@ int stop_signals_arm(struct vm *vm, double timeout, struct stop_saved *saved)
 	return 0;
 }
 
-void stop_signals_disarm(struct vm *vm, const struct stop_saved *saved)
+void stop_signals_disarm(struct vcpu *vcpu, const struct stop_saved *saved)
 {
 	struct itimerval off = { 0 };
 
 	setitimer(ITIMER_REAL, &off, NULL);
 	sigprocmask(SIG_SETMASK, &saved->mask, NULL);
 	handlers_restore(saved, STOP_SIGNAL_COUNT);
-	vm->run->immediate_exit = 0;
+	vcpu->run->immediate_exit = 0;
 }
 
 void stop_report(double timeout)

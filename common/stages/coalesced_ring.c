@@ -33,16 +33,16 @@ coalesced_ring_setup(struct vm *vm, const struct kvm_coalesced_mmio_zone *zone)
 		report_hint("run without --coalesce");
 		return NULL;
 	}
-	if (vm->run_size < offset + PAGE_SIZE) {
+	if (vm->vcpu.run_size < offset + PAGE_SIZE) {
 		report("the vCPU mapping (%zu bytes) has no ring page",
-		       vm->run_size);
+		       vm->vcpu.run_size);
 		return NULL;
 	}
 	if (ioctl(vm->fd, KVM_REGISTER_COALESCED_MMIO, zone) < 0) {
 		report_errno("KVM_REGISTER_COALESCED_MMIO", errno);
 		return NULL;
 	}
-	return (struct kvm_coalesced_mmio_ring *)((uint8_t *)vm->run + offset);
+	return (struct kvm_coalesced_mmio_ring *)((uint8_t *)vm->vcpu.run + offset);
 }
 /* endregion: coalesced_ring_setup */
 

@@ -12,10 +12,7 @@
  * named, CS and SS with their attributes, and the bytes at RIP when they
  * lie in guest memory.  Reads the registers with KVM_GET_REGS/SREGS.
  */
-void vcpu_dump(FILE *out, const struct vm *vm);
-
-/* The same for the vCPU behind vcpu_fd, in vm's memory (step 13's). */
-void vcpu_fd_dump(FILE *out, const struct vm *vm, int vcpu_fd);
+void vcpu_dump(FILE *out, const struct vm *vm, const struct vcpu *vcpu);
 
 /* "  CS selector=0x0008 base=0x0 ... l=1 d=0 g=1": one segment register. */
 void segment_print(FILE *out, const char *name, const struct kvm_segment *s);

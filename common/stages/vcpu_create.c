@@ -54,10 +54,10 @@ static int cpuid_has_long_mode(const struct kvm_cpuid2 *cpuid)
 }
 
 /*
- * Tell the vCPU behind vcpu_fd what CPU it is: the CPUID that KVM
- * supports here.  Returns 0, or -1 after reporting.
+ * Tell vcpu what CPU it is: the CPUID that KVM supports here.  Returns 0,
+ * or -1 after reporting.
  */
-int vcpu_cpuid_set(const struct vm *vm, int vcpu_fd)
+int vcpu_cpuid_set(const struct vm *vm, const struct vcpu *vcpu)
 {
 	struct kvm_cpuid2 *cpuid = kvm_supported_cpuid(vm);
 	int err;
@@ -69,31 +69,30 @@ int vcpu_cpuid_set(const struct vm *vm, int vcpu_fd)
 		return report("KVM offers no long mode here (CPUID 0x80000001 "
 			      "EDX bit 29): a 64-bit guest cannot run");
 	}
-	err = ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid) < 0 ? errno : 0;
+	err = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0 ? errno : 0;
 	free(cpuid);
 	if (err)
 		return report_errno("KVM_SET_CPUID2", err);
 	return 0;
 }
 
-/* Stage 06: create vCPU 0 and give it a CPUID; returns its fd, or -1. */
-int vcpu_create(struct vm *vm)
+/* Stage 06: create vCPU id as vcpu, with a CPUID; returns its fd, or -1. */
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, int id)
 {
-	unsigned long id = 0;	/* an in-kernel APIC's ID, if any */
-
-	vm->vcpu_fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
-	if (vm->vcpu_fd < 0)
+	vcpu->id = id;		/* an in-kernel APIC's ID, if any */
+	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (vcpu->fd < 0)
 		return report_errno("KVM_CREATE_VCPU", errno);
-	stage_say(6, "KVM_CREATE_VCPU: vcpu %lu, fd %d", id, vm->vcpu_fd);
+	stage_say(6, "KVM_CREATE_VCPU: vcpu %d, fd %d", id, vcpu->fd);
 
 	/*
 	 * A new vCPU's CPUID is empty: it claims no feature, not even long
 	 * mode, and KVM checks later state against it (stage 08).
 	 */
-	if (vcpu_cpuid_set(vm, vm->vcpu_fd) < 0)
+	if (vcpu_cpuid_set(vm, vcpu) < 0)
 		return -1;
 	stage_say(6, "KVM_SET_CPUID2: the CPUID KVM supports here, "
 		  "long mode included");
-	return vm->vcpu_fd;
+	return vcpu->fd;
 }
 /* endregion: vcpu_create */

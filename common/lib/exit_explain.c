@@ -9,7 +9,7 @@
 #include "vm.h"
 
 /* hardware_entry_failure_reason on Intel: bit 31 (entry failed), basic
- * exit reason 33, invalid guest state (SDM Vol. 3C, Appendix C). */
+ * exit reason 33, invalid guest state (SDM Vol. 3D, Appendix C). */
 #define VMX_ENTRY_FAIL_GUEST_STATE	0x80000021ULL
 /* ... and on AMD: VMEXIT_INVALID, -1, which KVM names SVM_EXIT_ERR (APM
  * Vol. 2, §15.5, the VMRUN consistency checks), as 64 or 32 bits. */

@@ -13,7 +13,7 @@
 
 /* region: vcpu_regs_set */
 /* Stage 09: start at GUEST_LOAD_ADDR with the stack at GUEST_STACK_TOP. */
-int vcpu_regs_set(struct vm *vm)
+int vcpu_regs_set(struct vcpu *vcpu)
 {
 	struct kvm_regs regs = {
 		.rip = GUEST_LOAD_ADDR,		/* the guest's first instruction */
@@ -21,7 +21,7 @@ int vcpu_regs_set(struct vm *vm)
 		.rflags = RFLAGS_RESERVED_1,	/* bit 1 must be 1; IF off */
 	};
 
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
 		return report_errno("KVM_SET_REGS", errno);
 	stage_say(9, "KVM_SET_REGS: RIP=0x%llx RSP=0x%llx RFLAGS=0x%llx",
 		  (unsigned long long)regs.rip, (unsigned long long)regs.rsp,

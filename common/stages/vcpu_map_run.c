@@ -12,8 +12,8 @@
 #include "vm.h"
 
 /* region: vcpu_map_run */
-/* Stage 07: map the vCPU fd's shared region as vm->run. */
-int vcpu_map_run(struct vm *vm)
+/* Stage 07: map the vCPU fd's shared region as vcpu->run. */
+int vcpu_map_run(struct vm *vm, struct vcpu *vcpu)
 {
 	/* Asked of /dev/kvm, not of the vCPU: it is the same for all. */
 	int size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0UL);
@@ -28,11 +28,11 @@ int vcpu_map_run(struct vm *vm)
 
 	/* MAP_SHARED: the kernel writes here, and must see what we write. */
 	run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   vm->vcpu_fd, 0);
+		   vcpu->fd, 0);
 	if (run == MAP_FAILED)
 		return report_errno("mmap", errno);
-	vm->run = run;
-	vm->run_size = size;
+	vcpu->run = run;
+	vcpu->run_size = size;
 	stage_say(7, "KVM_GET_VCPU_MMAP_SIZE: %d bytes; kvm_run mapped at %p",
 		  size, run);
 	return 0;

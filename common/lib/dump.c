@@ -76,13 +76,14 @@ out:
  * halts never reach us: KVM_GET_IRQCHIP fails with ENXIO then), and,
  * after a failed entry, a RIP where no guest instruction ran.
  */
-static void dump_explain(FILE *out, const struct vm *vm)
+static void dump_explain(FILE *out, const struct vm *vm,
+			 const struct vcpu *vcpu)
 {
 	/* With an in-kernel irqchip KVM handles hlt itself, and counts it. */
 	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_PIC_MASTER };
 	int irqchip = ioctl(vm->fd, KVM_GET_IRQCHIP, &chip) == 0;
-	long long halts = irqchip ? -1 : vcpu_stat(vm->vcpu_fd, "halt_exits");
-	int ended_on_hlt = vm->run && vm->run->exit_reason == KVM_EXIT_HLT;
+	long long halts = irqchip ? -1 : vcpu_stat(vcpu->fd, "halt_exits");
+	int ended_on_hlt = vcpu->run && vcpu->run->exit_reason == KVM_EXIT_HLT;
 	long long again = halts - (halts > 0 && ended_on_hlt);
 
 	if (again > 0)
@@ -92,35 +93,31 @@ static void dump_explain(FILE *out, const struct vm *vm)
 			"step 12), KVM_EXIT_HLT ends the run; entering again "
 			"runs whatever follows the hlt\n", again,
 			again == 1 ? "" : "s");
-	if (vm->run && vm->run->exit_reason == KVM_EXIT_FAIL_ENTRY)
+	if (vcpu->run && vcpu->run->exit_reason == KVM_EXIT_FAIL_ENTRY)
 		fprintf(out, "  no guest instruction ran (the entry failed), so "
 			"RIP is not where the guest stopped: it is what the CPU "
 			"wrote back on the failed entry (AMD: the VMCB's, which "
 			"svm_vcpu_run() copies; the sandbox's emulated CPU writes "
 			"the guest RIP's page plus the page offset of kvm_amd's "
-			"own vmrun instruction: 0x10209)\n");
+			"own vmrun instruction: 0x10209 on Debian's 6.1, "
+			"0x10c5d on its 6.12)\n");
 }
 
-void vcpu_dump(FILE *out, const struct vm *vm)
-{
-	vcpu_fd_dump(out, vm, vm->vcpu_fd);
-}
-
-void vcpu_fd_dump(FILE *out, const struct vm *vm, int vcpu_fd)
+void vcpu_dump(FILE *out, const struct vm *vm, const struct vcpu *vcpu)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
 	char bits[256];
 
-	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) < 0) {
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0) {
 		report_errno("KVM_GET_REGS", errno);
 		return;
 	}
-	if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0) {
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0) {
 		report_errno("KVM_GET_SREGS", errno);
 		return;
 	}
-	dump_explain(out, vm);
+	dump_explain(out, vm, vcpu);
 	fprintf(out, "vCPU registers:\n"
 		"  RIP=0x%016llx RSP=0x%016llx RBP=0x%016llx\n"
 		"  RAX=0x%016llx RBX=0x%016llx RCX=0x%016llx\n"
@@ -151,7 +148,7 @@ void vcpu_fd_dump(FILE *out, const struct vm *vm, int vcpu_fd)
 	}
 
 	/* Guest memory is identity-mapped, so RIP is a guest physical address. */
-	if (vm->run && vm->run->exit_reason == KVM_EXIT_FAIL_ENTRY)
+	if (vcpu->run && vcpu->run->exit_reason == KVM_EXIT_FAIL_ENTRY)
 		return;		/* no guest instruction ran: see above */
 	if (vm->mem && r.rip < vm->mem_size) {
 		size_t n = vm->mem_size - r.rip < 16 ? vm->mem_size - r.rip : 16;
