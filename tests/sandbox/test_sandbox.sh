@@ -4,7 +4,9 @@
 # tests/sandbox/test_sandbox.sh: the sandbox's own tests: cold runs (a VM
 # booted per command, 8 or 9 boots), then the same and more in a warm
 # sandbox (tests/sandbox/up, 2 boots and a cold fallback), then the pool
-# (tests/sandbox/pool.py, 4 boots).
+# (tests/sandbox/pool.py, 4 boots). With SANDBOX_CPU=intel, only the
+# checks of tests/sandbox/intel, in one boot of Bochs (the others of it
+# need no boot, and run every time).
 # Prints "ok - NAME" or "FAIL - NAME: DETAIL" per check, then
 # "sandbox: N passed, N failed"; exits 1 if any check failed.
 
@@ -34,6 +36,103 @@ work=$(mktemp -d "$repo/.cache/sandbox-test.XXXXXX" 2>/dev/null) ||
 # A warm sandbox of these tests' own (never the one a caller may have up).
 export SANDBOX_UP_DIR=$tmp/up
 trap '"$here/down" >/dev/null 2>&1; rm -rf "$tmp" "$work"' EXIT
+
+# ---- Intel, in Bochs (tests/sandbox/intel): no boot here; with
+# SANDBOX_CPU=intel, one boot of Bochs and nothing else -------------------
+intel=$here/intel
+SANDBOX_CPU=intel SANDBOX_BOCHS=/nonexistent/bochs "$run" true >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "intel: no Bochs: status 125 and message says make deps SANDBOX_CPU=intel" \
+	"got $rc; $(head -c 300 "$tmp/e")" \
+	eval 'test "$rc" -eq 125 && grep -q "make deps SANDBOX_CPU=intel" "$tmp/e"'
+SANDBOX_CPU=intel SANDBOX_CACHE=$tmp/no-cache "$run" --ready >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "intel: no kernel for kvm_intel: --ready says 125 and make deps SANDBOX_CPU=intel" \
+	"got $rc; $(head -c 300 "$tmp/e")" \
+	eval 'test "$rc" -eq 125 && grep -q "make deps SANDBOX_CPU=intel" "$tmp/e"'
+# run-tests with SANDBOX_CPU=intel, its batch run by a stand-in for
+# tests/sandbox/intel (SANDBOX_INTEL) that runs each job here, stopping
+# (125) at a program named *_never: what it adds up and says.
+mkdir -p "$tmp/t"
+cat >"$tmp/t/fake-intel" <<'EOF'
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+[ "$3" = --batch ] || exit 2
+d=$4 n=1
+while [ -f "$d/$n.argv" ]; do
+	mapfile -d '' -t argv <"$d/$n.argv"
+	case ${argv[0]} in *_never) exit 125 ;; esac
+	"${argv[@]}" >"$d/$n.out" 2>"$d/$n.err"
+	echo $? >"$d/$n.status"
+	n=$((n + 1))
+done
+EOF
+tap_prog() { # tap_prog NAME STATUS TAP: a stand-in test program
+	printf '#!/bin/sh\necho "%s ran"\nprintf "%s" >"${1#--tap=}"\nexit %s\n' "$1" "$3" "$2" >"$tmp/t/$1"
+	chmod +x "$tmp/t/$1"
+}
+tap_prog test_pass 0 '1..2\nok 1 - s::a\nok 2 - s::b\n'
+tap_prog test_fail 1 '1..2\nok 1 - s::c\nnot ok 2 - s::d\n'
+tap_prog test_skips 0 '1..1\nok 1 - s::e  # SKIP needs AMD\n'
+tap_prog test_never 0 '1..1\nok 1 - s::f\n'
+chmod +x "$tmp/t/fake-intel"
+fake_tests() { SANDBOX=1 SANDBOX_CPU=intel SANDBOX_INTEL=$tmp/t/fake-intel "$repo/tests/run-tests" "$@"; }
+fake_tests "$tmp/t/test_pass" "$tmp/t/test_skips" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "intel: run-tests adds up the batch's TAP reports, shows output and skips" \
+	"got $rc; $(head -c 600 "$tmp/o" "$tmp/e")" \
+	eval 'test "$rc" -eq 0 && grep -qx "steps: 2 passed, 0 failed" "$tmp/o" &&
+		grep -qx "test_pass ran" "$tmp/o" && grep -q "s::e skipped: needs AMD" "$tmp/o" &&
+		grep -q "one boot of Bochs" "$tmp/e"'
+fake_tests "$tmp/t/test_pass" "$tmp/t/test_fail" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "intel: a failed test in the batch fails the run, named" "got $rc; $(head -c 600 "$tmp/o")" \
+	eval 'test "$rc" -eq 1 && grep -qx "steps: 3 passed, 1 failed" "$tmp/o" && grep -q "s::d failed" "$tmp/o"'
+fake_tests "$tmp/t/test_pass" "$tmp/t/test_never" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "intel: a program the batch never ran fails the run, named" "got $rc; $(head -c 600 "$tmp/o")" \
+	eval 'test "$rc" -eq 1 && grep -q "test_never did not run: tests/sandbox/intel ended first (exit 125" "$tmp/o"'
+
+if [ "${SANDBOX_CPU:-amd}" = intel ]; then
+	# One boot: bytes, statuses, a file written back, the working
+	# directory, a variable, and kvm_intel serving step 10's program.
+	"$intel" --ready || exit 125
+	make -s -C "$repo" step10-guest.all >/dev/null || bad "intel: build step10" "make failed"
+	batch=$work/batch
+	mkdir -p "$batch"
+	words() { local n=$1; shift; printf '%s\0' "$@" >"$batch/$n.argv"; }
+	bytes='printf "out\000\377\n"; printf "err\001\n" >&2; exit 3'
+	words 1 sh -c "$bytes"
+	words 2 sh -c 'pwd; echo "$INTEL_TEST_VAR"; printf "1..1\nok 1 - t::x\n" >"$1"' sh "$batch/2.tap"
+	words 3 sh -c 'uname -r; cut -d" " -f1 /proc/modules; test -c /dev/kvm && echo /dev/kvm'
+	words 4 ./step10
+	start=$SECONDS
+	(cd "$repo/step10-guest" && INTEL_TEST_VAR="it's here" SANDBOX_ENV=INTEL_TEST_VAR \
+		"$intel" --batch "$batch") >"$tmp/o" 2>"$tmp/e"
+	rc=$?
+	echo "# intel: one boot, 4 jobs: $((SECONDS - start)) s; $(grep Bochs "$tmp/e")"
+	sh -c "$bytes" >"$tmp/out1" 2>"$tmp/err1"
+	check "intel: the batch ends with 0, saying kernel and modules" "got $rc; $(head -c 600 "$tmp/e")" \
+		eval 'test "$rc" -eq 0 && grep -q "modules: .*kvm_intel" "$tmp/e"'
+	check "intel: a job's status, stdout and stderr come back byte for byte, apart" \
+		"status $(cat "$batch/1.status" 2>/dev/null); $(od -c "$batch/1.out" "$batch/1.err" 2>&1 | head -5)" \
+		eval 'test "$(cat "$batch/1.status")" = 3 && cmp -s "$tmp/out1" "$batch/1.out" &&
+			cmp -s "$tmp/err1" "$batch/1.err"'
+	check "intel: working directory and SANDBOX_ENV carried in, a file written back" \
+		"$(head -c 300 "$batch/2.out" "$batch/2.tap" 2>&1)" \
+		eval 'test "$(cat "$batch/2.out")" = "$repo/step10-guest
+it'\''s here" && test "$(cat "$batch/2.tap")" = "1..1
+ok 1 - t::x"'
+	check "intel: kvm_intel loaded, /dev/kvm there" "$(head -c 300 "$batch/3.out" 2>&1)" \
+		eval 'grep -qx kvm_intel "$batch/3.out" && grep -qx /dev/kvm "$batch/3.out"'
+	check "intel: step 10's program greets on kvm_intel" \
+		"status $(cat "$batch/4.status" 2>/dev/null); $(tail -c 300 "$batch/4.out" "$batch/4.err" 2>&1)" \
+		eval 'test "$(cat "$batch/4.status")" = 0 && grep -q "^Hello" "$batch/4.out" &&
+			grep -q "KVM_EXIT_HLT" "$batch/4.out"'
+	echo "sandbox: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+fi
 
 # ---- no boot: missing parts give a clear message naming the fix, 125 ---
 SANDBOX_CACHE=$tmp/no-cache "$run" true >"$tmp/o" 2>"$tmp/e"
