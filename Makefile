@@ -148,10 +148,14 @@ check-kernels: test-build check-suites-build
 # The learner's tests on stock kvm_intel, in Bochs (one boot for them all,
 # after one for the Intel sandbox's own checks); not part of check: CI
 # runs it beside check, in a clone of its own (.ci/run).
-check-intel: test-build
+# With the learner's tests, the maintainers' vendor tests (tests/run-tests,
+# BOCHS_ONLY), in the same boot.
+INTEL_CHECK_PROGS := $(foreach n,04 08 10 12,$(filter %/check_step$(n),$(CHECK_PROGS)))
+check-intel: test-build check-suites-build
 	@tests/sandbox/intel --prepare
 	@SANDBOX_CPU=intel tests/sandbox/test_sandbox.sh
-	@SANDBOX=1 SANDBOX_CPU=intel SANDBOX_TIMEOUT=$${SANDBOX_TIMEOUT:-1800} tests/run-tests $(TEST_PROGS)
+	@SANDBOX=1 SANDBOX_CPU=intel SANDBOX_TIMEOUT=$${SANDBOX_TIMEOUT:-1800} \
+		tests/run-tests $(TEST_PROGS) $(INTEL_CHECK_PROGS)
 
 clean: $(STEPS:=.clean) bench.clean
 	rm -rf .build .build-san diffs .cache/kvm_probe
