@@ -14,7 +14,7 @@
 # The maintainers' gate (README.md, "Checking the project"): make check,
 # which runs check-docs, check-build, check-suites, sandbox-test,
 # exercises, mutants, check-sanitize and check-kernels, in that order.
-# make check-intel: the learner's tests on stock kvm_intel, in Bochs.
+# make check-intel: the learner's tests and the vendor tests on stock kvm_intel, in Bochs.
 #   SANDBOX=1 forces the QEMU sandbox, SANDBOX=0 this machine's /dev/kvm;
 #   SANDBOX_CPU=intel makes that sandbox Bochs, with kvm_intel;
 #   V=1 shows the commands; bear -- make writes compile_commands.json.
