@@ -1091,6 +1091,16 @@ enum kvm_host kvm_host(void)
 	return KVM_HOST_OTHER;
 }
 
+enum kvm_host stock_kvm_host(void)
+{
+	const enum kvm_host host = kvm_host();
+
+	if (host == KVM_HOST_OTHER)
+		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
+			     "the sandbox runs this test");
+	return host;
+}
+
 int kvm_intel_unrestricted_guest(void)
 {
 	FILE *f = fopen("/sys/module/kvm_intel/parameters/unrestricted_guest", "r");

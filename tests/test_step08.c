@@ -634,14 +634,11 @@ Test(step08, kvm_accepts_cs_l_with_d_in_long_mode)
  */
 Test(step08, cs_l_with_d_fails_entry_on_stock_kvm, .timeout = 20)
 {
-	const enum kvm_host host = kvm_host();
+	const enum kvm_host host = stock_kvm_host();
 	const int amd = host == KVM_HOST_AMD;
 	struct kvm_regs regs;
 	struct vm vm;
 
-	if (host == KVM_HOST_OTHER)
-		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
-			     "the sandbox runs this test");
 	vm_setup_through(&vm, 9);
 	cr_assert_eq(sregs_set_edited(&vm, cs_d_in_long_mode), 0,
 		     "KVM_SET_SREGS with CS.L=1 and CS.D=1 in long mode "
@@ -691,14 +688,11 @@ static void segments_not_accessed(struct kvm_sregs *s)
  */
 Test(step08, segments_without_the_accessed_bit_still_enter, .timeout = 20)
 {
-	const enum kvm_host host = kvm_host();
+	const enum kvm_host host = stock_kvm_host();
 	const int sets_it = host == KVM_HOST_INTEL && kvm_intel_unrestricted_guest();
 	struct kvm_sregs s;
 	struct vm vm;
 
-	if (host == KVM_HOST_OTHER)
-		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
-			     "the sandbox runs this test");
 	vm_setup_through(&vm, 9);
 	cr_assert_eq(sregs_set_edited(&vm, segments_not_accessed), 0,
 		     "KVM_SET_SREGS with the accessed bits clear failed");
