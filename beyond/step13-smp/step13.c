@@ -266,11 +266,16 @@ int vcpus_run(struct vm *vm, struct cpu *cpus, int n,
 		return EXIT_SETUP;
 	}
 	/* Here a stop signal sets vCPU 0's immediate_exit; the kick, both. */
-	if (stop_signals_arm(vm, cpus[0].vcpu, opt->timeout, &saved) < 0) {
+	if (sem_init(&finished, 0, 0) < 0) {
+		report_errno("sem_init", errno);
 		sigaction(SIGUSR1, &old_kick, NULL);
 		return EXIT_SETUP;
 	}
-	sem_init(&finished, 0, 0);
+	if (stop_signals_arm(vm, cpus[0].vcpu, opt->timeout, &saved) < 0) {
+		sem_destroy(&finished);
+		sigaction(SIGUSR1, &old_kick, NULL);
+		return EXIT_SETUP;
+	}
 
 	/* The vCPU threads leave the stop signals to this thread. */
 	sigemptyset(&block);
