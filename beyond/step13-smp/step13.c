@@ -265,12 +265,12 @@ int vcpus_run(struct vm *vm, struct cpu *cpus, int n,
 		report_errno("sigaction", errno);
 		return EXIT_SETUP;
 	}
-	/* Here a stop signal sets vCPU 0's immediate_exit; the kick, both. */
 	if (sem_init(&finished, 0, 0) < 0) {
 		report_errno("sem_init", errno);
 		sigaction(SIGUSR1, &old_kick, NULL);
 		return EXIT_SETUP;
 	}
+	/* Here a stop signal sets vCPU 0's immediate_exit; the kick, both. */
 	if (stop_signals_arm(vm, cpus[0].vcpu, opt->timeout, &saved) < 0) {
 		sem_destroy(&finished);
 		sigaction(SIGUSR1, &old_kick, NULL);
@@ -359,9 +359,9 @@ int main(int argc, char **argv)
 	uint64_t counter;
 	int status;
 
-	if (std_streams_prepare() < 0 || stop_signals_block() < 0)
+	if (run_prepare(&opt) < 0)
 		return EXIT_SETUP;			/* before any fd is made */
-	opt.out = console.out = stdout;	/* the guarded stream, made now */
+	console.out = opt.out;		/* the guarded stdout, as vcpu_run()'s */
 	options_parse(argc, argv, &opt);
 	if (vm_build(&vm) < 0 ||			/* 01-09: vCPU 0 */
 	    vcpu_apic_id_set(&vm.vcpu) < 0 ||		/* 13: its APIC id */
