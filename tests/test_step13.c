@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -673,9 +672,9 @@ Test(step13, init_sipi_from_vcpu_0_starts_vcpu_1_at_the_vector, .timeout = 30)
 	struct kvm_sregs sregs;
 	struct kvm_lapic_state lapic;
 	struct kvm_mp_state mp;
-	struct kvm_run *run1;
+	struct vcpu vcpu1 = VCPU_EMPTY;
 	struct vm vm = VM_EMPTY;
-	int fd1, eagains;
+	int eagains;
 
 	stage_quiet = 1;
 	sigemptyset(&sa.sa_mask);
@@ -694,11 +693,8 @@ Test(step13, init_sipi_from_vcpu_0_starts_vcpu_1_at_the_vector, .timeout = 30)
 		  "above");
 	memcpy(vm.mem + BSP_CODE, bsp_sends_init_sipi, sizeof(bsp_sends_init_sipi));
 	memcpy(vm.mem + SIPI_VECTOR * 0x1000, ap_says_one, sizeof(ap_says_one));
-	fd1 = ioctl(vm.fd, KVM_CREATE_VCPU, 1UL);
-	cr_assert_geq(fd1, 0, "KVM_CREATE_VCPU for vCPU 1 failed: %s",
-		      errno_name(errno));
-	run1 = mmap(NULL, vm.vcpu.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd1, 0);
-	cr_assert(run1 != MAP_FAILED, "mmap failed: %s", errno_name(errno));
+	cr_assert(vcpu_create(&vm, &vcpu1, 1) >= 0 && vcpu_map_run(&vm, &vcpu1) >= 0,
+		  "stages 06-07 failed for vCPU 1, as they say above");
 
 	/*
 	 * vCPU 1's local APIC joins KVM's table of APIC ids only when that is
@@ -707,9 +703,9 @@ Test(step13, init_sipi_from_vcpu_0_starts_vcpu_1_at_the_vector, .timeout = 30)
 	 * (kvm_apic_set_state()) does it, as QEMU does at every reset.
 	 * Without this, INIT and SIPI found no APIC id 1 (6.1, the sandbox).
 	 */
-	cr_assert_eq(ioctl(fd1, KVM_GET_LAPIC, &lapic), 0,
+	cr_assert_eq(ioctl(vcpu1.fd, KVM_GET_LAPIC, &lapic), 0,
 		     "KVM_GET_LAPIC failed: %s", errno_name(errno));
-	cr_assert_eq(ioctl(fd1, KVM_SET_LAPIC, &lapic), 0,
+	cr_assert_eq(ioctl(vcpu1.fd, KVM_SET_LAPIC, &lapic), 0,
 		     "KVM_SET_LAPIC failed: %s", errno_name(errno));
 	/* vCPU 0 in real mode at BSP_CODE, DS on the xAPIC page. */
 	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &sregs), 0,
@@ -730,29 +726,28 @@ Test(step13, init_sipi_from_vcpu_0_starts_vcpu_1_at_the_vector, .timeout = 30)
 		  kvm_exit_name(vm.vcpu.run->exit_reason));
 
 	/* vCPU 1: woken by INIT (EAGAIN), then it runs from the vector. */
-	cr_assert_eq(run_past_eagain(fd1, &eagains), 0,
+	cr_assert_eq(run_past_eagain(vcpu1.fd, &eagains), 0,
 		     "vCPU 1's KVM_RUN failed after %d EAGAIN: %s; INIT and "
 		     "SIPI must have started it", eagains, errno_name(errno));
 	cr_assert_geq(eagains, 1,
 		      "vCPU 1 ran without returning EAGAIN for INIT first");
-	cr_assert(run1->exit_reason == KVM_EXIT_IO && run1->io.port == 0xe9 &&
-		  ((uint8_t *)run1)[run1->io.data_offset] == '1',
+	cr_assert(vcpu1.run->exit_reason == KVM_EXIT_IO && vcpu1.run->io.port == 0xe9 &&
+		  ((uint8_t *)vcpu1.run)[vcpu1.run->io.data_offset] == '1',
 		  "vCPU 1 did not run its code at the SIPI's page (exit %s)",
-		  kvm_exit_name(run1->exit_reason));
-	cr_assert_eq(ioctl(fd1, KVM_GET_SREGS, &sregs), 0,
+		  kvm_exit_name(vcpu1.run->exit_reason));
+	cr_assert_eq(ioctl(vcpu1.fd, KVM_GET_SREGS, &sregs), 0,
 		     "KVM_GET_SREGS failed: %s", errno_name(errno));
 	cr_assert_eq(sregs.cs.selector, SIPI_VECTOR << 8,
 		     "vCPU 1's CS is 0x%x after SIPI %d; KVM sets it to the "
 		     "vector << 8", sregs.cs.selector, SIPI_VECTOR);
 	cr_assert_eq(sregs.cs.base, SIPI_VECTOR * 0x1000ULL, "CS base 0x%llx",
 		     (unsigned long long)sregs.cs.base);
-	cr_assert_eq(ioctl(fd1, KVM_GET_MP_STATE, &mp), 0,
+	cr_assert_eq(ioctl(vcpu1.fd, KVM_GET_MP_STATE, &mp), 0,
 		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
 	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 1: %u",
 		     mp.mp_state);
 	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
-	munmap(run1, vm.vcpu.run_size);
-	close(fd1);
+	vcpu_destroy(&vcpu1);
 	vm_destroy(&vm);
 }
 
