@@ -130,9 +130,10 @@ Test(step04, tss_pages_must_end_below_4_gib)
 }
 
 /*
- * Where KVM keeps no TSS of its own (AMD: svm_set_tss_addr(); Intel with
+ * Where KVM keeps no TSS of its own (AMD: kvm_amd has no set_tss_addr
+ * hook, so the static call returns 0; Intel with
  * unrestricted guest: vmx_set_tss_addr() returns at once), every address
- * is accepted, again and after a vCPU.  Intel without unrestricted guest
+ * below 4 GiB minus three pages is accepted, again and after a vCPU.  Intel without unrestricted guest
  * makes the pages a private memory slot: a second address, or a memory
  * slot over the first, fails with EEXIST (seen in Bochs with kvm_intel
  * unrestricted_guest=0).

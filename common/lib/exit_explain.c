@@ -75,11 +75,14 @@ void unexpected_exit_explain(const struct kvm_run *run)
 	uint32_t reason = run->exit_reason;
 
 	report("unexpected exit %s (%u)", kvm_exit_name(reason), reason);
-	/* KVM_EXIT_UNKNOWN always carries the hardware's reason; all zero is
-	 * a kvm_run that no exit filled in. */
+	/* An exit KVM_EXIT_UNKNOWN carries the hardware's reason; all zero is
+	 * a kvm_run that no exit filled in (6.12's vcpu_run() in x86.c also
+	 * stores 0 as each KVM_RUN starts, which a failed one leaves; 6.1's
+	 * does not). */
 	if (reason == KVM_EXIT_UNKNOWN && !run->hw.hardware_exit_reason)
-		report_hint("an exit_reason of 0 with no hardware reason means no "
-			    "KVM_RUN has produced an exit yet: did KVM_RUN "
+		report_hint("an exit_reason of 0 with no hardware reason is no "
+			    "exit: no KVM_RUN has returned one yet, or the last "
+			    "one failed: did KVM_RUN "
 			    "return -1 (say EINTR with immediate_exit set, or "
 			    "EINVAL) and the loop read kvm_run anyway? Check "
 			    "ioctl's result first");

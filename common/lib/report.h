@@ -28,7 +28,8 @@ struct kvm_sregs;
 /*
  * report_errno("KVM_SET_SREGS", err), except that when err is EINVAL and
  * s breaks one of the rules kvm_is_valid_sregs() and kvm_is_valid_cr0()
- * check (arch/x86/kvm/x86.c), the hint names that rule and the values.
+ * check (arch/x86/kvm/regs.c; x86.c in 6.1), the hint names that rule and
+ * the values.
  */
 int report_sregs_refused(const struct kvm_sregs *s, int err);
 

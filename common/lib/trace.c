@@ -259,10 +259,10 @@ static void sregs_print(FILE *out, const struct kvm_sregs *s)
 }
 
 /*
- * The exit KVM_RUN just reported.  We read it through a second, private
- * view of the vCPU's shared region: the kernel offers the same pages to
- * every mmap of the vCPU fd, so no step has to tell us where its own
- * mapping is.  The view lives only while we print.
+ * The exit KVM_RUN just reported.  We read it through a second view of
+ * our own (MAP_SHARED, read-only) of the vCPU's region: the kernel offers
+ * the same pages to every mmap of the vCPU fd, so no step has to tell us
+ * where its own mapping is.  The view lives only while we print.
  */
 static void exit_print(FILE *out, int vcpu_fd)
 {
