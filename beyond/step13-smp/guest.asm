@@ -40,7 +40,7 @@ start:
 	cmp qword [FINISHED], 2
 	jb .wait
 	lea rsi, [rel total]
-	call say			; "cpu 0: counter ="
+	call say			; "cpu 0: both done, counter = "
 	mov rax, [COUNTER]
 	call print_decimal
 	mov al, 10

@@ -131,7 +131,8 @@ int linux_load(struct vm *vm, const uint8_t *kernel, size_t kernel_size,
 	setup_size = ((hdr.setup_sects ? hdr.setup_sects : 4) + 1) * 512;
 	/* The header runs to the jump's target (byte 0x201 is its offset). */
 	hdr_size = SETUP_HEADER_JUMP_END + kernel[0x201] - SETUP_HEADER_OFFSET;
-	/* The kernel decompresses itself to pref_address, needing init_size. */
+	/* The kernel decompresses itself at pref_address or, with KASLR, at a
+	 * random place above it that avoids the initrd; it needs init_size. */
 	kernel_end = (hdr.pref_address > KERNEL_ADDR ? hdr.pref_address :
 		      KERNEL_ADDR) + hdr.init_size;
 	initrd_addr = ((hdr.initrd_addr_max + 1ULL < LINUX_MEM_SIZE ?
