@@ -404,9 +404,9 @@ int vcpu_ap_add(struct vm *vm, struct vcpu *vcpu, int id)
 	struct kvm_mp_state mp;
 	uint32_t apic_id;
 
-	if (vcpu_create(vm, vcpu, id) < 0 ||		/* 06: its fd, CPUID */
-	    vcpu_apic_id_set(vcpu) < 0 ||		/* 13: its own APIC id */
-	    vcpu_map_run(vm, vcpu) < 0)			/* 07: its kvm_run */
+	if (vcpu_create(vm, vcpu, id) < 0 ||		/* 06: fd and CPUID */
+	    vcpu_apic_id_set(vcpu) < 0 ||		/* 13: its APIC id, in CPUID */
+	    vcpu_map_run(vm, vcpu) < 0)			/* 07: kvm_run */
 		return -1;
 	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
 		return lapic_report("KVM_GET_LAPIC", errno);
