@@ -10,7 +10,7 @@
 
 bits 64
 
-; region: sipi_guest
+; region: sipi_bsp
 CONSOLE_PORT	equ 0xe9
 DONE_PORT	equ 0xf4	; "this CPU is done" (step13.h)
 LOAD		equ 0x10000	; where this file lies, and vCPU 0's RIP (vm.h)
@@ -46,7 +46,7 @@ start:					; vCPU 0, the BSP
 	mov eax, APIC | PTE_PS | PTE_PWT_PCD | PTE_P_W
 	mov [APIC_PD + ((APIC >> 21) & 511) * 8], rax	; 0xfee00000 itself
 
-	mov ebx, APIC			; (as a 32-bit address it would sign-extend)
+	mov ebx, APIC			; (as a displacement it would sign-extend)
 	mov dword [rbx + ICR_HIGH], 1 << 24		; to APIC id 1
 	mov dword [rbx + ICR_LOW], ICR_INIT		; INIT: it waits for a SIPI
 	mov dword [rbx + ICR_LOW], ICR_STARTUP | SIPI_VECTOR	; SIPI: AP_PAGE
@@ -58,6 +58,7 @@ start:					; vCPU 0, the BSP
 	call print			; "cpu 0: cpu 1 is up; done"
 	out DONE_PORT, al		; the VMM stops running this vCPU
 	hlt
+; endregion: sipi_bsp
 
 ; Print the NUL-terminated string at rsi, one out per byte; DX = the port.
 print:
@@ -78,6 +79,7 @@ bsp_done:	db "cpu 0: cpu 1 is up; done", 10, 0
 	times AP_PAGE - LOAD - ($ - $$) db 0	; to the AP's page
 
 bits 16
+; region: sipi_ap
 ap:					; vCPU 1, the AP: CS:IP = vector << 8 : 0
 	mov ax, cs
 	mov ds, ax			; its data, at offsets from ap
@@ -110,6 +112,7 @@ ap:					; vCPU 1, the AP: CS:IP = vector << 8 : 0
 	mov byte [ap_up - ap], 1	; tell the BSP
 	out DONE_PORT, al
 	hlt
+; endregion: sipi_ap
 
 ap_print:				; as print, in 16-bit code
 	mov dx, CONSOLE_PORT
@@ -125,4 +128,3 @@ ap_print:				; as print, in 16-bit code
 ap_text_up:	db "cpu 1: up, apic ", 0
 ap_text_mode:	db ", in real mode, CS 0x", 0
 ap_up:		db 0			; 1 once the AP has printed its line
-; endregion: sipi_guest
