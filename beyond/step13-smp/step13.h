@@ -100,8 +100,9 @@ int sipi_vm_build(struct vm *vm);
 int vcpu_ap_add(struct vm *vm, struct vcpu *vcpu, int id);
 
 /*
- * --sipi, after the run: vCPU ap's CS must be the SIPI's page, AP_PAGE;
- * 0 after saying so, -1 after reporting where it is instead.
+ * --sipi, after the run: vCPU ap's CS must be the SIPI's page, AP_PAGE.
+ * EXIT_SUCCESS after saying so; EXIT_GUEST after reporting where it is
+ * instead, EXIT_SETUP if KVM_GET_SREGS failed (reported).
  */
 int ap_started_check(const struct vcpu *ap);
 
