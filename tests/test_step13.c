@@ -6,7 +6,8 @@
  * and every console line is whole.  What KVM does that the chapter
  * teaches: immediate_exit, a signal ending KVM_RUN, a used vCPU id
  * refused, and with an in-kernel irqchip a second vCPU waiting for
- * INIT/SIPI.  A spinning, failing or broken vCPU never hangs the run.
+ * INIT/SIPI, which step13 --sipi sends it: it starts at the vector's
+ * page.  A spinning, failing or broken vCPU never hangs the run.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -631,122 +632,97 @@ Test(step13, with_an_irqchip_vcpu_1_waits_for_init_sipi, .timeout = 30)
 }
 
 /*
- * Real-mode code for INIT/SIPI (nasm -f bin): vCPU 0 writes its local
- * APIC's ICR, through DS based at the xAPIC page 0xfee00000: destination
- * APIC id 1 (0x310), INIT (0x300 = 0x4500), STARTUP with vector 8
- * (0x4608: start at 0x8000); then `out 0xe9` of '0'.  vCPU 1's code at
- * 0x8000 does `out 0xe9` of '1'.  Both then spin (`jmp $`).
+ * step13 --sipi, its stage: the VM with an irqchip, vCPU 1 made as an
+ * application processor, both run on their threads.  What KVM says of
+ * vCPU 1 before and after is the proof: asleep until INIT and SIPI, then
+ * in real mode at the page of the SIPI's vector, having run the code
+ * there; and the guest's own lines say the same.
  */
-static const uint8_t bsp_sends_init_sipi[] = {
-	0x66, 0xc7, 0x06, 0x10, 0x03, 0x00, 0x00, 0x00, 0x01,	/* ICR high */
-	0x66, 0xc7, 0x06, 0x00, 0x03, 0x00, 0x45, 0x00, 0x00,	/* INIT */
-	0x66, 0xc7, 0x06, 0x00, 0x03, 0x08, 0x46, 0x00, 0x00,	/* SIPI 8 */
-	0xb0, 0x30, 0xe6, 0xe9, 0xeb, 0xfe,
-};
-static const uint8_t ap_says_one[] = { 0xb0, 0x31, 0xe6, 0xe9, 0xeb, 0xfe };
-#define SIPI_VECTOR	8
-#define BSP_CODE	0x1000
-
-/* KVM_RUN on fd until it returns 0 or fails other than EAGAIN. */
-static int run_past_eagain(int fd, int *eagains)
+Test(step13, sipi_starts_vcpu_1_at_the_vectors_page, .timeout = 60)
 {
-	int ret;
-
-	*eagains = 0;
-	while ((ret = ioctl(fd, KVM_RUN, 0UL)) < 0 && errno == EAGAIN &&
-	       *eagains < 10)
-		(*eagains)++;
-	return ret;
-}
-
-/*
- * Firmware's way, with in-kernel local APICs: vCPU 0 sends INIT and
- * SIPI; vCPU 1, asleep until then, starts in real mode at the vector's
- * page, CS = vector << 8.
- */
-Test(step13, init_sipi_from_vcpu_0_starts_vcpu_1_at_the_vector, .timeout = 30)
-{
-	struct sigaction sa = { .sa_handler = ignore };
-	struct itimerval guard = { .it_value = { .tv_sec = 5 } };
-	struct kvm_regs regs = { .rip = BSP_CODE, .rflags = RFLAGS_RESERVED_1 };
-	struct kvm_sregs sregs;
-	struct kvm_lapic_state lapic;
-	struct kvm_mp_state mp;
+	const struct run_options opt = { .timeout = 10 };
+	struct console console = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct run_options run_opt = opt;
 	struct vcpu vcpu1 = VCPU_EMPTY;
+	struct cpu cpus[NR_VCPUS];
+	struct kvm_mp_state mp;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct capture c;
 	struct vm vm = VM_EMPTY;
-	int eagains;
+	char *out = NULL, *err, cs_text[32];
+	size_t len = 0;
+	int status;
 
 	stage_quiet = 1;
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0,
-		     "sigaction failed: %s", errno_name(errno));
-	cr_assert_eq(setitimer(ITIMER_REAL, &guard, NULL), 0,
-		     "setitimer failed: %s", errno_name(errno));
-	cr_assert(kvm_open(&vm) >= 0 && kvm_check_api_version(&vm) == 0 &&
-		  vm_create(&vm) >= 0,
-		  "stages 01-03 failed, as they say above");
-	cr_assert_eq(ioctl(vm.fd, KVM_CREATE_IRQCHIP, 0UL), 0,
-		     "KVM_CREATE_IRQCHIP failed: %s", errno_name(errno));
-	cr_assert(vm_memory_add(&vm, GUEST_MEM_SIZE) == 0 && vcpu_create(&vm, &vm.vcpu, 0) >= 0 &&
-		  vcpu_map_run(&vm, &vm.vcpu) >= 0,
-		  "stages 05-07 failed after KVM_CREATE_IRQCHIP, as they say "
-		  "above");
-	memcpy(vm.mem + BSP_CODE, bsp_sends_init_sipi, sizeof(bsp_sends_init_sipi));
-	memcpy(vm.mem + SIPI_VECTOR * 0x1000, ap_says_one, sizeof(ap_says_one));
-	cr_assert(vcpu_create(&vm, &vcpu1, 1) >= 0 && vcpu_map_run(&vm, &vcpu1) >= 0,
-		  "stages 06-07 failed for vCPU 1, as they say above");
-
-	/*
-	 * vCPU 1's local APIC joins KVM's table of APIC ids only when that is
-	 * recalculated (kvm_recalculate_apic_map()), which creating it did
-	 * before the vCPU was listed in the VM; writing its state back
-	 * (kvm_apic_set_state()) does it, as QEMU does at every reset.
-	 * Without this, INIT and SIPI found no APIC id 1 (6.1, the sandbox).
-	 */
-	cr_assert_eq(ioctl(vcpu1.fd, KVM_GET_LAPIC, &lapic), 0,
-		     "KVM_GET_LAPIC failed: %s", errno_name(errno));
-	cr_assert_eq(ioctl(vcpu1.fd, KVM_SET_LAPIC, &lapic), 0,
-		     "KVM_SET_LAPIC failed: %s", errno_name(errno));
-	/* vCPU 0 in real mode at BSP_CODE, DS on the xAPIC page. */
-	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_GET_SREGS, &sregs), 0,
-		     "KVM_GET_SREGS failed: %s", errno_name(errno));
-	sregs.cs.base = 0;
-	sregs.cs.selector = 0;
-	sregs.ds.base = 0xfee00000;
-	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_SET_SREGS, &sregs), 0,
-		     "KVM_SET_SREGS failed: %s", errno_name(errno));
-	cr_assert_eq(ioctl(vm.vcpu.fd, KVM_SET_REGS, &regs), 0,
-		     "KVM_SET_REGS failed: %s", errno_name(errno));
-
-	cr_assert_eq(run_past_eagain(vm.vcpu.fd, &eagains), 0,
-		     "vCPU 0's KVM_RUN failed: %s", errno_name(errno));
-	cr_assert(vm.vcpu.run->exit_reason == KVM_EXIT_IO && vm.vcpu.run->io.port == 0xe9 &&
-		  ((uint8_t *)vm.vcpu.run)[vm.vcpu.run->io.data_offset] == '0',
-		  "vCPU 0 did not reach its out of '0' (exit %s)",
-		  kvm_exit_name(vm.vcpu.run->exit_reason));
-
-	/* vCPU 1: woken by INIT (EAGAIN), then it runs from the vector. */
-	cr_assert_eq(run_past_eagain(vcpu1.fd, &eagains), 0,
-		     "vCPU 1's KVM_RUN failed after %d EAGAIN: %s; INIT and "
-		     "SIPI must have started it", eagains, errno_name(errno));
-	cr_assert_geq(eagains, 1,
-		      "vCPU 1 ran without returning EAGAIN for INIT first");
-	cr_assert(vcpu1.run->exit_reason == KVM_EXIT_IO && vcpu1.run->io.port == 0xe9 &&
-		  ((uint8_t *)vcpu1.run)[vcpu1.run->io.data_offset] == '1',
-		  "vCPU 1 did not run its code at the SIPI's page (exit %s)",
-		  kvm_exit_name(vcpu1.run->exit_reason));
-	cr_assert_eq(ioctl(vcpu1.fd, KVM_GET_SREGS, &sregs), 0,
-		     "KVM_GET_SREGS failed: %s", errno_name(errno));
-	cr_assert_eq(sregs.cs.selector, SIPI_VECTOR << 8,
-		     "vCPU 1's CS is 0x%x after SIPI %d; KVM sets it to the "
-		     "vector << 8", sregs.cs.selector, SIPI_VECTOR);
-	cr_assert_eq(sregs.cs.base, SIPI_VECTOR * 0x1000ULL, "CS base 0x%llx",
-		     (unsigned long long)sregs.cs.base);
+	cr_assert_eq(sipi_vm_build(&vm), 0,
+		     "sipi_vm_build did not return 0; it must make stages 01-09 "
+		     "with an irqchip");
+	cr_assert_eq(vcpu_apic_id_set(&vm.vcpu), 0,
+		     "vcpu_apic_id_set did not return 0 for vCPU 0");
+	cr_assert_eq(smp_guest_load(&vm, sipi_image, sipi_image_end - sipi_image),
+		     0, "smp_guest_load did not return 0 for sipi.asm's guest");
+	cr_assert_gt((size_t)(sipi_image_end - sipi_image),
+		     AP_PAGE - GUEST_LOAD_ADDR,
+		     "sipi.asm's guest ends before AP_PAGE, where vCPU 1's code "
+		     "must be");
+	cr_assert_eq(vcpu_ap_add(&vm, &vcpu1, 1), 0,
+		     "vcpu_ap_add did not return 0 for vCPU 1");
 	cr_assert_eq(ioctl(vcpu1.fd, KVM_GET_MP_STATE, &mp), 0,
 		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
-	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vcpu 1: %u",
+	cr_assert_eq(mp.mp_state, KVM_MP_STATE_UNINITIALIZED,
+		     "before the run vCPU 1 is in MP state %u; with a local APIC "
+		     "in the kernel it must wait for INIT and SIPI", mp.mp_state);
+
+	console.out = open_memstream(&out, &len);
+	cr_assert(console.out, "open_memstream for the console failed: %s",
+		  errno_name(errno));
+	run_opt.out = console.out;
+	cpus[0] = (struct cpu){ .vcpu = &vm.vcpu, .console = &console };
+	cpus[1] = (struct cpu){ .vcpu = &vcpu1, .console = &console };
+	capture_begin(&c, 2);
+	status = vcpus_run(&vm, cpus, NR_VCPUS, &run_opt);
+	err = capture_end(&c);
+	fclose(console.out);
+	cr_assert_eq(status, EXIT_SUCCESS,
+		     "vcpus_run returned %d, not 0: INIT and SIPI did not start "
+		     "vCPU 1, or it did not finish; stderr:\n%s\nconsole:\n%s",
+		     status, err, out);
+	cr_assert_str_eq(err, "", "the run wrote on stderr:\n%s", err);
+
+	/* KVM's view of vCPU 1: runnable, in real mode at the SIPI's page. */
+	cr_assert_eq(ioctl(vcpu1.fd, KVM_GET_MP_STATE, &mp), 0,
+		     "KVM_GET_MP_STATE failed: %s", errno_name(errno));
+	cr_assert_eq(mp.mp_state, KVM_MP_STATE_RUNNABLE,
+		     "after the run vCPU 1 is in MP state %u, not runnable",
 		     mp.mp_state);
-	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
+	cr_assert_eq(ioctl(vcpu1.fd, KVM_GET_SREGS, &sregs), 0,
+		     "KVM_GET_SREGS failed: %s", errno_name(errno));
+	cr_assert_eq(sregs.cs.base, AP_PAGE,
+		     "vCPU 1's CS base is 0x%llx; a SIPI to the page at 0x%llx "
+		     "sets it there", (unsigned long long)sregs.cs.base, AP_PAGE);
+	cr_assert_eq(sregs.cs.selector, AP_PAGE >> 4,
+		     "vCPU 1's CS is 0x%x; a SIPI with vector 0x%llx sets it to "
+		     "the vector << 8", sregs.cs.selector, AP_PAGE >> 12);
+	cr_assert_eq(sregs.cr0 & CR0_PE, 0, "vCPU 1 is not in real mode: CR0 0x%llx",
+		     (unsigned long long)sregs.cr0);
+	cr_assert_eq(ioctl(vcpu1.fd, KVM_GET_REGS, &regs), 0,
+		     "KVM_GET_REGS failed: %s", errno_name(errno));
+	cr_assert(regs.rip > 0 && regs.rip < 0x1000,
+		  "vCPU 1's IP is 0x%llx: it must have run on from 0, within "
+		  "its page", (unsigned long long)regs.rip);
+	cr_assert_eq(ap_started_check(&vcpu1), EXIT_SUCCESS,
+		     "ap_started_check did not find vCPU 1 at the SIPI's page");
+
+	/* The guest's view: vCPU 1 read its own CS, after vCPU 0's first line. */
+	snprintf(cs_text, sizeof(cs_text), "CS 0x%llx\n", AP_PAGE >> 4);
+	cr_assert(strstr(out, "cpu 0: ") == out && strstr(out, "\ncpu 1: ") &&
+		  strstr(strstr(out, "\ncpu 1: "), cs_text) &&
+		  strstr(strstr(out, "\ncpu 1: ") + 1, "\ncpu 0: "),
+		  "vCPU 0 first, then vCPU 1 with its %.*s, then vCPU 0 again:\n%s",
+		  (int)strlen(cs_text) - 1, cs_text, out);
+	free(out);
+	free(err);
 	vcpu_destroy(&vcpu1);
 	vm_destroy(&vm);
 }
@@ -888,6 +864,33 @@ Test(step13, program_output_matches_readme_transcript, .timeout = 60)
 	free(shown);
 	free(want);
 	free(got);
+	program_result_free(&r);
+}
+
+/* step13 --sipi as a user runs it: exactly the README's transcript. */
+Test(step13, program_sipi_matches_readme_transcript, .timeout = 60)
+{
+	static const char marker[] = "<!-- transcript -->\n```console\n"
+				     "$ ./step13 --sipi\n";
+	struct program_result r;
+	char *readme, *shown, *end, *want, *got;
+
+	program_run_args_status("--sipi", NULL, EXIT_SUCCESS, &r);
+	cr_assert_str_eq(r.err, "", "step13 --sipi wrote on stderr:\n%s", r.err);
+	readme = file_read(STEP_DIR "/README.md", NULL);
+	shown = strstr(readme, marker);
+	cr_assert(shown, "README.md has no transcript of ./step13 --sipi");
+	shown += strlen(marker);
+	end = strstr(shown, "```");
+	cr_assert(end, "the --sipi transcript has no closing ```");
+	*end = '\0';
+	want = output_normalize(shown);
+	got = output_normalize(r.out);
+	cr_assert_str_eq(got, want, "step13 --sipi printed\n%s\nthe README "
+			 "shows\n%s", got, want);
+	free(want);
+	free(got);
+	free(readme);
 	program_result_free(&r);
 }
 

@@ -11,6 +11,11 @@
  * whole.  The main thread owns step 10's stop signals and the timeout
  * (stop_signals.c), and stops the threads by kicking each out of KVM_RUN
  * with immediate_exit and a signal.
+ *
+ * step13 --sipi starts vCPU 1 the way firmware does instead: with a
+ * local APIC in the kernel for each vCPU, vCPU 0 sends INIT and a
+ * STARTUP IPI to vCPU 1, which until then sleeps in its KVM_RUN, and
+ * which then starts in real mode at the page the IPI's vector names.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -156,6 +161,9 @@ static enum exit_action console_exit(void *ctx, struct kvm_run *run, FILE *out,
 	size_t run_size = cpu->vcpu->run_size;
 
 	(void)out;
+	if (run->exit_reason == KVM_EXIT_IO && io.port == DONE_PORT &&
+	    io.direction == KVM_EXIT_IO_OUT)
+		return EXIT_ACTION_HALT;	/* --sipi: this vCPU is done */
 	if (run->exit_reason != KVM_EXIT_IO || io.port != CONSOLE_PORT ||
 	    io.direction != KVM_EXIT_IO_OUT || io.data_offset > run_size ||
 	    bytes > run_size - io.data_offset)
@@ -324,26 +332,174 @@ int vcpus_run(struct vm *vm, struct cpu *cpus, int n,
 }
 /* endregion: vcpus_run */
 
+/* region: sipi_vm_build */
+/*
+ * --sipi: stages 01-09 as vm_build() makes them, with an irqchip in the
+ * kernel after 03.  KVM_CREATE_IRQCHIP gives the VM a PIC and an I/O
+ * APIC, and a local APIC to each vCPU made after it; once a vCPU exists
+ * it fails with EINVAL.  vCPU 0 is then the bootstrap processor, and
+ * runnable; every other vCPU waits for INIT and SIPI.
+ */
+int sipi_vm_build(struct vm *vm)
+{
+	int err;
+
+	if (kvm_open(vm) < 0 ||				/* 01 */
+	    kvm_check_api_version(vm) < 0 ||		/* 02 */
+	    vm_create(vm) < 0)				/* 03 */
+		return -1;
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0UL) < 0) {	/* 13, before 06 */
+		err = errno;
+		report_errno("KVM_CREATE_IRQCHIP", err);
+		if (err == EINVAL || err == EEXIST)
+			report_hint("it must come once, before KVM_CREATE_VCPU");
+		return -1;
+	}
+	stage_say(13, "KVM_CREATE_IRQCHIP: a local APIC in the kernel for each "
+		  "vCPU made from now on");
+	if (vm_set_tss_addr(vm) < 0 ||			/* 04 */
+	    vm_memory_add(vm, GUEST_MEM_SIZE) < 0 ||	/* 05 */
+	    vcpu_create(vm, &vm->vcpu, 0) < 0 ||	/* 06 */
+	    vcpu_map_run(vm, &vm->vcpu) < 0 ||		/* 07 */
+	    vcpu_enter_long_mode(vm, &vm->vcpu) < 0 ||	/* 08 */
+	    vcpu_regs_set(&vm->vcpu) < 0)		/* 09 */
+		return -1;
+	return 0;
+}
+/* endregion: sipi_vm_build */
+
+/* A failed KVM_GET_LAPIC or KVM_SET_LAPIC, and its likely cause. */
+static int lapic_report(const char *call, int err)
+{
+	report_errno(call, err);
+	if (err == EINVAL)
+		report_hint("this vCPU has no local APIC in the kernel: "
+			    "KVM_CREATE_IRQCHIP must come before KVM_CREATE_VCPU");
+	return -1;
+}
+
+static const char *mp_state_name(uint32_t state)
+{
+	switch (state) {
+	case KVM_MP_STATE_RUNNABLE: return "KVM_MP_STATE_RUNNABLE";
+	case KVM_MP_STATE_UNINITIALIZED: return "KVM_MP_STATE_UNINITIALIZED";
+	case KVM_MP_STATE_INIT_RECEIVED: return "KVM_MP_STATE_INIT_RECEIVED";
+	case KVM_MP_STATE_HALTED: return "KVM_MP_STATE_HALTED";
+	}
+	return "another KVM_MP_STATE";
+}
+
+/* region: vcpu_ap_add */
+/*
+ * --sipi, stage 13, part 1: vCPU id, made as an application processor.
+ * Stages 06-07 give it its fd, CPUID and kvm_run; not 08-09: INIT and
+ * SIPI set its registers.  KVM finds an IPI's destination in a map of
+ * APIC ids, which creating this vCPU rebuilt before the vCPU was listed
+ * in the VM; KVM_SET_LAPIC rebuilds it (kvm_apic_set_state()), so its
+ * local APIC is read and written back, as QEMU does at every reset.
+ */
+int vcpu_ap_add(struct vm *vm, struct vcpu *vcpu, int id)
+{
+	struct kvm_lapic_state lapic;
+	struct kvm_mp_state mp;
+	uint32_t apic_id;
+
+	if (vcpu_create(vm, vcpu, id) < 0 ||		/* 06: fd and CPUID */
+	    vcpu_apic_id_set(vcpu) < 0 ||		/* 13: its APIC id, in CPUID */
+	    vcpu_map_run(vm, vcpu) < 0)			/* 07: kvm_run */
+		return -1;
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
+		return lapic_report("KVM_GET_LAPIC", errno);
+	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0)
+		return lapic_report("KVM_SET_LAPIC", errno);
+	memcpy(&apic_id, &lapic.regs[APIC_REG_ID], sizeof(apic_id));
+	stage_say(13, "KVM_GET_LAPIC, KVM_SET_LAPIC: vcpu %d's local APIC, id "
+		  "%u, written back: now KVM finds it by that id", id,
+		  apic_id >> APIC_ID_SHIFT);
+	if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) < 0)
+		return report_errno("KVM_GET_MP_STATE", errno);
+	stage_say(13, "KVM_GET_MP_STATE: vcpu %d is %s%s", id,
+		  mp_state_name(mp.mp_state),
+		  mp.mp_state == KVM_MP_STATE_UNINITIALIZED ?
+		  ": its KVM_RUN sleeps until INIT and SIPI" : "");
+	return 0;
+}
+/* endregion: vcpu_ap_add */
+
+/* region: ap_started_check */
+/*
+ * --sipi, after the run: where did vCPU 1 start?  A SIPI with vector V
+ * starts its CPU in real mode at CS = V << 8 (base V << 12), IP = 0
+ * (kvm_vcpu_deliver_sipi_vector() in arch/x86/kvm/x86.c).
+ */
+int ap_started_check(const struct vcpu *ap)
+{
+	struct kvm_sregs sregs;
+
+	if (ioctl(ap->fd, KVM_GET_SREGS, &sregs) < 0) {
+		report_errno("KVM_GET_SREGS", errno);
+		return EXIT_SETUP;
+	}
+	if (sregs.cs.base != AP_PAGE || sregs.cs.selector != AP_PAGE >> 4) {
+		report("vcpu %d's CS is 0x%x, base 0x%llx, not 0x%llx at the "
+		       "SIPI's page: it did not start there", ap->id,
+		       sregs.cs.selector, (unsigned long long)sregs.cs.base,
+		       AP_PAGE >> 4);
+		return EXIT_GUEST;
+	}
+	stage_say(13, "both vCPUs done; KVM_GET_SREGS: vcpu %d's CS is 0x%x, "
+		  "base 0x%llx: the page of SIPI vector 0x%llx", ap->id,
+		  sregs.cs.selector, (unsigned long long)sregs.cs.base,
+		  AP_PAGE >> 12);
+	return EXIT_SUCCESS;
+}
+/* endregion: ap_started_check */
+
 static void usage(FILE *to)
 {
 	fprintf(to,
-		"usage: step13 [--trace] [--timeout SECONDS]\n"
+		"usage: step13 [--trace] [--timeout SECONDS] [--sipi]\n"
 		"Run a 64-bit guest on two vCPUs, one host thread each.\n\n"
+		"  --sipi             start vCPU 1 as firmware does: vCPU 0 sends it\n"
+		"                     INIT and SIPI through local APICs in the kernel\n"
+		"                     (KVM_CREATE_IRQCHIP)\n"
 		"  --timeout SECONDS  stop every vCPU if the guest has not halted\n"
 		"                     (default %g; 0: never)\n"
 		"  --trace            print every KVM ioctl to stderr (also KVM_TRACE=1)\n"
-		"Exit status: 0 both vCPUs halted, 1 a call or writing the output\n"
-		"failed, 2 bad usage, 3 the guest failed, 4 the guest was stopped\n"
-		"(timeout, Ctrl-C, SIGTERM, SIGHUP, SIGALRM).\n",
+		"Exit status: 0 both vCPUs halted (--sipi: both were done), 1 a call\n"
+		"or writing the output failed, 2 bad usage, 3 the guest failed, 4 the\n"
+		"guest was stopped (timeout, Ctrl-C, SIGTERM, SIGHUP, SIGALRM).\n",
 		DEFAULT_TIMEOUT_SECONDS);
 }
 
-/* Parse the command line into opt; exits on bad usage. */
-static void options_parse(int argc, char **argv, struct run_options *opt)
+/* Parse the command line into opt and *sipi; exits on bad usage. */
+static void options_parse(int argc, char **argv, struct run_options *opt,
+			  int *sipi)
 {
-	for (int i = 1; i < argc; i++)
-		if (!run_option(argc, argv, &i, opt, usage))
+	for (int i = 1; i < argc; i++) {
+		if (run_option(argc, argv, &i, opt, usage))
+			continue;
+		if (strcmp(argv[i], "--sipi"))
 			run_option_refuse(argv[i], usage);
+		*sipi = 1;
+	}
+}
+
+/* The default route's result: the counter, read from guest memory. */
+static int counter_check(const struct vm *vm)
+{
+	uint64_t counter;
+
+	memcpy(&counter, vm->mem + COUNTER_ADDR, sizeof(counter));
+	if (counter != 2ULL * ADDS_PER_CPU) {
+		report("the counter reads %llu, not %llu: increments were lost",
+		       (unsigned long long)counter, 2ULL * ADDS_PER_CPU);
+		return EXIT_GUEST;
+	}
+	stage_say(13, "both vCPUs halted; the counter at GPA 0x%llx reads "
+		  "%llu = %d x %d", COUNTER_ADDR, (unsigned long long)counter,
+		  NR_VCPUS, ADDS_PER_CPU);
+	return EXIT_SUCCESS;
 }
 
 int main(int argc, char **argv)
@@ -356,18 +512,20 @@ int main(int argc, char **argv)
 		{ .vcpu = &vm.vcpu, .console = &console },
 		{ .vcpu = &vcpu1, .console = &console },
 	};
-	uint64_t counter;
-	int status;
+	int sipi = 0, status;
 
 	if (run_prepare(&opt) < 0)
 		return EXIT_SETUP;			/* before any fd is made */
 	console.out = opt.out;		/* the guarded stdout, as vcpu_run()'s */
-	options_parse(argc, argv, &opt);
-	if (vm_build(&vm) < 0 ||			/* 01-09: vCPU 0 */
+	options_parse(argc, argv, &opt, &sipi);
+	if ((sipi ? sipi_vm_build(&vm) :		/* 01-09: vCPU 0 */
+	     vm_build(&vm)) < 0 ||
 	    vcpu_apic_id_set(&vm.vcpu) < 0 ||		/* 13: its APIC id */
-	    smp_guest_load(&vm, guest_image,		/* 13: this chapter */
-			   guest_image_end - guest_image) < 0 ||
-	    vcpu_add(&vm, &vcpu1, 1) < 0) {		/* 13: vCPU 1 */
+	    (sipi ? smp_guest_load(&vm, sipi_image,	/* 13: this chapter */
+				   sipi_image_end - sipi_image) :
+	     smp_guest_load(&vm, guest_image, guest_image_end - guest_image)) < 0 ||
+	    (sipi ? vcpu_ap_add(&vm, &vcpu1, 1) :	/* 13: vCPU 1 */
+	     vcpu_add(&vm, &vcpu1, 1)) < 0) {
 		vcpu_destroy(&vcpu1);
 		vm_destroy(&vm);
 		stdout_finish();
@@ -377,16 +535,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	status = vcpus_run(&vm, cpus, NR_VCPUS, &opt);		/* 13 */
 
-	memcpy(&counter, vm.mem + COUNTER_ADDR, sizeof(counter));
-	if (status == EXIT_SUCCESS && counter != 2ULL * ADDS_PER_CPU) {
-		report("the counter reads %llu, not %llu: increments were lost",
-		       (unsigned long long)counter, 2ULL * ADDS_PER_CPU);
-		status = EXIT_GUEST;
-	} else if (status == EXIT_SUCCESS) {
-		stage_say(13, "both vCPUs halted; the counter at GPA 0x%llx reads "
-			  "%llu = %d x %d", COUNTER_ADDR,
-			  (unsigned long long)counter, NR_VCPUS, ADDS_PER_CPU);
-	}
+	if (status == EXIT_SUCCESS)			/* what the guest did */
+		status = sipi ? ap_started_check(&vcpu1) : counter_check(&vm);
 	vcpu_destroy(&vcpu1);
 	vm_destroy(&vm);
 	if (stdout_finish() < 0 && status != EXIT_GUEST)

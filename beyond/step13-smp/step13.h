@@ -30,10 +30,28 @@
 #define CPUID_TOPOLOGY_V2		0x1fu
 /* The longest line a vCPU may print; a longer one is cut there. */
 #define CONSOLE_LINE_MAX	128
+/*
+ * --sipi (sipi.asm): vCPU 1's code lies at AP_PAGE, where the SIPI's
+ * vector sends it (vector AP_PAGE >> 12, CS AP_PAGE >> 4); an out to
+ * DONE_PORT says a vCPU is done, as a hlt cannot with a local APIC in
+ * the kernel.
+ */
+#define AP_PAGE			0x11000ULL
+#define DONE_PORT		0xf4
+/*
+ * The local APIC's ID register, at offset 0x20 of its page (and of
+ * struct kvm_lapic_state's regs): the APIC id in bits 31:24, in xAPIC
+ * mode (SDM Vol. 3A, "Local APIC ID").
+ */
+#define APIC_REG_ID		0x20
+#define APIC_ID_SHIFT		24
 
 /* The built-in guest, beyond/step13-smp/guest.asm (guest_blob.asm). */
 extern const uint8_t guest_image[];
 extern const uint8_t guest_image_end[];
+/* The guest of --sipi, beyond/step13-smp/sipi.asm (sipi_blob.asm). */
+extern const uint8_t sipi_image[];
+extern const uint8_t sipi_image_end[];
 
 /*
  * The console both vCPUs print to: each vCPU's bytes gather in its own
@@ -67,6 +85,26 @@ int vcpu_apic_id_set(const struct vcpu *vcpu);
 /* Stage 13, part 1: vCPU id as stages 06-08 made vCPU 0, with its own
  * APIC id, stack and RDI = id; -1 after reporting (vcpu_destroy() it). */
 int vcpu_add(struct vm *vm, struct vcpu *vcpu, int id);
+
+/*
+ * --sipi: stages 01-09 with KVM_CREATE_IRQCHIP after 03, so that each
+ * vCPU gets a local APIC in the kernel; -1 after reporting.
+ */
+int sipi_vm_build(struct vm *vm);
+
+/*
+ * --sipi: vCPU id as an application processor: stages 06-07, its own
+ * APIC id, and its local APIC written back, but no registers: INIT and
+ * SIPI give it those.  -1 after reporting (vcpu_destroy() it).
+ */
+int vcpu_ap_add(struct vm *vm, struct vcpu *vcpu, int id);
+
+/*
+ * --sipi, after the run: vCPU ap's CS must be the SIPI's page, AP_PAGE.
+ * EXIT_SUCCESS after saying so; EXIT_GUEST after reporting where it is
+ * instead, EXIT_SETUP if KVM_GET_SREGS failed (reported).
+ */
+int ap_started_check(const struct vcpu *ap);
 
 /* Put len bytes that vCPU cpu wrote to the console, line by line. */
 void console_put(struct console *c, int cpu, const uint8_t *data, size_t len);
