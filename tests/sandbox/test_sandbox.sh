@@ -94,10 +94,22 @@ check "intel: a program the batch never ran fails the run, named" "got $rc; $(he
 	eval 'test "$rc" -eq 1 && grep -q "test_never did not run: tests/sandbox/intel ended first (exit 125" "$tmp/o"'
 
 if [ "${SANDBOX_CPU:-amd}" = intel ]; then
-	# One boot: bytes, statuses, a file written back, the working
-	# directory, a variable, and kvm_intel serving step 10's program.
+	# One boot, of a warm Bochs of these tests' own (SANDBOX_UP_DIR): bytes,
+	# statuses, a file written back, the working directory, a variable,
+	# kvm_intel serving step 10's program; then what the warm Bochs adds:
+	# files changed, added and removed since it came up, and a command
+	# that times out taking it down. (make check-intel's learner's tests
+	# then boot Bochs cold.)
 	"$intel" --ready || exit 125
 	make -s -C "$repo" step10-guest.all >/dev/null || bad "intel: build step10" "make failed"
+	probe=$repo/.build/sandbox-warm-probe
+	rm -f "$probe"
+	start=$SECONDS
+	"$here/up" --idle 1800 >"$tmp/o" 2>"$tmp/e"
+	rc=$?
+	echo "# intel: up: $((SECONDS - start)) s; $(cat "$tmp/o")"
+	check "intel: up boots the warm Bochs, and run goes to it" "got $rc; $(head -c 600 "$tmp/o" "$tmp/e")" \
+		eval 'test "$rc" -eq 0 && grep -q "up in .* kvm_intel" "$tmp/o" && test "$("$run" --which)" = warm'
 	batch=$work/batch
 	mkdir -p "$batch"
 	words() { local n=$1; shift; printf '%s\0' "$@" >"$batch/$n.argv"; }
@@ -110,7 +122,7 @@ if [ "${SANDBOX_CPU:-amd}" = intel ]; then
 	(cd "$repo/step10-guest" && INTEL_TEST_VAR="it's here" SANDBOX_ENV=INTEL_TEST_VAR \
 		"$intel" --batch "$batch") >"$tmp/o" 2>"$tmp/e"
 	rc=$?
-	echo "# intel: one boot, 4 jobs: $((SECONDS - start)) s; $(grep Bochs "$tmp/e")"
+	echo "# intel: warm, 4 jobs: $((SECONDS - start)) s; $(grep Bochs "$tmp/e")"
 	sh -c "$bytes" >"$tmp/out1" 2>"$tmp/err1"
 	check "intel: the batch ends with 0, saying kernel and modules" "got $rc; $(head -c 600 "$tmp/e")" \
 		eval 'test "$rc" -eq 0 && grep -q "modules: .*kvm_intel" "$tmp/e"'
@@ -129,6 +141,32 @@ ok 1 - t::x"'
 		"status $(cat "$batch/4.status" 2>/dev/null); $(tail -c 300 "$batch/4.out" "$batch/4.err" 2>&1)" \
 		eval 'test "$(cat "$batch/4.status")" = 0 && grep -q "^Hello" "$batch/4.out" &&
 			grep -q "KVM_EXIT_HLT" "$batch/4.out"'
+	# files: added, changed, removed since up; each command sees its own
+	echo one >"$probe"
+	"$run" cat "$probe" >"$tmp/o1" 2>"$tmp/e"
+	echo three >"$probe"
+	"$run" cat "$probe" >"$tmp/o2" 2>>"$tmp/e"
+	rm -f "$probe"
+	"$run" sh -c 'test -e "$1"; echo "$?"' sh "$probe" >"$tmp/o3" 2>>"$tmp/e"
+	check "intel: warm: a file added, changed, then removed after up is seen so" \
+		"$(head -c 300 "$tmp/o1" "$tmp/o2" "$tmp/o3" "$tmp/e")" \
+		eval 'test "$(cat "$tmp/o1")" = one && test "$(cat "$tmp/o2")" = three && test "$(cat "$tmp/o3")" = 1'
+	start=$SECONDS
+	(cd "$repo/step10-guest" && "$run" ./step10) >"$tmp/o" 2>"$tmp/e"
+	rc=$?
+	echo "# intel: warm: step10: $((SECONDS - start)) s"
+	check "intel: warm: step 10's program greets, status 0" "got $rc; $(tail -c 300 "$tmp/o" "$tmp/e")" \
+		eval 'test "$rc" -eq 0 && grep -q "^Hello" "$tmp/o"'
+	# a command that does not end in time takes the warm Bochs down (its
+	# job may have stalled the VM): 124, and the next one goes cold
+	pid=$(cat "$tmp/up/bochs.pid")
+	SANDBOX_TIMEOUT=20 "$run" sleep 600 >"$tmp/o" 2>"$tmp/e"
+	rc=$?
+	sleep 1
+	check "intel: warm: a command that times out gives 124 and takes the warm Bochs down" \
+		"got $rc; $(head -c 600 "$tmp/e")" \
+		eval 'test "$rc" -eq 124 && grep -q "warm Bochs is taken down" "$tmp/e" &&
+			test "$("$run" --which)" = cold && ! kill -0 "$pid" 2>/dev/null'
 	echo "sandbox: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	exit
