@@ -149,7 +149,9 @@ check-kernels: test-build check-suites-build
 # after one for the Intel sandbox's own checks); not part of check: CI
 # runs it beside check, in a clone of its own (.ci/run).
 # With the learner's tests, the maintainers' vendor tests (tests/run-tests,
-# BOCHS_ONLY), in the same boot.
+# BOCHS_ONLY), in the same boot; those of a CPU without unrestricted guest
+# once more there, on kvm_intel reloaded with unrestricted_guest=0
+# (BOCHS_RELOADED).
 INTEL_CHECK_PROGS := $(foreach n,04 08 10 12,$(filter %/check_step$(n),$(CHECK_PROGS)))
 check-intel: test-build check-suites-build
 	@tests/sandbox/intel --prepare

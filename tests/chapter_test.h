@@ -53,6 +53,16 @@ static inline void ctrl_c_done(pthread_t t)
 	0xb0, 'a', 0xe6, 0xe9,	/* mov al, 'a'; out 0xe9, al */ \
 	0xb0, 'b', 0xe6, 0xe9	/* mov al, 'b'; out 0xe9, al */
 
+/*
+ * Guest code that spins for ever with interrupts on.  Where nothing is
+ * injected (no KVM_INTERRUPT, no irqchip) IF changes nothing KVM does,
+ * and Bochs stalls on a guest spinning with IF clear
+ * (tests/sandbox/README.md, "What Bochs cannot run").
+ */
+#define SPIN_CODE \
+	0xfb,			/* sti */ \
+	0xeb, 0xfe		/* jmp $ */
+
 /* The program with up to two arguments (NULL for none), as a user runs it. */
 static inline void program_run_args(const char *a, const char *b,
 				    struct program_result *r)

@@ -546,7 +546,7 @@ Test(step10_output, closed_stderr_is_not_a_kvm_fd, .timeout = 30)
  */
 Test(step10_signals, signal_in_the_guest_gives_kvm_exit_intr, .timeout = 30)
 {
-	static const uint8_t spin[] = { 0xeb, 0xfe };	/* jmp $ */
+	static const uint8_t spin[] = { 0xfb, 0xeb, 0xfe };	/* sti; jmp $: as print_spin.asm */
 	FILE *devnull = fopen("/dev/null", "w");
 	struct run_options opt = { .out = devnull, .timeout = 0.3 };
 	struct run_stats stats;

@@ -335,30 +335,35 @@ Test(step12, tick_on_a_vector_without_handler_triple_faults, .timeout = 30)
 }
 
 /*
- * code, which ends spinning with interrupts off, run until c (its target
- * set here) stops it: the run must end as a stopped one (EXIT_TIMEOUT).
+ * guests/tick_spin.asm (prints "ab", takes each tick in a handler that
+ * returns, spins with interrupts on) run until c (its target set here)
+ * stops it: the run must end as a stopped one (EXIT_TIMEOUT), ticks
+ * having gone in meanwhile.
  */
-static void guest_run_stopped(const uint8_t *code, size_t size,
-			      struct ctrl_c *c, struct tick_result *r)
+static void tick_spin_run_stopped(struct ctrl_c *c, struct tick_result *r)
 {
+	size_t size;
+	char *image = file_read(TEST_GUESTS_DIR "/tick_spin.bin", &size);
 	pthread_t t;
 
 	c->target = pthread_self();
 	cr_assert_eq(pthread_create(&t, NULL, ctrl_c_later, c), 0,
 		     "pthread_create failed");
-	guest_run(code, size, &fast, r);
+	guest_run((const uint8_t *)image, size, &fast, r);
 	ctrl_c_done(t);
-	cr_assert_eq(r->status, EXIT_TIMEOUT, "status %d:\n%s", r->status,
-		     r->err);
+	free(image);
+	cr_assert_eq(r->status, EXIT_TIMEOUT, "status %d:\n%s" COUNTS, r->status,
+		     r->err, COUNTS_OF(*r));
+	cr_assert_geq(r->tick.injected, 1, "no tick went in while the guest "
+		      "spun with interrupts on" COUNTS, COUNTS_OF(*r));
 }
 
 Test(step12, ctrl_c_stops_a_spinning_guest, .timeout = 30)
 {
-	static const uint8_t code[] = { 0xfa, 0xeb, 0xfe };	/* cli; jmp $ */
 	struct ctrl_c c = { .after = 1.0 };
 	struct tick_result r;
 
-	guest_run_stopped(code, sizeof(code), &c, &r);
+	tick_spin_run_stopped(&c, &r);
 	assert_has(r.err, "SIGINT");	/* which signal: stop_signals.c's words */
 	tick_result_free(&r);
 }
@@ -366,14 +371,10 @@ Test(step12, ctrl_c_stops_a_spinning_guest, .timeout = 30)
 /* SIGTERM stops the guest as Ctrl-C does, and what it printed is kept. */
 Test(step12, sigterm_keeps_every_byte_printed, .timeout = 30)
 {
-	static const uint8_t code[] = {
-		PRINT_AB_CODE,
-		0xfa, 0xeb, 0xfe,	/* cli; jmp $ */
-	};
 	struct ctrl_c c = { .after = 0.5, .sig = SIGTERM };
 	struct tick_result r;
 
-	guest_run_stopped(code, sizeof(code), &c, &r);
+	tick_spin_run_stopped(&c, &r);
 	cr_assert_eq(r.len, 2, "the guest printed \"ab\" before SIGTERM; %zu "
 		     "bytes were kept", r.len);
 	cr_assert_eq(memcmp(r.out, "ab", 2), 0, "got '%.*s'", (int)r.len, r.out);

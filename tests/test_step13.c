@@ -375,7 +375,7 @@ Test(step13, console_splits_a_line_too_long_and_flushes_the_rest)
 /* The timeout holds for every vCPU: both spin, both are kicked out. */
 Test(step13, timeout_stops_every_vcpu, .timeout = 30)
 {
-	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $ */
+	static const uint8_t code[] = { SPIN_CODE };
 	const struct run_options opt = { .timeout = 0.5 };
 	struct smp_result r;
 
@@ -396,7 +396,7 @@ Test(step13, timeout_stops_every_vcpu, .timeout = 30)
 
 Test(step13, ctrl_c_stops_every_vcpu, .timeout = 30)
 {
-	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $ */
+	static const uint8_t code[] = { SPIN_CODE };
 	struct ctrl_c c = { .target = pthread_self(), .after = 1.0 };
 	struct smp_result r;
 	pthread_t t;
@@ -424,7 +424,7 @@ Test(step13, sigterm_keeps_every_byte_printed, .timeout = 30)
 {
 	static const uint8_t code[] = {
 		PRINT_AB_CODE,
-		0xeb, 0xfe,		/* jmp $: no newline, no hlt */
+		SPIN_CODE,		/* no newline, no hlt */
 	};
 	struct ctrl_c c = { .target = pthread_self(), .after = 0.5 };
 	struct smp_result r;
@@ -448,8 +448,8 @@ Test(step13, one_failing_vcpu_stops_the_other, .timeout = 30)
 {
 	static const uint8_t code[] = {
 		0x85, 0xff,	/* test edi, edi */
-		0x75, 0x02,	/* jnz +2: vCPU 1 goes to ud2 */
-		0xeb, 0xfe,	/* jmp $: vCPU 0 spins */
+		0x75, 0x03,	/* jnz +3: vCPU 1 goes to ud2 */
+		SPIN_CODE,	/* vCPU 0 spins */
 		0x0f, 0x0b,	/* ud2: no IDT, so a triple fault */
 	};
 	struct smp_result r;
@@ -505,7 +505,7 @@ Test(step13, failed_second_vcpu_is_reported, .timeout = 20)
 /* What the README teaches about kicking a vCPU, on KVM itself. */
 Test(step13, immediate_exit_makes_kvm_run_return_eintr_at_once, .timeout = 20)
 {
-	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $ */
+	static const uint8_t code[] = { SPIN_CODE };
 	struct vm vm;
 
 	vm_setup_through(&vm, 9);
@@ -539,7 +539,7 @@ static void *spin_thread(void *arg)
 
 Test(step13, a_signal_ends_kvm_run_in_another_thread, .timeout = 20)
 {
-	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp $ */
+	static const uint8_t code[] = { SPIN_CODE };
 	struct sigaction sa = { .sa_handler = ignore };
 	struct spinner s;
 	pthread_t t;

@@ -62,7 +62,9 @@ d=$4 n=1
 while [ -f "$d/$n.argv" ]; do
 	mapfile -d '' -t argv <"$d/$n.argv"
 	case ${argv[0]} in *_never) exit 125 ;; esac
-	"${argv[@]}" >"$d/$n.out" 2>"$d/$n.err"
+	params=
+	[ ! -f "$d/$n.kvm_intel" ] || params=$(cat "$d/$n.kvm_intel")
+	FAKE_KVM_INTEL=$params "${argv[@]}" >"$d/$n.out" 2>"$d/$n.err"
 	echo $? >"$d/$n.status"
 	n=$((n + 1))
 done
@@ -92,6 +94,28 @@ fake_tests "$tmp/t/test_pass" "$tmp/t/test_never" >"$tmp/o" 2>"$tmp/e"
 rc=$?
 check "intel: a program the batch never ran fails the run, named" "got $rc; $(head -c 600 "$tmp/o")" \
 	eval 'test "$rc" -eq 1 && grep -q "test_never did not run: tests/sandbox/intel ended first (exit 125" "$tmp/o"'
+# check_step04 runs twice: as BOCHS_ONLY says, then its tests of a CPU
+# without unrestricted guest on kvm_intel reloaded so (N.kvm_intel),
+# only those counted; a failure says which run it came from
+mkdir -p "$tmp/t/reload"
+cat >"$tmp/t/reload/check_step04" <<'EOF'
+#!/bin/sh
+echo "check_step04 ran: [$FAKE_KVM_INTEL] $2 $3"
+if [ -n "$FAKE_KVM_INTEL" ]; then r='not ok'; else r=ok; fi
+printf '1..3\nok 1 - step04::real_mode_code_runs_without_a_tss_address\n%s 2 - %s\n%s\n' "$r" \
+	step04::tss_address_is_kept_only_by_intel_without_unrestricted_guest \
+	'ok 3 - step04::elsewhere  # SKIP test was skipped' >"${1#--tap=}"
+EOF
+chmod +x "$tmp/t/reload/check_step04"
+fake_tests "$tmp/t/reload/check_step04" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "intel: check_step04 runs again on kvm_intel reloaded with unrestricted_guest=0, its failure named so" \
+	"got $rc; $(head -c 900 "$tmp/o")" \
+	eval 'test "$rc" -eq 1 && grep -qx "check_step04 ran: \[\] --filter \*/\*" "$tmp/o" &&
+		grep -qx "check_step04 ran: \[unrestricted_guest=0\] --filter @(step04/tss_address_is_kept_only_by_intel_without_unrestricted_guest|step04/real_mode_code_runs_without_a_tss_address)" "$tmp/o" &&
+		grep -q "check_step04 (kvm_intel unrestricted_guest=0): " "$tmp/o" &&
+		grep -q "without_unrestricted_guest (kvm_intel unrestricted_guest=0) failed" "$tmp/o" &&
+		! grep -q "elsewhere (kvm_intel" "$tmp/o" && grep -qx "steps: 3 passed, 1 failed" "$tmp/o"'
 
 if [ "${SANDBOX_CPU:-amd}" = intel ]; then
 	# One boot, of a warm Bochs of these tests' own (SANDBOX_UP_DIR): bytes,
