@@ -120,8 +120,8 @@ static const struct {
 	  "slot still pointed at it?" },
 	{ "KVM_RUN", EINVAL, "KVM_RUN takes 0 as its argument, kvm_run's "
 	  "kvm_valid_regs and kvm_dirty_regs must hold no unknown bits, and "
-	  "without an in-kernel local APIC kvm_run's cr8 (loaded into CR8 on "
-	  "every entry) no bits above 3; a guest state KVM cannot enter is an "
+	  "without an in-kernel local APIC kvm_run's cr8 (loaded into CR8 at "
+	  "each KVM_RUN) no bits above 3; a guest state KVM cannot enter is an "
 	  "exit (FAIL_ENTRY), not this error" },
 	{ "KVM_REGISTER_COALESCED_MMIO", EINVAL, "KVM refused the zone: its pio "
 	  "field must be 0 or 1 (whether port I/O can be coalesced at all is "

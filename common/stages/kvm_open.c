@@ -17,7 +17,7 @@ int kvm_open(struct vm *vm)
 	const char *path = kvm_device_path();	/* $KVM_DEVICE or /dev/kvm */
 	char call[300];
 
-	/* O_CLOEXEC: a program we exec must not inherit our VMs. */
+	/* O_CLOEXEC: a program we exec must not inherit /dev/kvm. */
 	vm->kvm_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		int err = errno;

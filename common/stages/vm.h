@@ -51,7 +51,7 @@
 #define GDT_SELECTOR_DATA	0x10
 #define GDT_ENTRIES		3
 
-/* The one KVM API version every program since Linux 2.6.22 speaks. */
+/* The one KVM API version KVM has spoken since Linux 2.6.22. */
 #define KVM_STABLE_API_VERSION	12
 
 /* Exit statuses of every step program (README: "Exit statuses"). */

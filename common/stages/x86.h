@@ -3,8 +3,10 @@
  * x86.h: the architectural bits the steps set, each named after the
  * manuals.  SDM = Intel 64 and IA-32 Architectures Software Developer's
  * Manual, numbered as in its editions whose Vol. 3A chapter 8 is
- * "Multiple-Processor Management" (newer ones add a chapter before it;
- * chapters 2 to 6 are alike); APM = AMD64 Architecture Programmer's Manual.
+ * "Multiple-Processor Management" (newer ones add a chapter before it,
+ * chapters 2 to 6 alike; the newest, of 2025, also a chapter 4,
+ * "Linear-Address Pre-Processing", so paging is chapter 5 there);
+ * APM = AMD64 Architecture Programmer's Manual.
  */
 #ifndef X86_H
 #define X86_H
