@@ -396,7 +396,8 @@ static const char *mp_state_name(uint32_t state)
  * SIPI set its registers.  KVM finds an IPI's destination in a map of
  * APIC ids, which creating this vCPU rebuilt before the vCPU was listed
  * in the VM; KVM_SET_LAPIC rebuilds it (kvm_apic_set_state()), so its
- * local APIC is read and written back, as QEMU does at every reset.
+ * local APIC is read and written back.  (QEMU writes each vCPU's local
+ * APIC with KVM_SET_LAPIC at every reset, from its own model.)
  */
 int vcpu_ap_add(struct vm *vm, struct vcpu *vcpu, int id)
 {
