@@ -13,7 +13,7 @@
 
 /*
  * The vector each tick arrives on: 0-31 are the CPU's exceptions, so
- * the first one free for devices is 32 (SDM Vol. 3A §6.2).
+ * the first one free for devices is 32 (SDM Vol. 3A §6.2; §7.2 in the newest editions).
  */
 #define TIMER_VECTOR		32
 /* How often the host's timer ticks, and the signal it ticks with. */
