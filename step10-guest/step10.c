@@ -85,7 +85,8 @@ int vcpu_run(struct vm *vm, struct vcpu *vcpu, const struct run_options *opt,
 
 /* region: io_handle */
 /*
- * KVM_EXIT_IO: the guest executed in or out (count times: rep ins/outs).
+ * KVM_EXIT_IO: the guest executed in or out (count items: above 1 for a
+ * rep ins; KVM exits once per item of a rep outs, except in SEV-ES guests).
  * The data is in the kvm_run mapping, data_offset bytes from its start:
  * we read it for out, and fill it for in; the next KVM_RUN completes it.
  */

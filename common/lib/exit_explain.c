@@ -77,8 +77,9 @@ void unexpected_exit_explain(const struct kvm_run *run)
 	report("unexpected exit %s (%u)", kvm_exit_name(reason), reason);
 	/* An exit KVM_EXIT_UNKNOWN carries the hardware's reason; all zero is
 	 * a kvm_run that no exit filled in (6.12's vcpu_run() in x86.c also
-	 * stores 0 as each KVM_RUN starts, which a failed one leaves; 6.1's
-	 * does not). */
+	 * stores 0 once KVM_RUN is past its first checks, immediate_exit's
+	 * among them, which a run failing after that leaves; 6.1's does
+	 * not). */
 	if (reason == KVM_EXIT_UNKNOWN && !run->hw.hardware_exit_reason)
 		report_hint("an exit_reason of 0 with no hardware reason is no "
 			    "exit: no KVM_RUN has returned one yet, or the last "

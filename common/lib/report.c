@@ -122,7 +122,8 @@ static const struct {
 	  "kvm_valid_regs and kvm_dirty_regs must hold no unknown bits, and "
 	  "without an in-kernel local APIC kvm_run's cr8 (loaded into CR8 at "
 	  "each KVM_RUN) no bits above 3; a guest state KVM cannot enter is an "
-	  "exit (FAIL_ENTRY), not this error" },
+	  "exit (FAIL_ENTRY, or INTERNAL_ERROR where KVM emulates it), not "
+	  "this error" },
 	{ "KVM_REGISTER_COALESCED_MMIO", EINVAL, "KVM refused the zone: its pio "
 	  "field must be 0 or 1 (whether port I/O can be coalesced at all is "
 	  "KVM_CAP_COALESCED_PIO)" },
