@@ -39,7 +39,8 @@ struct uart {
 /*
  * The UART's exits, as a run_hooks.exit (ctx: the uart): first whatever
  * the ring holds, then an MMIO exit; EXIT_ACTION_PASS for any other exit.
- * A pure function of the kvm_run region, so tests can hand it made-up exits.
+ * It calls no ioctl and reads only the kvm_run region it is given and
+ * the uart (its ring too), so tests can hand it made-up exits.
  */
 enum exit_action uart_exit(void *ctx, struct kvm_run *run, FILE *out,
 			   struct run_stats *stats);

@@ -28,7 +28,8 @@
 #define CPUID_1_EBX_APIC_ID		(0xffU << CPUID_1_EBX_APIC_ID_SHIFT)
 #define CPUID_TOPOLOGY			0xbu
 #define CPUID_TOPOLOGY_V2		0x1fu
-/* The longest line a vCPU may print; a longer one is cut there. */
+/* The longest line a vCPU may print, newline included; a longer one is
+ * split there: a newline added, the rest on the next line (console_put()). */
 #define CONSOLE_LINE_MAX	128
 /*
  * --sipi (sipi.asm): vCPU 1's code lies at AP_PAGE, where the SIPI's

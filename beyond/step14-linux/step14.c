@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * step14: boot Debian's own Linux kernel to a user space of our own.
- * We do what a boot loader does (Documentation/arch/x86/boot.rst): the
- * bzImage's protected-mode kernel at 1 MiB, boot_params, the 64-bit entry
- * in stage 08's long mode.  KVM emulates the interrupt controllers and
+ * We do what a boot loader does (Documentation/arch/x86/boot.rst;
+ * Documentation/x86/boot.rst in Debian's 6.1): the bzImage's
+ * protected-mode kernel at 1 MiB, boot_params, the 64-bit entry in stage
+ * 08's long mode.  KVM emulates the interrupt controllers and
  * timer (stage 14); we play a 16550 UART for console=ttyS0 through step
  * 10's exit hook.  The kernel's reset through the keyboard controller
  * ends the run: cold after our init's reboot(), status 0; warm after a

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* step14.h: the Linux chapter's machine, for step14.c and its tests.
- * The boot protocol: the kernel's Documentation/arch/x86/boot.rst. */
+ * The boot protocol: the kernel's Documentation/arch/x86/boot.rst
+ * (Documentation/x86/boot.rst in Debian's 6.1). */
 #ifndef STEP14_H
 #define STEP14_H
 
