@@ -124,7 +124,10 @@ int vcpu_run(struct vm *vm, struct vcpu *vcpu, const struct run_options *opt,
 	     struct run_stats *stats);
 
 /*
- * Handle the exit that run describes: a pure function of the kvm_run
+ * Handle the exit that run describes, counting it in stats.  No pure
+ * function: it writes the guest's bytes to opt->out, fills an `in`'s data
+ * in run, explains a failure on stderr and calls opt's hooks.  But it
+ * makes no ioctl itself, and what it does depends only on the kvm_run
  * region (run_size bytes) and opt (its out, device and hooks), so tests
  * can hand it made-up exits.
  */
