@@ -40,7 +40,7 @@ struct port_io {
 	uint8_t direction;	/* KVM_EXIT_IO_OUT: read data; _IN: fill it */
 	uint8_t size;		/* bytes per item: 1, 2 or 4 */
 	uint16_t port;
-	uint32_t count;		/* items; above 1 only for rep ins */
+	uint32_t count;		/* items; above 1 for a rep ins (or a SEV-ES rep outs) */
 	uint8_t *data;		/* size * count bytes, inside kvm_run */
 	size_t bytes;		/* size * count */
 };
