@@ -51,8 +51,9 @@ struct ticker {
  * The tick's hooks into step 10's run loop (ctx: the ticker).  enter:
  * arm the timer on the first call, then inject a pending tick or ask for
  * the window.  exit: hlt with interrupts on waits for a tick, the window
- * goes on; EXIT_ACTION_PASS for the rest.  Both are pure enough for
- * tests to hand them made-up kvm_runs.
+ * goes on; EXIT_ACTION_PASS for the rest.  exit calls no ioctl and reads
+ * only the kvm_run it is given, so tests hand it made-up exits; enter
+ * arms the timer and calls KVM_INTERRUPT on the vCPU.
  */
 int tick_enter(void *ctx, struct vcpu *vcpu, struct run_stats *stats);
 enum exit_action tick_exit(void *ctx, struct kvm_run *run, FILE *out,
