@@ -81,7 +81,7 @@ struct message_result {
 	size_t bytes;
 	uint64_t exits;
 	int verified;			/* output == message, byte for byte */
-	struct summary us;		/* the run, KVM_RUN to hlt */
+	struct summary us;		/* the run: vcpu_run() (coalesced: +zone) */
 	struct summary teardown_us;	/* vm_destroy() after it */
 };
 

@@ -2,7 +2,8 @@
 /*
  * printing.c: a guest prints a message of N bytes, four ways (plain out,
  * rep outsb, a batched doorbell, coalesced port I/O); each run is timed
- * from KVM_RUN to hlt, and vm_destroy() after it on its own clock.
+ * as vcpu_run() to hlt (for the coalesced variant, with the zone's
+ * registration before it), and vm_destroy() after it on its own clock.
  */
 #define _GNU_SOURCE
 #include <errno.h>
