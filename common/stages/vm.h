@@ -104,7 +104,7 @@ int vm_build(struct vm *vm);
 /* Step 06's part: give vcpu the CPUID KVM supports. */
 int vcpu_cpuid_set(const struct vm *vm, const struct vcpu *vcpu);
 
-/* Step 08's parts, which its tests and the register dump use too. */
+/* Step 08's parts, which its tests (and step 14's GDT) use too. */
 void guest_page_tables_build(struct vm *vm);
 void guest_gdt_build(struct vm *vm, const struct kvm_segment *code,
 		     const struct kvm_segment *data);
