@@ -231,8 +231,9 @@ int report_sregs_refused(const struct kvm_sregs *s, int err)
 
 /*
  * A line that repeats (a guest writing an unhandled port in a loop) is
- * printed REPORT_BURST times, then counted until another line comes, as
- * the kernel's printk_ratelimit() does: stderr stays readable.
+ * printed REPORT_BURST times, then counted until another line comes:
+ * stderr stays readable.  (The kernel's printk_ratelimit() also prints a
+ * burst and counts the rest, but of all messages, per 5 s interval.)
  */
 #define REPORT_BURST	5
 static char last_line[1024];
