@@ -116,6 +116,14 @@ check "intel: check_step04 runs again on kvm_intel reloaded with unrestricted_gu
 		grep -q "check_step04 (kvm_intel unrestricted_guest=0): " "$tmp/o" &&
 		grep -q "without_unrestricted_guest (kvm_intel unrestricted_guest=0) failed" "$tmp/o" &&
 		! grep -q "elsewhere (kvm_intel" "$tmp/o" && grep -qx "steps: 3 passed, 1 failed" "$tmp/o"'
+# a program BOCHS_ONLY filters: what the filter left out is named so, not
+# as Criterion's bare "test was skipped"
+mkdir -p "$tmp/t/only"
+tap_prog only/check_step10 0 '1..2\nok 1 - step10_dump::a\nok 2 - step10_random::b  # SKIP test was skipped\n'
+fake_tests "$tmp/t/only/check_step10" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "intel: a test BOCHS_ONLY's filter left out says so when skipped" "got $rc; $(head -c 600 "$tmp/o")" \
+	eval 'test "$rc" -eq 0 && grep -q "step10_random::b skipped: not among the tests of check_step10 check-intel runs on Bochs" "$tmp/o"'
 
 if [ "${SANDBOX_CPU:-amd}" = intel ]; then
 	# One boot, of a warm Bochs of these tests' own (SANDBOX_UP_DIR): bytes,
