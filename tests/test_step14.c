@@ -173,8 +173,9 @@ Test(step14, load_fills_boot_params)
 	cr_assert_eq(hdr->ramdisk_size, sizeof(initrd));
 	cr_assert_eq(rd % PAGE_SIZE_4K, 0, "initrd at 0x%llx", (unsigned long long)rd);
 	cr_assert_geq(rd, FAKE_PREF_ADDRESS + FAKE_INIT_SIZE, "the initrd at "
-		      "0x%llx lies where the kernel decompresses itself",
-		      (unsigned long long)rd);
+		      "0x%llx lies below pref_address + init_size (0x%llx), "
+		      "the room kept for the kernel", (unsigned long long)rd,
+		      FAKE_PREF_ADDRESS + FAKE_INIT_SIZE);
 	cr_assert_leq(rd + sizeof(initrd), LINUX_MEM_SIZE);
 	cr_assert_eq(memcmp(vm.mem + rd, initrd, sizeof(initrd)), 0);
 	/* e820: RAM below 640 KiB and from 1 MiB to the end, nothing else. */
@@ -394,7 +395,8 @@ Test(step14, uart_transmits_thr_writes, .timeout = 30)
 	cr_assert_str_eq(b.out, "ok\n", "the UART sent '%s'", b.out);
 	cr_assert_eq(uart_in(&b, UART_LSR) & (UART_LSR_THRE | UART_LSR_TEMT),
 		     UART_LSR_THRE | UART_LSR_TEMT, "LSR must say "
-		     "the transmitter is empty, or the kernel waits for ever");
+		     "the transmitter is empty, or the kernel's console polls "
+		     "it 10000 times a byte and the tty layer never sends");
 	bench_fini(&b);
 }
 

@@ -42,8 +42,9 @@ _Static_assert(LINUX_MEM_SIZE <= GUEST_IDENTITY_SIZE,
  * Stage 14: interrupt controllers and a timer, emulated in the kernel.
  * KVM_CREATE_IRQCHIP makes the PC's two 8259 PICs and an IOAPIC, and
  * gives every vCPU created after it a local APIC; KVM_CREATE_PIT2 adds an
- * 8254 timer on ports 0x40-0x43 wired to IRQ 0.  Linux needs a timer
- * interrupt to count time; our UART raises IRQ 4 through KVM_IRQ_LINE.
+ * 8254 timer on ports 0x40-0x43 wired to IRQ 0, the PC's timer (Linux
+ * can do with the local APIC's alone).  Our UART raises IRQ 4 through
+ * KVM_IRQ_LINE.
  */
 int linux_irqchip_create(struct vm *vm)
 {

@@ -2,7 +2,7 @@
 ; coalesce_5000.asm: print 5000 bytes to port 0xE9, one `out` per byte,
 ; then halt.  The bytes are lines "NNNN\n" (line numbers 0000 to 0999),
 ; so a lost, doubled or reordered byte shows in the output.  Used by
-; tests/test_step10_coalesce.c to fill KVM's coalesced ring many times.
+; tests/test_step11_coalesce.c to fill KVM's coalesced ring many times.
 
 bits 64
 
