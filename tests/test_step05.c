@@ -370,7 +370,8 @@ Test(step05, a_live_slot_moves_but_keeps_its_size_and_host_memory)
 	void *other;
 	int err;
 
-	/* __kvm_set_memory_region(): only the GPA and the flags may change. */
+	/* __kvm_set_memory_region(): only the GPA and the flags (not
+	 * KVM_MEM_READONLY) may change. */
 	vm_setup_through(&vm, 5);
 	err = slot0_change(&vm, GUEST_MEM_GPA, GUEST_MEM_SIZE / 2, vm.mem);
 	cr_assert_eq(err, EINVAL,
