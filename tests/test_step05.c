@@ -349,7 +349,8 @@ Test(step05, guest_memory_unmapped_under_a_slot_fails_kvm_run, .timeout = 20)
 {
 	struct vm vm;
 
-	/* Stock KVM's answer: kvm_handle_error_pfn() in mmu/mmu.c. */
+	/* Stock KVM's answer: kvm_handle_error_pfn() in 6.12's mmu/mmu.c,
+	 * kvm_handle_bad_page() in 6.1's. */
 	if (access("/sys/module/kvm_amd", F_OK) &&
 	    access("/sys/module/kvm_intel", F_OK))
 		cr_skip_test("this host's KVM is not kvm_amd or kvm_intel; "
@@ -369,7 +370,8 @@ Test(step05, a_live_slot_moves_but_keeps_its_size_and_host_memory)
 	void *other;
 	int err;
 
-	/* __kvm_set_memory_region(): only the GPA and the flags may change. */
+	/* __kvm_set_memory_region(): only the GPA and the flags (not
+	 * KVM_MEM_READONLY) may change. */
 	vm_setup_through(&vm, 5);
 	err = slot0_change(&vm, GUEST_MEM_GPA, GUEST_MEM_SIZE / 2, vm.mem);
 	cr_assert_eq(err, EINVAL,

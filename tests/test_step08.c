@@ -727,8 +727,8 @@ Test(step08, kvm_refuses_a_sign_extended_cr0_pg)
 /*
  * Each rule report_sregs_refused() names, broken alone in the long-mode
  * state stage 08 wrote: KVM refuses it with EINVAL (kvm_is_valid_sregs()
- * and kvm_is_valid_cr0(), arch/x86/kvm/x86.c), and the hint names that
- * rule, not another one.
+ * and kvm_is_valid_cr0(), arch/x86/kvm/regs.c; x86.c in 6.1), and the
+ * hint names that rule, not another one.
  */
 Test(step08, a_refused_sregs_hint_names_the_broken_rule)
 {
