@@ -104,9 +104,10 @@ Test(step11_coalesce, coalesce_5000_bytes_whole_in_order_few_exits, .timeout = 6
 		cr_assert_eq(r.out[i], want[i], "byte %zu: got '%c', want '%c' "
 			     "(lost or reordered output)", i, r.out[i], want[i]);
 	/*
-	 * The bound.  The ring holds KVM_COALESCED_MMIO_MAX entries (170
-	 * with 4 KiB pages), but the kernel's free-space arithmetic may call
-	 * it full much earlier (85 entries on a first fill were seen).  When
+	 * The bound.  The ring has KVM_COALESCED_MMIO_MAX slots (170 with
+	 * 4 KiB pages) and holds at most 169 (one stays empty), but older
+	 * kernels' free-space arithmetic calls it full much earlier (85
+	 * entries on a first fill, seen in the sandbox's 6.1).  When
 	 * it is full the next write exits as an ordinary KVM_EXIT_IO and we
 	 * empty the ring.  So each exit carries well over 32 bytes; one per
 	 * 32 bytes is a generous bound that still fails at once if bytes

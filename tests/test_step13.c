@@ -270,8 +270,9 @@ static void apic_ids_check(int fd, int id)
 }
 
 /*
- * KVM takes the APIC id in CPUID as the VMM wrote it: one table for
- * every vCPU makes them all read the same id.  Id 3: no host CPU's.
+ * KVM takes the APIC id in CPUID as the VMM wrote it: stage 06's table
+ * holds the id of the host CPU that asked for it, not the vCPU's.  Id 3:
+ * no host CPU's.
  */
 Test(step13, each_vcpu_has_its_own_apic_id_in_cpuid, .timeout = 20)
 {

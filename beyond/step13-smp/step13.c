@@ -54,9 +54,10 @@ int smp_guest_load(struct vm *vm, const uint8_t *image, size_t size)
 /* region: vcpu_apic_id_set */
 /*
  * Stage 13, part 0: write vcpu->id into the APIC id fields of the CPUID
- * it was given (stage 06's table: the same for every vCPU), and set it
- * again.  KVM takes these fields as they come (kvm_cpuid() does not
- * patch them): only the VMM makes them differ per vCPU.
+ * it was given (stage 06's: the ids of the host CPU that asked KVM for
+ * it, whatever the vCPU), and set it again.  KVM takes these fields as
+ * they come (kvm_cpuid() does not patch them): only the VMM makes them
+ * follow the vCPU.
  */
 int vcpu_apic_id_set(const struct vcpu *vcpu)
 {
