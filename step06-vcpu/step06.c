@@ -45,7 +45,8 @@ static struct kvm_cpuid2 *kvm_supported_cpuid(const struct vm *vm)
 			return NULL;
 		}
 	}
-	report("KVM_GET_SUPPORTED_CPUID: more than 4096 CPUID entries");
+	report("KVM_GET_SUPPORTED_CPUID: E2BIG even with room for 4096 "
+	       "entries");
 	return NULL;
 }
 
