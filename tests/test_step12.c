@@ -437,7 +437,7 @@ Test(step12, exit_handle_answers_each_kind_of_exit)
 		     "KVM_EXIT_SHUTDOWN");
 	err = capture_end(&c);
 	stop_signal = 0;
-	assert_has(err, "IDT has one entry, vector 32");
+	assert_has(err, "IDT has one gate, vector 32");
 	cr_assert_eq(t.hlt_exits, 2,
 		     "tick_exit counted %llu hlt exits for the 2 it was given",
 		     (unsigned long long)t.hlt_exits);

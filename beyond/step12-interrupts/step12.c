@@ -160,7 +160,7 @@ enum exit_action tick_exit(void *ctx, struct kvm_run *run, FILE *out,
 	case KVM_EXIT_SHUTDOWN:
 		report("the guest triple-faulted (KVM_EXIT_SHUTDOWN)");
 		report_hint("an exception or interrupt it could not deliver: its "
-			    "IDT has one entry, vector %d, so any exception or "
+			    "IDT has one gate, vector %d, so any exception or "
 			    "other vector ends here", TIMER_VECTOR);
 		return EXIT_ACTION_FAIL;
 	default:
