@@ -514,18 +514,19 @@ int main(int argc, char **argv)
 		{ .vcpu = &vm.vcpu, .console = &console },
 		{ .vcpu = &vcpu1, .console = &console },
 	};
+	const uint8_t *image, *image_end;
 	int sipi = 0, status;
 
 	if (run_prepare(&opt) < 0)
 		return EXIT_SETUP;			/* before any fd is made */
 	console.out = opt.out;		/* the guarded stdout, as vcpu_run()'s */
 	options_parse(argc, argv, &opt, &sipi);
+	image = sipi ? sipi_image : guest_image;
+	image_end = sipi ? sipi_image_end : guest_image_end;
 	if ((sipi ? sipi_vm_build(&vm) :		/* 01-09: vCPU 0 */
 	     vm_build(&vm)) < 0 ||
 	    vcpu_apic_id_set(&vm.vcpu) < 0 ||		/* 13: its APIC id */
-	    (sipi ? smp_guest_load(&vm, sipi_image,	/* 13: this chapter */
-				   sipi_image_end - sipi_image) :
-	     smp_guest_load(&vm, guest_image, guest_image_end - guest_image)) < 0 ||
+	    smp_guest_load(&vm, image, image_end - image) < 0 ||	/* 13: this chapter */
 	    (sipi ? vcpu_ap_add(&vm, &vcpu1, 1) :	/* 13: vCPU 1 */
 	     vcpu_add(&vm, &vcpu1, 1)) < 0) {
 		vcpu_destroy(&vcpu1);
